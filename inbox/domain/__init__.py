@@ -1,0 +1,1 @@
+"""The core vocabulary. Imports no framework (an import-linter contract enforces it)."""

@@ -1,0 +1,92 @@
+"""Domain events. Published on the event bus only after the transaction that caused them
+committed (ARCHITECTURE.md, "Persist before acknowledging; publish events only after commit").
+
+Ephemeral signals (typing) travel on the same bus but are never stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from inbox.domain.conversations import Conversation, ConversationStatus
+from inbox.domain.ids import ChannelId, ConversationId, OperatorId
+from inbox.domain.messages import Message
+from inbox.domain.operators import Presence
+
+__all__ = [
+    "ConversationChangeReason",
+    "ConversationChanged",
+    "Event",
+    "MessageCreated",
+    "MessageUpdated",
+    "OperatorPresenceChanged",
+    "OutboxReady",
+    "Typing",
+]
+
+ConversationChangeReason = Literal[
+    "created", "assigned", "unassigned", "resolved", "reopened", "read", "updated"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCreated:
+    message: Message
+    conversation: Conversation
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdated:
+    """A message's delivery status (or error) changed."""
+
+    message: Message
+    conversation: Conversation
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationChanged:
+    """``previous_*`` tell who could see the conversation before the change (an operator
+    who watched it in the queue must learn that it left the queue)."""
+
+    conversation: Conversation
+    reason: ConversationChangeReason
+    previous_assignee_id: OperatorId | None = None
+    previous_status: ConversationStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorPresenceChanged:
+    operator_id: OperatorId
+    presence: Presence
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """Someone is typing in a conversation. Ephemeral: never stored, never replayed."""
+
+    conversation_id: ConversationId
+    channel_id: ChannelId
+    assignee_id: OperatorId | None
+    by: Literal["customer", "operator"]
+    operator_id: OperatorId | None = None
+    operator_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxReady:
+    """Outbound work was committed to the outbox; a delivery worker should look now."""
+
+    channel_id: ChannelId
+
+
+Event = (
+    MessageCreated
+    | MessageUpdated
+    | ConversationChanged
+    | OperatorPresenceChanged
+    | Typing
+    | OutboxReady
+)

@@ -1,0 +1,346 @@
+"""Ports: the small protocols that the edges (storage, channels, operator_ws, ...) implement.
+
+Contracts are written on each method: whether it does I/O, whether it is idempotent, what
+it raises. Repositories are only reachable inside a :class:`Store` transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from inbox.domain.channels import Channel
+from inbox.domain.contacts import ChannelIdentity, Contact
+from inbox.domain.conversations import Conversation, ConversationStatus
+from inbox.domain.events import Event
+from inbox.domain.ids import (
+    ChannelId,
+    ContactId,
+    ConversationId,
+    MessageId,
+    OperatorId,
+    OutboxId,
+)
+from inbox.domain.messages import DeliveryStatus, Message, OutboundMessage
+from inbox.domain.operators import Operator
+
+__all__ = [
+    "AuthSession",
+    "AuthSessionRepo",
+    "ChannelRepo",
+    "ChannelSender",
+    "ChannelSenders",
+    "ContactRepo",
+    "ConversationFilter",
+    "ConversationRepo",
+    "EventBus",
+    "EventHandler",
+    "MessageRepo",
+    "OperatorRepo",
+    "OutboxItem",
+    "OutboxRepo",
+    "PasswordHasher",
+    "Router",
+    "SendReceipt",
+    "Store",
+    "Tx",
+]
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- repositories
+
+
+class ContactRepo(Protocol):
+    async def get(self, contact_id: ContactId) -> Contact | None: ...
+
+    async def find_identity(
+        self, channel_id: ChannelId, external_user_id: str
+    ) -> ChannelIdentity | None: ...
+
+    async def add(self, contact: Contact, identity: ChannelIdentity) -> None:
+        """Insert both. Raises the store's integrity error when the identity exists."""
+
+    async def update_identity(self, identity: ChannelIdentity) -> None:
+        """Overwrite the profile fields of an existing identity (same channel and user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFilter:
+    """Every field narrows the list; ``None`` means no narrowing.
+
+    ``visible_to`` restricts to what a plain operator may see: conversations assigned to
+    that operator plus every queued conversation.
+    """
+
+    statuses: tuple[ConversationStatus, ...] | None = None
+    assignee_id: OperatorId | None = None
+    channel_id: ChannelId | None = None
+    visible_to: OperatorId | None = None
+    limit: int = 200
+
+
+class ConversationRepo(Protocol):
+    async def get(self, conversation_id: ConversationId) -> Conversation | None: ...
+
+    async def get_for_update(self, conversation_id: ConversationId) -> Conversation | None:
+        """Like :meth:`get`, and locks the row until the transaction ends (PostgreSQL
+        ``FOR UPDATE``; SQLite serialises writers anyway)."""
+
+    async def find_latest(
+        self, contact_id: ContactId, channel_id: ChannelId
+    ) -> Conversation | None:
+        """The most recently created conversation of this contact on this channel."""
+
+    async def add(self, conversation: Conversation) -> None: ...
+
+    async def update(self, conversation: Conversation) -> None:
+        """Overwrite every mutable field of the row with ``conversation``'s values."""
+
+    async def list(self, flt: ConversationFilter) -> builtins.list[Conversation]:
+        """Newest activity first (``last_message_at`` then ``created_at`` descending)."""
+
+    async def list_queued(self, limit: int) -> builtins.list[Conversation]:
+        """Queued conversations, longest waiting (``queued_at`` ascending) first."""
+
+    async def count_open_by_assignee(
+        self, operator_ids: Sequence[OperatorId]
+    ) -> dict[OperatorId, int]:
+        """How many non-resolved conversations each operator holds (0 for none)."""
+
+
+class MessageRepo(Protocol):
+    async def add(self, message: Message) -> None:
+        """Insert. Unique keys: (channel_id, external_id) when external_id is set and
+        (conversation_id, client_id) when client_id is set; a duplicate raises the store's
+        integrity error."""
+
+    async def get(self, message_id: MessageId) -> Message | None: ...
+
+    async def find_by_external(self, channel_id: ChannelId, external_id: str) -> Message | None: ...
+
+    async def find_by_client_id(
+        self, conversation_id: ConversationId, client_id: str
+    ) -> Message | None: ...
+
+    async def list(
+        self,
+        conversation_id: ConversationId,
+        *,
+        after_seq: int = 0,
+        limit: int = 200,
+        include_notes: bool = True,
+    ) -> builtins.list[Message]:
+        """Messages with ``seq > after_seq`` in ascending seq order, at most ``limit``."""
+
+    async def list_last(
+        self, conversation_id: ConversationId, *, limit: int, include_notes: bool
+    ) -> builtins.list[Message]:
+        """The newest ``limit`` messages, returned in ascending seq order."""
+
+    async def set_status(
+        self,
+        message_id: MessageId,
+        status: DeliveryStatus,
+        *,
+        error: str | None = None,
+        external_id: str | None = None,
+    ) -> None:
+        """Set delivery status and error; ``external_id`` only when given (not None)."""
+
+
+class OperatorRepo(Protocol):
+    async def get(self, operator_id: OperatorId) -> Operator | None: ...
+
+    async def get_for_update(self, operator_id: OperatorId) -> Operator | None:
+        """Locks the row until the transaction ends (capacity checks across processes)."""
+
+    async def get_by_login(self, login: str) -> Operator | None: ...
+
+    async def add(self, operator: Operator) -> None:
+        """Insert; a taken login raises the store's integrity error."""
+
+    async def update(self, operator: Operator) -> None: ...
+
+    async def list(self) -> builtins.list[Operator]:
+        """All operators, by login."""
+
+
+class ChannelRepo(Protocol):
+    async def get(self, channel_id: ChannelId) -> Channel | None: ...
+
+    async def add(self, channel: Channel) -> None: ...
+
+    async def update(self, channel: Channel) -> None: ...
+
+    async def list(self) -> builtins.list[Channel]:
+        """All channels, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One delivery job: send ``message_id`` to its channel. Committed with the message."""
+
+    id: OutboxId
+    message_id: MessageId
+    conversation_id: ConversationId
+    channel_id: ChannelId
+    created_at: datetime
+    available_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class OutboxRepo(Protocol):
+    async def add(self, item: OutboxItem) -> None: ...
+
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease_until: datetime, owner: str
+    ) -> list[OutboxItem]:
+        """Lease up to ``limit`` jobs that are due (``available_at <= now``, not leased by
+        someone else past ``now``), at most one per conversation and only the oldest of
+        each conversation, so per-conversation order holds. Safe across processes
+        (PostgreSQL ``FOR UPDATE SKIP LOCKED``)."""
+
+    async def complete(self, item_id: OutboxId) -> None:
+        """The job is done (delivered or permanently failed): remove it."""
+
+    async def retry_later(
+        self, item_id: OutboxId, *, available_at: datetime, attempts: int, error: str
+    ) -> None:
+        """Release the lease and make the job due again at ``available_at``."""
+
+    async def pending_count(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSession:
+    token_hash: str
+    operator_id: OperatorId
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class AuthSessionRepo(Protocol):
+    async def add(self, session: AuthSession) -> None: ...
+
+    async def get(self, token_hash: str) -> AuthSession | None: ...
+
+    async def revoke(self, token_hash: str, at: datetime) -> None: ...
+
+
+class Tx(Protocol):
+    """One database transaction's view of every repository."""
+
+    @property
+    def contacts(self) -> ContactRepo: ...
+
+    @property
+    def conversations(self) -> ConversationRepo: ...
+
+    @property
+    def messages(self) -> MessageRepo: ...
+
+    @property
+    def operators(self) -> OperatorRepo: ...
+
+    @property
+    def channels(self) -> ChannelRepo: ...
+
+    @property
+    def outbox(self) -> OutboxRepo: ...
+
+    @property
+    def sessions(self) -> AuthSessionRepo: ...
+
+
+class Store(Protocol):
+    """The unit of work.
+
+    ``transact(work)`` runs ``work`` inside a database transaction and returns its result
+    once that transaction has **committed**. Implementations may run the work of several
+    concurrent callers in one transaction (group commit), each inside its own savepoint, so
+    ``work`` must touch the database only through ``tx`` and must be safe to run again: on an
+    integrity error the implementation rolls the savepoint back and runs ``work`` once more
+    (where it will now see the row that another writer committed). Raises what ``work``
+    raises (its writes are rolled back) or the store's error when the commit fails.
+
+    ``read(work)`` runs read-only work on its own connection, without batching.
+    """
+
+    async def transact(self, work: Callable[[Tx], Awaitable[T]]) -> T: ...
+
+    async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T: ...
+
+
+# --------------------------------------------------------------------------- events
+
+
+EventHandler = Callable[[Event], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    """Carries events to every subscriber (in-process, or across processes via Redis).
+
+    ``publish`` is called after commit; it never raises because of a subscriber: each
+    handler's failure is logged and the others still run.
+    """
+
+    async def publish(self, events: Sequence[Event]) -> None: ...
+
+    def subscribe(self, handler: EventHandler) -> None: ...
+
+
+# --------------------------------------------------------------------------- other ports
+
+
+class PasswordHasher(Protocol):
+    """CPU-bound; callers run it in a thread so the event loop never waits on it."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """False for a wrong password or an unreadable hash; never raises for those.
+
+        ``None`` (an unknown login) verifies against a dummy hash and returns False, taking
+        as long as a real check."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """What a channel returns after the provider accepted a message."""
+
+    external_id: str | None = None
+    status: DeliveryStatus = DeliveryStatus.SENT
+
+
+class ChannelSender(Protocol):
+    """Delivers one message on one channel kind. Moves bytes; never touches storage.
+
+    Raises :class:`inbox.domain.channel_errors.RetryLater` for transient failures and
+    :class:`inbox.domain.channel_errors.PermanentFailure` for ones a retry cannot fix.
+    """
+
+    async def send(self, channel: Channel, message: OutboundMessage) -> SendReceipt: ...
+
+
+ChannelSenders = Mapping[str, ChannelSender]
+
+
+class Router(Protocol):
+    """Decides who gets which conversation. It listens to events (a conversation queued,
+    an operator online, capacity freed) and assigns through the core's
+    ``assign_conversation``, which re-checks everything under row locks. Replacing the
+    router touches nothing else."""
+
+    async def on_event(self, event: Event) -> None:
+        """Cheap: note that work may be waiting; never blocks on I/O."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
