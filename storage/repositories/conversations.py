@@ -1,0 +1,100 @@
+"""Conversations: lookups, the operator lists, the queue and capacity counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+
+from inbox.domain.conversations import Conversation, ConversationStatus
+from inbox.domain.ids import ChannelId, ContactId, ConversationId, OperatorId
+from inbox.ports import ConversationFilter
+from storage.repositories.base import SqlRepo
+from storage.rows import conversation_from_row, conversation_values
+from storage.tables import conversations
+
+__all__ = ["SqlConversationRepo"]
+
+_t = conversations
+
+
+class SqlConversationRepo(SqlRepo):
+    """Implements :class:`inbox.ports.ConversationRepo`."""
+
+    async def get(self, conversation_id: ConversationId) -> Conversation | None:
+        row = await self._first(select(_t).where(_t.c.id == conversation_id))
+        return conversation_from_row(row) if row is not None else None
+
+    async def get_for_update(self, conversation_id: ConversationId) -> Conversation | None:
+        row = await self._first(self._locking(select(_t).where(_t.c.id == conversation_id)))
+        return conversation_from_row(row) if row is not None else None
+
+    async def find_latest(
+        self, contact_id: ContactId, channel_id: ChannelId
+    ) -> Conversation | None:
+        row = await self._first(
+            select(_t)
+            .where(_t.c.contact_id == contact_id, _t.c.channel_id == channel_id)
+            .order_by(_t.c.created_at.desc(), _t.c.id.desc())
+            .limit(1)
+        )
+        return conversation_from_row(row) if row is not None else None
+
+    async def add(self, conversation: Conversation) -> None:
+        await self._run(insert(_t).values(conversation_values(conversation)))
+
+    async def update(self, conversation: Conversation) -> None:
+        """Overwrites every column but the id. A missing row is left missing (no error)."""
+        values: dict[str, Any] = conversation_values(conversation)
+        del values["id"]
+        await self._run(update(_t).where(_t.c.id == conversation.id).values(values))
+
+    async def list_queued(self, limit: int) -> list[Conversation]:
+        stmt = (
+            select(_t)
+            .where(_t.c.status == str(ConversationStatus.QUEUED))
+            .order_by(_t.c.queued_at.asc().nulls_last(), _t.c.created_at.asc(), _t.c.id.asc())
+            .limit(limit)
+        )
+        return [conversation_from_row(r) for r in await self._all(stmt)]
+
+    async def count_open_by_assignee(
+        self, operator_ids: Sequence[OperatorId]
+    ) -> dict[OperatorId, int]:
+        counts = dict.fromkeys(operator_ids, 0)
+        if not counts:
+            return counts
+        stmt = (
+            select(_t.c.assignee_id, func.count().label("n"))
+            .where(
+                _t.c.assignee_id.in_(list(counts)),
+                _t.c.status != str(ConversationStatus.RESOLVED),
+            )
+            .group_by(_t.c.assignee_id)
+        )
+        for row in await self._all(stmt):
+            counts[OperatorId(row["assignee_id"])] = int(row["n"])
+        return counts
+
+    async def list(self, flt: ConversationFilter) -> list[Conversation]:
+        stmt = select(_t)
+        if flt.statuses is not None:
+            stmt = stmt.where(_t.c.status.in_([str(s) for s in flt.statuses]))
+        if flt.assignee_id is not None:
+            stmt = stmt.where(_t.c.assignee_id == flt.assignee_id)
+        if flt.channel_id is not None:
+            stmt = stmt.where(_t.c.channel_id == flt.channel_id)
+        if flt.visible_to is not None:
+            stmt = stmt.where(
+                or_(
+                    _t.c.assignee_id == flt.visible_to,
+                    _t.c.status == str(ConversationStatus.QUEUED),
+                )
+            )
+        # NULLS LAST spelled out: PostgreSQL sorts NULLs first in DESC, SQLite last. The id
+        # breaks ties so pages are stable.
+        stmt = stmt.order_by(
+            _t.c.last_message_at.desc().nulls_last(), _t.c.created_at.desc(), _t.c.id.desc()
+        ).limit(flt.limit)
+        return [conversation_from_row(r) for r in await self._all(stmt)]

@@ -1,0 +1,79 @@
+"""Messages of a conversation, in ``seq`` order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from inbox.domain.ids import ChannelId, ConversationId, MessageId
+from inbox.domain.messages import DeliveryStatus, Message, MessageKind
+from storage.repositories.base import SqlRepo
+from storage.rows import message_from_row, message_values
+from storage.tables import messages
+
+__all__ = ["SqlMessageRepo"]
+
+_t = messages
+
+
+class SqlMessageRepo(SqlRepo):
+    """Implements :class:`inbox.ports.MessageRepo`."""
+
+    async def add(self, message: Message) -> None:
+        await self._run(insert(_t).values(message_values(message)))
+
+    async def get(self, message_id: MessageId) -> Message | None:
+        row = await self._first(select(_t).where(_t.c.id == message_id))
+        return message_from_row(row) if row is not None else None
+
+    async def find_by_external(self, channel_id: ChannelId, external_id: str) -> Message | None:
+        row = await self._first(
+            select(_t).where(_t.c.channel_id == channel_id, _t.c.external_id == external_id)
+        )
+        return message_from_row(row) if row is not None else None
+
+    async def find_by_client_id(
+        self, conversation_id: ConversationId, client_id: str
+    ) -> Message | None:
+        row = await self._first(
+            select(_t).where(_t.c.conversation_id == conversation_id, _t.c.client_id == client_id)
+        )
+        return message_from_row(row) if row is not None else None
+
+    async def list_last(
+        self, conversation_id: ConversationId, *, limit: int, include_notes: bool
+    ) -> list[Message]:
+        stmt = select(_t).where(_t.c.conversation_id == conversation_id)
+        if not include_notes:
+            stmt = stmt.where(_t.c.kind != str(MessageKind.NOTE))
+        stmt = stmt.order_by(_t.c.seq.desc()).limit(limit)
+        newest_first = [message_from_row(r) for r in await self._all(stmt)]
+        return newest_first[::-1]
+
+    async def set_status(
+        self,
+        message_id: MessageId,
+        status: DeliveryStatus,
+        *,
+        error: str | None = None,
+        external_id: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": str(status), "error": error}
+        if external_id is not None:
+            values["external_id"] = external_id
+        await self._run(update(_t).where(_t.c.id == message_id).values(values))
+
+    async def list(
+        self,
+        conversation_id: ConversationId,
+        *,
+        after_seq: int = 0,
+        limit: int = 200,
+        include_notes: bool = True,
+    ) -> list[Message]:
+        stmt = select(_t).where(_t.c.conversation_id == conversation_id, _t.c.seq > after_seq)
+        if not include_notes:
+            stmt = stmt.where(_t.c.kind != str(MessageKind.NOTE))
+        stmt = stmt.order_by(_t.c.seq.asc()).limit(limit)
+        return [message_from_row(r) for r in await self._all(stmt)]

@@ -1,0 +1,96 @@
+"""Operators, channels and operators' auth sessions: small tables, plain CRUD."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from inbox.domain.channels import Channel
+from inbox.domain.ids import ChannelId, OperatorId
+from inbox.domain.operators import Operator
+from inbox.ports import AuthSession
+from storage.repositories.base import SqlRepo
+from storage.rows import (
+    channel_from_row,
+    channel_values,
+    operator_from_row,
+    operator_values,
+    session_from_row,
+    session_values,
+)
+from storage.tables import auth_sessions, channels, operators
+
+__all__ = ["SqlAuthSessionRepo", "SqlChannelRepo", "SqlOperatorRepo"]
+
+
+class SqlOperatorRepo(SqlRepo):
+    """Implements :class:`inbox.ports.OperatorRepo`."""
+
+    async def get(self, operator_id: OperatorId) -> Operator | None:
+        row = await self._first(select(operators).where(operators.c.id == operator_id))
+        return operator_from_row(row) if row is not None else None
+
+    async def get_for_update(self, operator_id: OperatorId) -> Operator | None:
+        stmt = self._locking(select(operators).where(operators.c.id == operator_id))
+        row = await self._first(stmt)
+        return operator_from_row(row) if row is not None else None
+
+    async def get_by_login(self, login: str) -> Operator | None:
+        row = await self._first(select(operators).where(operators.c.login == login))
+        return operator_from_row(row) if row is not None else None
+
+    async def add(self, operator: Operator) -> None:
+        await self._run(insert(operators).values(operator_values(operator)))
+
+    async def update(self, operator: Operator) -> None:
+        """Overwrites every column but the id. A missing row is left missing (no error)."""
+        values: dict[str, Any] = operator_values(operator)
+        del values["id"]
+        await self._run(update(operators).where(operators.c.id == operator.id).values(values))
+
+    async def list(self) -> list[Operator]:
+        stmt = select(operators).order_by(operators.c.login.asc())
+        return [operator_from_row(r) for r in await self._all(stmt)]
+
+
+class SqlChannelRepo(SqlRepo):
+    """Implements :class:`inbox.ports.ChannelRepo`."""
+
+    async def get(self, channel_id: ChannelId) -> Channel | None:
+        row = await self._first(select(channels).where(channels.c.id == channel_id))
+        return channel_from_row(row) if row is not None else None
+
+    async def add(self, channel: Channel) -> None:
+        await self._run(insert(channels).values(channel_values(channel)))
+
+    async def update(self, channel: Channel) -> None:
+        """Overwrites every column but the id. A missing row is left missing (no error)."""
+        values: dict[str, Any] = channel_values(channel)
+        del values["id"]
+        await self._run(update(channels).where(channels.c.id == channel.id).values(values))
+
+    async def list(self) -> list[Channel]:
+        stmt = select(channels).order_by(channels.c.created_at.asc(), channels.c.id.asc())
+        return [channel_from_row(r) for r in await self._all(stmt)]
+
+
+class SqlAuthSessionRepo(SqlRepo):
+    """Implements :class:`inbox.ports.AuthSessionRepo`."""
+
+    async def add(self, session: AuthSession) -> None:
+        await self._run(insert(auth_sessions).values(session_values(session)))
+
+    async def get(self, token_hash: str) -> AuthSession | None:
+        stmt = select(auth_sessions).where(auth_sessions.c.token_hash == token_hash)
+        row = await self._first(stmt)
+        return session_from_row(row) if row is not None else None
+
+    async def revoke(self, token_hash: str, at: datetime) -> None:
+        """Idempotent: a session revoked earlier keeps its first revocation time."""
+        await self._run(
+            update(auth_sessions)
+            .where(auth_sessions.c.token_hash == token_hash, auth_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )

@@ -1,0 +1,67 @@
+"""One transaction's view of every repository."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.repositories.contacts import SqlContactRepo
+from storage.repositories.conversations import SqlConversationRepo
+from storage.repositories.messages import SqlMessageRepo
+from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, SqlOperatorRepo
+from storage.repositories.outbox import SqlOutboxRepo
+
+__all__ = ["SqlTx"]
+
+
+class SqlTx:
+    """Implements :class:`inbox.ports.Tx` over the connection of an open transaction.
+
+    The store creates one per unit of work; it is only valid until that work returns.
+    """
+
+    __slots__ = (
+        "_channels",
+        "_contacts",
+        "_conversations",
+        "_messages",
+        "_operators",
+        "_outbox",
+        "_sessions",
+    )
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._contacts = SqlContactRepo(conn)
+        self._conversations = SqlConversationRepo(conn)
+        self._messages = SqlMessageRepo(conn)
+        self._operators = SqlOperatorRepo(conn)
+        self._channels = SqlChannelRepo(conn)
+        self._outbox = SqlOutboxRepo(conn)
+        self._sessions = SqlAuthSessionRepo(conn)
+
+    @property
+    def contacts(self) -> SqlContactRepo:
+        return self._contacts
+
+    @property
+    def conversations(self) -> SqlConversationRepo:
+        return self._conversations
+
+    @property
+    def messages(self) -> SqlMessageRepo:
+        return self._messages
+
+    @property
+    def operators(self) -> SqlOperatorRepo:
+        return self._operators
+
+    @property
+    def channels(self) -> SqlChannelRepo:
+        return self._channels
+
+    @property
+    def outbox(self) -> SqlOutboxRepo:
+        return self._outbox
+
+    @property
+    def sessions(self) -> SqlAuthSessionRepo:
+        return self._sessions

@@ -1,0 +1,138 @@
+"""Migrations and engine configuration."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from storage import make_engine, migrate, migrate_sync
+from storage.engine import normalise_url
+from storage.tables import metadata
+
+
+async def _table_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def _version(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_migrate_creates_every_table_and_is_idempotent(empty_database_url: str) -> None:
+    assert await _table_names(empty_database_url) == set()
+    await migrate(empty_database_url)
+    expected = {t.name for t in metadata.sorted_tables} | {"alembic_version"}
+    assert await _table_names(empty_database_url) == expected
+    assert await _version(empty_database_url) == "0001"
+
+    await migrate(empty_database_url)
+    await migrate(empty_database_url)
+    assert await _table_names(empty_database_url) == expected
+    assert await _version(empty_database_url) == "0001"
+
+
+async def test_concurrent_migrations_do_not_collide(empty_database_url: str) -> None:
+    """Several server processes starting at once all migrate."""
+    await asyncio.gather(*(migrate(empty_database_url) for _ in range(3)))
+    assert await _version(empty_database_url) == "0001"
+
+
+async def test_migrate_sync_for_scripts(empty_database_url: str) -> None:
+    # A script has no running loop; a thread stands in for it here.
+    await asyncio.to_thread(migrate_sync, empty_database_url)
+    assert await _version(empty_database_url) == "0001"
+
+
+async def test_migrated_schema_matches_tables_py(database_url: str) -> None:
+    """The hand-written migration and storage/tables.py describe the same schema."""
+
+    def diff(conn: Connection) -> list[Any]:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "inbox.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.connect() as conn:
+            pragmas = {
+                name: (await conn.execute(text(f"PRAGMA {name}"))).scalar_one()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+    finally:
+        await engine.dispose()
+    assert path.parent.is_dir()
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,  # NORMAL
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+    }
+
+
+async def test_sqlite_savepoints_roll_back_inside_the_transaction(tmp_path: Path) -> None:
+    """The BEGIN recipe in storage.engine: without it pysqlite ignores SAVEPOINT scoping."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'sp.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+            savepoint = await conn.begin_nested()
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+            await savepoint.rollback()
+            await conn.execute(text("INSERT INTO t VALUES (3)"))
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT x FROM t ORDER BY x"))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert rows == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///a.db", "sqlite+aiosqlite:///a.db"),
+        ("sqlite+aiosqlite:///a.db", "sqlite+aiosqlite:///a.db"),
+        ("postgresql://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ],
+)
+def test_urls_get_their_async_driver(given: str, expected: str) -> None:
+    assert normalise_url(given).render_as_string() == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql+aiomysql://u@h/db", "postgresql+psycopg://u@h/db", "sqlite+aiosqlite://"],
+)
+def test_unsupported_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="supported"):
+        make_engine(url)
