@@ -1,0 +1,192 @@
+"""The delivery worker: takes jobs from the transactional outbox and sends them.
+
+At-least-once: a job is removed only after the channel accepted the message (or failed it
+for good). Jobs are leased, so several processes can run workers on one PostgreSQL
+database; only the oldest job of a conversation is claimable, so replies arrive in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from datetime import timedelta
+
+from inbox.domain.channel_errors import PermanentFailure, RetryLater
+from inbox.domain.events import Event, OutboxReady
+from inbox.domain.ids import new_id
+from inbox.domain.messages import DeliveryStatus, OutboundMessage
+from inbox.ports import ChannelSender, OutboxItem, Tx
+from inbox.usecases.delivery import record_delivery
+from inbox.usecases.deps import Core, Outcome, run
+
+__all__ = ["DeliveryWorker", "backoff_seconds"]
+
+logger = logging.getLogger(__name__)
+
+
+def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential back-off with full jitter: attempt 1 → up to 1 s, 2 → 2 s, ... ≤ 5 min."""
+    return float(random.uniform(0.5, 1.0) * min(cap, base * (2 ** max(0, attempt - 1))))
+
+
+class DeliveryWorker:
+    """Owns one background task. ``wake()`` (or an :class:`OutboxReady` event) makes it look
+    at once; otherwise it polls every ``poll_seconds`` for jobs that became due."""
+
+    def __init__(
+        self,
+        core: Core,
+        senders: Mapping[str, ChannelSender],
+        *,
+        poll_seconds: float = 1.0,
+        batch: int = 32,
+        lease_seconds: float = 120.0,
+        max_attempts: int = 12,
+    ) -> None:
+        self._core = core
+        self._senders = senders
+        self._poll = poll_seconds
+        self._batch = batch
+        self._lease = timedelta(seconds=lease_seconds)
+        self._max_attempts = max_attempts
+        self._owner = "delivery-" + new_id()[:12]
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, OutboxReady):
+            self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="delivery-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                claimed = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("delivery round failed; retrying after %.1fs", self._poll)
+                claimed = 0
+            if claimed:
+                continue  # there may be more right behind
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Claim due jobs and deliver them concurrently (one per conversation). Returns how
+        many jobs were claimed."""
+        now = self._core.clock.now()
+
+        async def claim(tx: Tx) -> Outcome[list[OutboxItem]]:
+            items = await tx.outbox.claim_due(
+                now, limit=self._batch, lease_until=now + self._lease, owner=self._owner
+            )
+            return Outcome(items)
+
+        items = await run(self._core, claim)
+        if items:
+            await asyncio.gather(*(self._deliver(item) for item in items))
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        core = self._core
+
+        async def load(tx: Tx) -> tuple[OutboundMessage | None, str]:
+            message = await tx.messages.get(item.message_id)
+            conversation = await tx.conversations.get(item.conversation_id)
+            channel = await tx.channels.get(item.channel_id)
+            if message is None or conversation is None or channel is None:
+                return None, ""
+            out = OutboundMessage(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                channel_id=channel.id,
+                recipient=conversation.thread_key,
+                parts=message.parts,
+                author_name=message.author_name,
+                seq=message.seq,
+                created_at=message.created_at,
+            )
+            return out, str(channel.kind)
+
+        out, kind = await core.store.read(load)
+        if out is None:
+            logger.error("outbox job %s points at a missing message; dropping it", item.id)
+            await self._complete(item)
+            return
+        channel = await core.store.read(lambda tx: tx.channels.get(item.channel_id))
+        sender = self._senders.get(kind)
+        if channel is None or sender is None or not channel.enabled:
+            await record_delivery(
+                core,
+                out.message_id,
+                DeliveryStatus.FAILED,
+                error="The channel is disabled or not available on this server.",
+                outbox_id=item.id,
+            )
+            return
+        try:
+            receipt = await sender.send(channel, out)
+        except PermanentFailure as exc:
+            await record_delivery(
+                core, out.message_id, DeliveryStatus.FAILED, error=exc.reason, outbox_id=item.id
+            )
+        except RetryLater as exc:
+            await self._retry(item, exc.reason, exc.retry_after)
+        except Exception as exc:
+            logger.exception("sending outbox job %s on %s failed unexpectedly", item.id, kind)
+            await self._retry(item, f"unexpected error: {type(exc).__name__}", None)
+        else:
+            await record_delivery(
+                core,
+                out.message_id,
+                receipt.status,
+                external_id=receipt.external_id,
+                outbox_id=item.id,
+            )
+
+    async def _retry(self, item: OutboxItem, reason: str, retry_after: float | None) -> None:
+        attempts = item.attempts + 1
+        if attempts >= self._max_attempts:
+            await record_delivery(
+                self._core,
+                item.message_id,
+                DeliveryStatus.FAILED,
+                error=f"Gave up after {attempts} attempts: {reason}",
+                outbox_id=item.id,
+            )
+            return
+        delay = max(retry_after or 0.0, backoff_seconds(attempts))
+        available_at = self._core.clock.now() + timedelta(seconds=delay)
+
+        async def work(tx: Tx) -> Outcome[None]:
+            await tx.outbox.retry_later(
+                item.id, available_at=available_at, attempts=attempts, error=reason
+            )
+            return Outcome(None)
+
+        await run(self._core, work)
+
+    async def _complete(self, item: OutboxItem) -> None:
+        async def work(tx: Tx) -> Outcome[None]:
+            await tx.outbox.complete(item.id)
+            return Outcome(None)
+
+        await run(self._core, work)

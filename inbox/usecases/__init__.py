@@ -1,0 +1,65 @@
+"""Use cases: plain async ``verb_noun`` functions over the ports (STYLE.md #6)."""
+
+from inbox.usecases.channels import add_channel, get_channel, list_channels, set_channel_enabled
+from inbox.usecases.delivery import record_delivery
+from inbox.usecases.deps import Core, Outcome, run
+from inbox.usecases.ingest import IngestResult, ingest_inbound
+from inbox.usecases.lifecycle import (
+    assign_conversation,
+    claim_conversation,
+    mark_read,
+    reopen,
+    resolve_conversation,
+)
+from inbox.usecases.operators import (
+    LoginResult,
+    add_operator,
+    authenticate,
+    hash_token,
+    list_operators,
+    login,
+    logout,
+    set_presence,
+)
+from inbox.usecases.queries import (
+    CustomerHistory,
+    customer_history,
+    get_conversation,
+    list_conversations,
+    list_messages,
+)
+from inbox.usecases.replies import WriteResult, add_note, send_reply
+
+__all__ = [
+    "Core",
+    "CustomerHistory",
+    "IngestResult",
+    "LoginResult",
+    "Outcome",
+    "WriteResult",
+    "add_channel",
+    "add_note",
+    "add_operator",
+    "assign_conversation",
+    "authenticate",
+    "claim_conversation",
+    "customer_history",
+    "get_channel",
+    "get_conversation",
+    "hash_token",
+    "ingest_inbound",
+    "list_channels",
+    "list_conversations",
+    "list_messages",
+    "list_operators",
+    "login",
+    "logout",
+    "mark_read",
+    "record_delivery",
+    "reopen",
+    "resolve_conversation",
+    "run",
+    "send_reply",
+    "set_channel_enabled",
+    "set_presence",
+]

@@ -1,0 +1,42 @@
+"""The dependencies every use case takes: built once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from inbox.domain.clock import Clock
+from inbox.domain.events import Event
+from inbox.ports import EventBus, Store, Tx
+
+__all__ = ["Core", "Outcome", "run"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    store: Store
+    bus: EventBus
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """What a transaction produced: its result and the events to publish after commit."""
+
+    value: T
+    events: Sequence[Event] = ()
+
+
+async def run(core: Core, work: Callable[[Tx], Awaitable[Outcome[T]]]) -> T:
+    """Run ``work`` in a (possibly batched) transaction, then publish its events.
+
+    Events go out only after the commit: a subscriber never sees a change that could
+    still roll back.
+    """
+    outcome = await core.store.transact(work)
+    if outcome.events:
+        await core.bus.publish(outcome.events)
+    return outcome.value

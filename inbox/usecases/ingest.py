@@ -1,0 +1,199 @@
+"""``ingest_inbound``: a customer message enters the inbox."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+from inbox.domain.channels import Channel
+from inbox.domain.contacts import ChannelIdentity, Contact
+from inbox.domain.content import Text, plain_text, validate_text
+from inbox.domain.conversations import Conversation, ConversationStatus
+from inbox.domain.errors import InvalidInput, NotFound
+from inbox.domain.events import ConversationChanged, ConversationChangeReason, Event, MessageCreated
+from inbox.domain.ids import ContactId, ConversationId, MessageId, new_id
+from inbox.domain.messages import (
+    AuthorKind,
+    DeliveryStatus,
+    Direction,
+    InboundMessage,
+    Message,
+    MessageKind,
+    SenderProfile,
+)
+from inbox.ports import Tx
+from inbox.usecases.deps import Core, Outcome, run
+
+__all__ = ["IngestResult", "ingest_inbound"]
+
+#: Characters of the last message shown in conversation lists.
+PREVIEW_CHARS = 140
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    message: Message
+    conversation: Conversation
+    duplicate: bool
+
+
+async def ingest_inbound(core: Core, inbound: InboundMessage) -> IngestResult:
+    """Store a customer message exactly once and put its conversation in front of people.
+
+    Idempotent on (channel, external id): a provider retry returns the stored message with
+    ``duplicate=True`` and publishes nothing. A resolved conversation reopens (queued). Raises
+    :class:`NotFound` for an unknown or disabled channel and :class:`InvalidInput` for a
+    message with no content or oversize text; nothing is stored then.
+    """
+    if not inbound.parts:
+        raise InvalidInput("a message needs at least one part")
+    if not inbound.external_id:
+        raise InvalidInput("a message needs the channel's message id")
+    for part in inbound.parts:
+        if isinstance(part, Text):
+            validate_text(part.text)
+
+    async def work(tx: Tx) -> Outcome[IngestResult]:
+        return await _ingest(tx, inbound, core.clock.now())
+
+    return await run(core, work)
+
+
+async def _ingest(tx: Tx, inbound: InboundMessage, now: datetime) -> Outcome[IngestResult]:
+    existing = await tx.messages.find_by_external(inbound.channel_id, inbound.external_id)
+    if existing is not None:
+        stored = await tx.conversations.get(existing.conversation_id)
+        assert stored is not None  # a message always references its conversation
+        return Outcome(IngestResult(existing, stored, duplicate=True))
+
+    channel = await tx.channels.get(inbound.channel_id)
+    if channel is None or not channel.enabled:
+        raise NotFound("no such channel, or it is disabled")
+
+    identity = await _upsert_identity(tx, inbound.sender, channel, now)
+    conversation, reason, before = await _find_or_open(tx, channel, identity, inbound, now)
+
+    seq = conversation.last_message_seq + 1
+    message = Message(
+        id=MessageId(new_id()),
+        conversation_id=conversation.id,
+        channel_id=inbound.channel_id,
+        seq=seq,
+        kind=MessageKind.MESSAGE,
+        direction=Direction.INBOUND,
+        author_kind=AuthorKind.CUSTOMER,
+        author_id=identity.contact_id,
+        author_name=identity.display_name,
+        parts=inbound.parts,
+        status=DeliveryStatus.RECEIVED,
+        created_at=now,
+        external_id=inbound.external_id,
+    )
+    conversation = dataclasses.replace(
+        conversation,
+        contact_name=identity.display_name,
+        last_message_seq=seq,
+        last_message_at=now,
+        last_inbound_at=now,
+        unread_count=conversation.unread_count + 1,
+        preview=plain_text(inbound.parts)[:PREVIEW_CHARS],
+        updated_at=now,
+    )
+    if reason == "created":
+        await tx.conversations.add(conversation)
+    else:
+        await tx.conversations.update(conversation)
+    await tx.messages.add(message)
+
+    events: list[Event] = []
+    if reason is not None:
+        events.append(
+            ConversationChanged(
+                conversation,
+                reason,
+                before.assignee_id if before else None,
+                before.status if before else None,
+            )
+        )
+    events.append(MessageCreated(message, conversation))
+    return Outcome(IngestResult(message, conversation, duplicate=False), events)
+
+
+def _display_name(sender: SenderProfile) -> str:
+    if sender.display_name:
+        return sender.display_name
+    if sender.username:
+        return "@" + sender.username
+    return sender.phone or sender.email or f"Customer {sender.external_user_id[:6]}"
+
+
+async def _upsert_identity(
+    tx: Tx, sender: SenderProfile, channel: Channel, now: datetime
+) -> ChannelIdentity:
+    identity = await tx.contacts.find_identity(channel.id, sender.external_user_id)
+    if identity is None:
+        fresh = ChannelIdentity(
+            contact_id=ContactId(new_id()),
+            channel_id=channel.id,
+            external_user_id=sender.external_user_id,
+            display_name=_display_name(sender),
+            username=sender.username,
+            phone=sender.phone,
+            email=sender.email,
+        )
+        contact = Contact(
+            id=fresh.contact_id,
+            display_name=fresh.display_name,
+            created_at=now,
+            phone=sender.phone,
+            email=sender.email,
+        )
+        await tx.contacts.add(contact, fresh)
+        return fresh
+    # A profile only improves: a field the channel left empty does not erase a known one.
+    named = bool(sender.display_name or sender.username)
+    merged = dataclasses.replace(
+        identity,
+        display_name=_display_name(sender) if named else identity.display_name,
+        username=sender.username or identity.username,
+        phone=sender.phone or identity.phone,
+        email=sender.email or identity.email,
+    )
+    if merged != identity:
+        await tx.contacts.update_identity(merged)
+    return merged
+
+
+async def _find_or_open(
+    tx: Tx,
+    channel: Channel,
+    identity: ChannelIdentity,
+    inbound: InboundMessage,
+    now: datetime,
+) -> tuple[Conversation, ConversationChangeReason | None, Conversation | None]:
+    """The conversation this message belongs to, locked; opened or reopened if needed.
+
+    Returns it, why it changed (``None`` for no change) and its state before a reopen.
+    """
+    latest = await tx.conversations.find_latest(identity.contact_id, channel.id)
+    if latest is not None:
+        # Re-read under the row lock: another writer may have changed it meanwhile.
+        locked = await tx.conversations.get_for_update(latest.id)
+        assert locked is not None
+        if locked.status is ConversationStatus.RESOLVED:
+            return locked.moved_to(ConversationStatus.QUEUED, now), "reopened", locked
+        return locked, None, None
+    conversation = Conversation(
+        id=ConversationId(new_id()),
+        channel_id=channel.id,
+        contact_id=identity.contact_id,
+        status=ConversationStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
+        queued_at=now,
+        contact_name=identity.display_name,
+        channel_kind=str(channel.kind),
+        thread_key=inbound.thread_key or inbound.sender.external_user_id,
+    )
+    return conversation, "created", None
