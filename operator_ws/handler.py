@@ -1,0 +1,258 @@
+"""``/ws/operator``: authenticate, attach to the session stream, run commands.
+
+The handler parses and dispatches; the use cases decide and persist (STYLE.md: no business
+logic in WebSocket handlers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from inbox.domain.content import Text
+from inbox.domain.errors import DomainError, InvalidInput, Unauthorized
+from inbox.domain.events import Typing
+from inbox.domain.ids import ConversationId
+from inbox.domain.operators import Operator, Presence
+from inbox.domain.views import conversation_view, message_view, operator_view
+from inbox.ports import AuthSession
+from inbox.usecases import (
+    Core,
+    add_note,
+    authenticate,
+    claim_conversation,
+    get_conversation,
+    mark_read,
+    reopen,
+    resolve_conversation,
+    send_reply,
+    set_presence,
+)
+from inbox.usecases.access import require_act
+from operator_ws.frames import Command, FrameError, parse_frame
+from operator_ws.hub import OperatorHub
+from operator_ws.streams import Connection
+
+__all__ = ["OperatorSocket"]
+
+logger = logging.getLogger(__name__)
+
+AUTH_TIMEOUT_SECONDS = 10.0
+#: aiohttp closes the socket (1009) for frames above this; smaller oversize frames get an
+#: error frame and the connection stays usable.
+MAX_WS_MESSAGE = 1024 * 1024
+UNAUTHORIZED_CLOSE = 4401
+
+Handler = Callable[["_Context", Command], Awaitable[dict[str, Any] | None]]
+
+
+class _Context:
+    def __init__(self, core: Core, hub: OperatorHub, operator: Operator, session: AuthSession):
+        self.core = core
+        self.hub = hub
+        self.operator = operator
+        self.session = session
+
+
+class OperatorSocket:
+    def __init__(self, core: Core, hub: OperatorHub) -> None:
+        self._core = core
+        self._hub = hub
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            heartbeat=self._hub.settings.heartbeat_seconds, max_msg_size=MAX_WS_MESSAGE
+        )
+        await ws.prepare(request)
+        authed = await self._authenticate(ws)
+        if authed is None:
+            return ws
+        operator, session, last_seq = authed
+        conn = Connection(ws)
+        conn.start()
+        self._hub.attach(
+            conn,
+            operator,
+            session,
+            last_seq,
+            {
+                "type": "auth.ok",
+                "operator": operator_view(operator),
+                "heartbeat_interval": self._hub.settings.heartbeat_seconds,
+            },
+        )
+        try:
+            await self._command_loop(ws, _Context(self._core, self._hub, operator, session))
+        finally:
+            self._hub.detach(conn, session)
+            await conn.stop()
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    async def _authenticate(
+        self, ws: web.WebSocketResponse
+    ) -> tuple[Operator, AuthSession, int | None] | None:
+        try:
+            msg = await ws.receive(timeout=AUTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            await _refuse(ws, "auth_timeout", "send an auth frame first")
+            return None
+        if msg.type is not WSMsgType.TEXT:
+            await _refuse(ws, "bad_frame", "the first frame must be an auth frame")
+            return None
+        try:
+            command = parse_frame(msg.data)
+        except FrameError as exc:
+            await _refuse(ws, exc.code, exc.message)
+            return None
+        if command.type != "auth":
+            await _refuse(ws, "unauthorized", "the first frame must be an auth frame")
+            return None
+        try:
+            operator, session = await authenticate(self._core, command.text("token"))
+        except Unauthorized as exc:
+            await _refuse(ws, "unauthorized", exc.message)
+            return None
+        last_seq = command.fields.get("last_seq")
+        return operator, session, last_seq if isinstance(last_seq, int) else None
+
+    async def _command_loop(self, ws: web.WebSocketResponse, ctx: _Context) -> None:
+        async for msg in ws:
+            if msg.type is WSMsgType.ERROR:
+                logger.info("operator socket closed with an error: %s", ws.exception())
+                return
+            if msg.type is not WSMsgType.TEXT:
+                self._hub.push(ctx.session, _error("bad_frame", "send JSON text frames"))
+                continue
+            await self._run(ctx, msg.data)
+
+    async def _run(self, ctx: _Context, raw: str) -> None:
+        request_id: str | None = None
+        try:
+            command = parse_frame(raw)
+            request_id = command.request_id
+            handler = _HANDLERS.get(command.type)
+            if handler is None:  # "auth" again, say
+                raise FrameError("bad_frame", f"'{command.type}' is not allowed now", request_id)
+            result = await handler(ctx, command)
+        except FrameError as exc:
+            self._hub.push(ctx.session, _error(exc.code, exc.message, exc.request_id))
+        except Unauthorized as exc:
+            self._hub.push(ctx.session, _error("unauthorized", exc.message, request_id))
+            self._hub.revoke(ctx.session.token_hash)
+        except DomainError as exc:
+            self._hub.push(ctx.session, _error(exc.code, exc.message, request_id))
+        except Exception:
+            logger.exception("operator command failed")
+            self._hub.push(
+                ctx.session,
+                _error("internal", "the server could not do that; try again", request_id),
+            )
+        else:
+            if result is not None:
+                self._hub.push(ctx.session, {**result, "request_id": request_id})
+
+
+def _error(code: str, message: str, request_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if request_id is not None:
+        frame["request_id"] = request_id
+    return frame
+
+
+async def _refuse(ws: web.WebSocketResponse, code: str, message: str) -> None:
+    await ws.send_json({"type": "error", "code": code, "message": message})
+    await ws.close(code=UNAUTHORIZED_CLOSE, message=code.encode())
+
+
+def _conversation_id(command: Command) -> ConversationId:
+    return ConversationId(command.text("conversation_id"))
+
+
+async def _presence(ctx: _Context, command: Command) -> dict[str, Any]:
+    try:
+        presence = Presence(command.text("status"))
+    except ValueError as exc:
+        raise InvalidInput("status must be online, away or offline") from exc
+    operator = await set_presence(ctx.core, ctx.operator.id, presence)
+    return {"type": "ack", "operator": operator_view(operator)}
+
+
+async def _send(ctx: _Context, command: Command) -> dict[str, Any]:
+    result = await send_reply(
+        ctx.core,
+        ctx.operator,
+        _conversation_id(command),
+        (Text(command.text("text")),),
+        command.text("client_id"),
+    )
+    return {"type": "ack", "message": message_view(result.message), "duplicate": result.duplicate}
+
+
+async def _note(ctx: _Context, command: Command) -> dict[str, Any]:
+    result = await add_note(
+        ctx.core,
+        ctx.operator,
+        _conversation_id(command),
+        command.text("text"),
+        command.opt_str("client_id"),
+    )
+    return {"type": "ack", "message": message_view(result.message), "duplicate": result.duplicate}
+
+
+async def _resolve(ctx: _Context, command: Command) -> dict[str, Any]:
+    conv = await resolve_conversation(ctx.core, ctx.operator, _conversation_id(command))
+    return {"type": "ack", "conversation": conversation_view(conv)}
+
+
+async def _reopen(ctx: _Context, command: Command) -> dict[str, Any]:
+    conv = await reopen(ctx.core, ctx.operator, _conversation_id(command))
+    return {"type": "ack", "conversation": conversation_view(conv)}
+
+
+async def _claim(ctx: _Context, command: Command) -> dict[str, Any]:
+    conv = await claim_conversation(ctx.core, ctx.operator, _conversation_id(command))
+    return {"type": "ack", "conversation": conversation_view(conv)}
+
+
+async def _read(ctx: _Context, command: Command) -> dict[str, Any]:
+    conv = await mark_read(ctx.core, ctx.operator, _conversation_id(command))
+    return {"type": "ack", "conversation": conversation_view(conv)}
+
+
+async def _typing(ctx: _Context, command: Command) -> None:
+    conversation = await get_conversation(ctx.core, ctx.operator, _conversation_id(command))
+    require_act(ctx.operator, conversation)
+    await ctx.core.bus.publish(
+        [
+            Typing(
+                conversation_id=conversation.id,
+                channel_id=conversation.channel_id,
+                assignee_id=conversation.assignee_id,
+                by="operator",
+                operator_id=ctx.operator.id,
+                operator_name=ctx.operator.display_name,
+            )
+        ]
+    )
+
+
+async def _ping(ctx: _Context, command: Command) -> dict[str, Any]:
+    return {"type": "pong"}
+
+
+_HANDLERS: Mapping[str, Handler] = {
+    "presence.set": _presence,
+    "message.send": _send,
+    "note.add": _note,
+    "conversation.resolve": _resolve,
+    "conversation.reopen": _reopen,
+    "conversation.claim": _claim,
+    "conversation.read": _read,
+    "typing": _typing,
+    "ping": _ping,
+}

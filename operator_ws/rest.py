@@ -1,0 +1,203 @@
+"""The operators' REST API under ``/api/v1`` (docs/operator-protocol.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from inbox.domain.content import Text
+from inbox.domain.conversations import ConversationStatus
+from inbox.domain.errors import InvalidInput, Unauthorized
+from inbox.domain.ids import ChannelId, ConversationId, OperatorId
+from inbox.domain.operators import Operator
+from inbox.domain.views import conversation_view, message_view, operator_view
+from inbox.ports import AuthSession, PasswordHasher
+from inbox.usecases import (
+    Core,
+    authenticate,
+    get_conversation,
+    list_channels,
+    list_conversations,
+    list_messages,
+    list_operators,
+    login,
+    logout,
+    send_reply,
+)
+from operator_ws.hub import OperatorHub
+
+__all__ = ["OperatorApi"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AuthedHandler = Callable[[web.Request, Operator, AuthSession, str], Awaitable[web.StreamResponse]]
+
+
+class OperatorApi:
+    """Routes for the console. Errors become JSON by the app's error middleware."""
+
+    def __init__(
+        self, core: Core, hasher: PasswordHasher, hub: OperatorHub, token_ttl: timedelta
+    ) -> None:
+        self._core = core
+        self._hasher = hasher
+        self._hub = hub
+        self._ttl = token_ttl
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/v1/auth/login", self.login),
+            web.post("/api/v1/auth/logout", self._authed(self.logout)),
+            web.get("/api/v1/me", self._authed(self.me)),
+            web.get("/api/v1/operators", self._authed(self.operators)),
+            web.get("/api/v1/channels", self._authed(self.channels)),
+            web.get("/api/v1/conversations", self._authed(self.conversations)),
+            web.get("/api/v1/conversations/{id}", self._authed(self.conversation)),
+            web.get("/api/v1/conversations/{id}/messages", self._authed(self.messages)),
+            web.post("/api/v1/conversations/{id}/messages", self._authed(self.post_message)),
+        ]
+
+    def _authed(self, handler: AuthedHandler) -> Handler:
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("send Authorization: Bearer <token>")
+            operator, session = await authenticate(self._core, token.strip())
+            return await handler(request, operator, session, token.strip())
+
+        return wrapper
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        body = await _json_body(request)
+        login_name, password = body.get("login"), body.get("password")
+        if not isinstance(login_name, str) or not isinstance(password, str):
+            raise InvalidInput('send {"login": ..., "password": ...} as strings')
+        try:
+            result = await login(self._core, self._hasher, login_name, password, self._ttl)
+        except Unauthorized as exc:
+            return _error(401, "invalid_credentials", exc.message)
+        return web.json_response(
+            {
+                "token": result.token,
+                "expires_at": result.expires_at.isoformat(),
+                "operator": operator_view(result.operator),
+            }
+        )
+
+    async def logout(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        await logout(self._core, token)
+        self._hub.revoke(session.token_hash)
+        return web.json_response({"status": "ok"})
+
+    async def me(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        return web.json_response({"operator": operator_view(operator)})
+
+    async def operators(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        everyone = await list_operators(self._core)
+        return web.json_response({"operators": [operator_view(o) for o in everyone]})
+
+    async def channels(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        channels = await list_channels(self._core)
+        return web.json_response({"channels": [c.public_view() for c in channels]})
+
+    async def conversations(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        query = request.query
+        statuses: tuple[ConversationStatus, ...] | None = None
+        if query.get("status"):
+            try:
+                statuses = tuple(ConversationStatus(s) for s in query["status"].split(","))
+            except ValueError as exc:
+                raise InvalidInput("status is one of bot, queued, assigned, resolved") from exc
+        assignee = query.get("assignee")
+        assignee_id = (
+            operator.id if assignee == "me" else (OperatorId(assignee) if assignee else None)
+        )
+        channel = query.get("channel")
+        found = await list_conversations(
+            self._core,
+            operator,
+            statuses=statuses,
+            assignee_id=assignee_id,
+            channel_id=ChannelId(channel) if channel else None,
+            limit=_int(query.get("limit"), 200, "limit"),
+        )
+        return web.json_response({"conversations": [conversation_view(c) for c in found]})
+
+    async def conversation(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        found = await get_conversation(
+            self._core, operator, ConversationId(request.match_info["id"])
+        )
+        return web.json_response({"conversation": conversation_view(found)})
+
+    async def messages(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        after = request.query.get("after_seq")
+        found = await list_messages(
+            self._core,
+            operator,
+            ConversationId(request.match_info["id"]),
+            after_seq=_int(after, 0, "after_seq") if after is not None else None,
+            limit=_int(request.query.get("limit"), 200, "limit"),
+        )
+        return web.json_response({"messages": [message_view(m) for m in found]})
+
+    async def post_message(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        body = await _json_body(request)
+        text, client_id = body.get("text"), body.get("client_id")
+        if not isinstance(text, str):
+            raise InvalidInput("text must be a string")
+        if client_id is not None and not isinstance(client_id, str):
+            raise InvalidInput("client_id must be a string")
+        result = await send_reply(
+            self._core,
+            operator,
+            ConversationId(request.match_info["id"]),
+            (Text(text),),
+            client_id,
+        )
+        return web.json_response(
+            {"message": message_view(result.message)}, status=200 if result.duplicate else 201
+        )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput("the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    return body
+
+
+def _int(raw: str | None, default: int, name: str) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be an integer") from exc
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
