@@ -1,0 +1,233 @@
+"""The composition root: the only module that knows every concrete class (ARCHITECTURE.md).
+
+``create_app`` migrates the database, opens the store, wires the core, the edges and the
+background workers, and returns the aiohttp application. Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from channels.webchat import VisitorRegistry, WebchatSender, WebchatSocket
+from inbox.bus import InProcessEventBus
+from inbox.config import Settings
+from inbox.delivery import DeliveryWorker
+from inbox.domain.channels import ChannelKind
+from inbox.domain.clock import Clock, SystemClock
+from inbox.domain.errors import DomainError
+from inbox.domain.ids import ChannelId, OperatorId
+from inbox.domain.operators import Presence
+from inbox.ports import PasswordHasher
+from inbox.usecases import Core, list_channels, list_operators, set_presence
+from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
+from routing import BasicRouter
+from storage import SqlStore, migrate, open_store
+
+__all__ = ["SERVICES", "Services", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+_HTTP_STATUS = {
+    "invalid_input": 400,
+    "too_large": 413,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "invalid_transition": 409,
+}
+
+#: Browsers must not run anything but our own scripts in the console, nor frame it.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    core: Core
+    store: SqlStore
+    hub: OperatorHub
+    visitors: VisitorRegistry
+    worker: DeliveryWorker
+    router: BasicRouter
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+async def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+) -> web.Application:
+    if settings.redis_url:
+        logger.warning(
+            "INBOX_REDIS_URL is set, but this version runs one process with the in-process "
+            "event bus; Redis is not used yet"
+        )
+    await migrate(settings.database_url)
+    store = await open_store(settings.database_url)
+    bus = InProcessEventBus()
+    core = Core(store=store, bus=bus, clock=clock or SystemClock())
+    hasher = hasher or Argon2PasswordHasher()
+
+    async def gone_away(operator_id: OperatorId) -> None:
+        operators = {o.id: o for o in await list_operators(core)}
+        operator = operators.get(operator_id)
+        if operator is not None and operator.presence is Presence.ONLINE:
+            await set_presence(core, operator_id, Presence.AWAY)
+
+    hub = OperatorHub(
+        core.clock,
+        HubSettings(
+            replay_frames=settings.ws_replay_frames,
+            replay_seconds=settings.ws_replay_seconds,
+            heartbeat_seconds=settings.ws_heartbeat_seconds,
+            presence_grace_seconds=settings.presence_grace_seconds,
+        ),
+        gone_away,
+    )
+    visitors = VisitorRegistry()
+    worker = DeliveryWorker(core, {str(ChannelKind.WEBCHAT): WebchatSender(visitors)})
+    router = BasicRouter(core)
+    for subscriber in (hub, visitors, worker, router):
+        bus.subscribe(subscriber.on_event)
+
+    services = Services(settings, core, store, hub, visitors, worker, router)
+    app = web.Application(middlewares=[_json_errors], client_max_size=1024 * 1024)
+    app[SERVICES] = services
+    api = OperatorApi(core, hasher, hub, timedelta(hours=settings.token_ttl_hours))
+    app.add_routes(api.routes())
+    app.add_routes(
+        [
+            web.get("/healthz", _healthz),
+            web.get("/ws/operator", OperatorSocket(core, hub).handle),
+            web.get("/ws/webchat/{channel_id}", WebchatSocket(core, visitors).handle),
+            web.get("/", _static_page("index.html", "text/html")),
+            web.get("/widget.js", _static_page("widget.js", "text/javascript", csp=False)),
+            web.get("/static/{name}", _static_asset),
+            web.get("/demo", _demo_page),
+        ]
+    )
+    app.on_startup.append(_start)
+    app.on_shutdown.append(_shutdown)
+    app.on_cleanup.append(_cleanup)
+    return app
+
+
+async def _start(app: web.Application) -> None:
+    services = app[SERVICES]
+    services.hub.start()
+    services.worker.start()
+    services.router.start()
+    services.worker.wake()  # deliver whatever was pending before a restart
+
+
+async def _shutdown(app: web.Application) -> None:
+    await app[SERVICES].hub.stop()  # close sockets with GOING_AWAY
+
+
+async def _cleanup(app: web.Application) -> None:
+    services = app[SERVICES]
+    await services.router.stop()
+    await services.worker.stop()
+    await services.store.close()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def _read_static(name: str) -> bytes:
+    return resources.files("static").joinpath(name).read_bytes()
+
+
+_ASSET_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".html": "text/html",
+}
+
+
+def _headers(csp: bool) -> dict[str, str]:
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if csp:
+        headers["Content-Security-Policy"] = _CSP
+        headers["Referrer-Policy"] = "no-referrer"
+    return headers
+
+
+def _static_page(name: str, content_type: str, *, csp: bool = True) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(
+            body=_read_static(name),
+            content_type=content_type,
+            charset="utf-8",
+            headers=_headers(csp),
+        )
+
+    return handler
+
+
+async def _static_asset(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    suffix = "." + name.rpartition(".")[2]
+    if "/" in name or "\\" in name or name.startswith(".") or suffix not in _ASSET_TYPES:
+        raise web.HTTPNotFound()
+    try:
+        body = _read_static(name)
+    except (FileNotFoundError, IsADirectoryError):
+        raise web.HTTPNotFound() from None
+    return web.Response(
+        body=body, content_type=_ASSET_TYPES[suffix], charset="utf-8", headers=_headers(True)
+    )
+
+
+async def _demo_page(request: web.Request) -> web.Response:
+    core = request.app[SERVICES].core
+    wanted = request.query.get("channel")
+    channels = [c for c in await list_channels(core) if c.kind is ChannelKind.WEBCHAT and c.enabled]
+    chosen = next((c for c in channels if c.id == ChannelId(wanted or "")), None)
+    if chosen is None and not wanted and channels:
+        chosen = channels[0]
+    if chosen is None:
+        return _error(
+            404, "not_found", "no web chat channel; add one: inbox channel add webchat NAME"
+        )
+    page = _read_static("demo.html").decode().replace("{{CHANNEL_ID}}", chosen.id)
+    return web.Response(text=page, content_type="text/html", headers=_headers(False))
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error is JSON: ``{"error": {"code", "message"}}`` (CONTRACT.md)."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except DomainError as exc:
+        return _error(_HTTP_STATUS.get(exc.code, 400), exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status, "http_error"
+        )
+        return _error(exc.status, code, exc.reason)
+    except Exception:
+        logger.exception("request %s %s failed", request.method, request.path)
+        return _error(500, "internal", "the server could not complete the request")
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)

@@ -1,0 +1,64 @@
+"""Settings: ``INBOX_*`` environment variables, optionally an ``inbox.toml`` with the same keys
+(lower case, without the prefix). The environment wins. Read once, by the composition root."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./inbox.db"
+    redis_url: str = ""
+    public_url: str = ""
+    data_dir: str = "./data"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token_ttl_hours: float = 12.0
+    ws_replay_frames: int = 2000
+    ws_replay_seconds: float = 900.0
+    ws_heartbeat_seconds: float = 25.0
+    presence_grace_seconds: float = 60.0
+    log_level: str = "INFO"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, toml_path: str | None = None
+) -> Settings:
+    """Build settings from ``inbox.toml`` (``INBOX_CONFIG`` or ./inbox.toml, if present) and
+    the environment. Raises :class:`ConfigError` naming the bad key."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = Path(toml_path or env.get("INBOX_CONFIG", "inbox.toml"))
+    if path.is_file():
+        try:
+            values.update(tomllib.loads(path.read_text("utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    for f in fields(Settings):
+        key = "INBOX_" + f.name.upper()
+        if key in env:
+            values[f.name] = env[key]
+    known = {f.name: f for f in fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+    converted: dict[str, Any] = {}
+    for name, raw in values.items():
+        kind = type(getattr(Settings(), name))
+        try:
+            converted[name] = kind(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"INBOX_{name.upper()} must be a {kind.__name__}") from exc
+    return Settings(**converted)
