@@ -1,0 +1,1 @@
+"""Browser assets: the operator console, the web chat widget and the demo page."""
