@@ -92,9 +92,10 @@ class ConversationRepo(Protocol):
         ``FOR UPDATE``; SQLite serialises writers anyway)."""
 
     async def find_latest(
-        self, contact_id: ContactId, channel_id: ChannelId
+        self, contact_id: ContactId, channel_id: ChannelId, *, for_update: bool = False
     ) -> Conversation | None:
-        """The most recently created conversation of this contact on this channel."""
+        """The most recently created conversation of this contact on this channel; with
+        ``for_update``, its row is locked like :meth:`get_for_update` does."""
 
     async def add(self, conversation: Conversation) -> None: ...
 

@@ -7,15 +7,22 @@ delay: a writer that finds one work runs it at once. docs/storage.md has the ful
 
 Rules, per batch:
 
-1. Each work runs in its own SAVEPOINT. A work that raises has its savepoint rolled back;
-   its caller gets that exception, the other works are unaffected.
-2. An :class:`IntegrityError` rolls the savepoint back and runs the work once more in a
-   fresh savepoint (it now sees the row that collided). A second one becomes
-   :class:`~inbox.domain.errors.Conflict`.
+1. The works of a batch run one after another in one transaction, without savepoints: a
+   SAVEPOINT and its RELEASE are two more statements per work, and statements, not commits,
+   are what a small write mostly costs here (``bench/bench_ingest.py``). A work that raises
+   before it wrote anything (a domain check: not found, forbidden) simply fails; its
+   caller gets the exception and the batch goes on.
+2. A work that raises after it wrote (the repositories count writing statements), or any
+   database error, spoils the batch's transaction: it is rolled back and every work of the
+   batch runs again alone (rule 5).
 3. Futures are resolved only after the COMMIT succeeded.
 4. If the COMMIT fails, or PostgreSQL picks the batch as a deadlock or serialization
-   victim, or anything else breaks the transaction, every work of the batch is run again
-   alone, in its own transaction, so one bad work cannot fail the others.
+   victim, every work of the batch runs again alone (rule 5), so one bad work cannot fail
+   the others.
+5. Alone, a work runs in its own transaction and SAVEPOINT. An :class:`IntegrityError`
+   rolls the savepoint back and runs the work once more in a fresh savepoint (it now sees
+   the row that collided); a second one becomes :class:`~inbox.domain.errors.Conflict`.
+   Deadlocks and serialization failures are retried a few times.
 """
 
 from __future__ import annotations
@@ -24,9 +31,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbox.domain.errors import Conflict
@@ -37,7 +44,21 @@ __all__ = ["GroupCommitter", "TxFactory", "Work"]
 logger = logging.getLogger(__name__)
 
 Work = Callable[[Tx], Awaitable[Any]]
-TxFactory = Callable[[AsyncConnection], Tx]
+
+
+class CountingTx(Tx, Protocol):
+    """A :class:`~inbox.ports.Tx` that knows how many writing statements it has run."""
+
+    @property
+    def writes_done(self) -> int: ...
+
+
+TxFactory = Callable[[AsyncConnection], CountingTx]
+
+
+class _SpoiledBatch(Exception):
+    """A work failed after writing, or the database failed: the batch must be redone."""
+
 
 #: PostgreSQL SQLSTATEs after which the whole transaction is lost but a retry may succeed:
 #: deadlock_detected and serialization_failure.
@@ -51,6 +72,8 @@ ALONE_ATTEMPTS = 3
 class _Job:
     work: Work
     future: asyncio.Future[Any]
+    #: Integrity errors this work has hit so far, in a batch or alone (rule 5 allows one).
+    integrity_errors: int = 0
 
 
 @dataclass(slots=True)
@@ -212,7 +235,18 @@ class GroupCommitter:
 
     @staticmethod
     def _log_batch_failure(exc: Exception, size: int) -> None:
-        code = _sqlstate(exc)
+        cause: BaseException = exc
+        if isinstance(exc, _SpoiledBatch) and exc.__cause__ is not None:
+            cause = exc.__cause__
+            if _sqlstate(cause) not in RETRYABLE_SQLSTATES:
+                # Expected now and then: a duplicate arriving twice, a command that failed.
+                logger.debug(
+                    "batch of %d spoiled by %s; running each work alone",
+                    size,
+                    type(cause).__name__,
+                )
+                return
+        code = _sqlstate(cause)
         if code in RETRYABLE_SQLSTATES:
             logger.info("batch of %d hit SQLSTATE %s; running each work alone", size, code)
         else:
@@ -220,17 +254,42 @@ class GroupCommitter:
             logger.warning(
                 "batch of %d failed (%s: %s); running each work alone",
                 size,
-                type(exc).__name__,
-                exc,
+                type(cause).__name__,
+                cause,
             )
 
     async def _run_batch(self, jobs: Sequence[_Job]) -> list[_Outcome]:
-        """All of ``jobs`` in one transaction. Raises if it cannot commit."""
+        """All of ``jobs`` in one transaction (rules 1-3). Raises if the batch must be
+        redone: :class:`_SpoiledBatch`, or the database's error when it cannot commit."""
         async with self._engine.connect() as conn, conn.begin():
             tx = self._tx_factory(conn)
-            outcomes = [await self._run_in_savepoint(conn, tx, job) for job in jobs]
+            outcomes = [await self._run_in_batch(tx, job) for job in jobs]
             # Leaving the block committed; only now may callers see the outcomes.
         return outcomes
+
+    @staticmethod
+    async def _run_in_batch(tx: CountingTx, job: _Job) -> _Outcome:
+        writes_before = tx.writes_done
+        try:
+            return _Outcome(result=await job.work(tx))
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the writer itself is being cancelled
+            if tx.writes_done != writes_before:
+                raise _SpoiledBatch("a cancelled work left writes behind") from exc
+            error = RuntimeError("the work was cancelled")
+            error.__cause__ = exc
+            return _Outcome(error=error)
+        except IntegrityError as exc:
+            job.integrity_errors += 1
+            raise _SpoiledBatch("an integrity error") from exc
+        except SQLAlchemyError as exc:
+            raise _SpoiledBatch("a database error") from exc
+        except Exception as exc:
+            if tx.writes_done != writes_before:
+                raise _SpoiledBatch("a failed work left writes behind") from exc
+            return _Outcome(error=exc)
 
     async def _run_alone(self, job: _Job) -> _Outcome:
         """``job`` in a transaction of its own, retried after deadlocks."""
@@ -249,13 +308,14 @@ class GroupCommitter:
         """Rules 1 and 2. Raises (the database's error) when the transaction itself is
         lost: a deadlock or serialization failure, or a savepoint that cannot be rolled
         back or released."""
-        for attempt in (1, 2):
+        while True:
             savepoint = await conn.begin_nested()
             try:
                 result = await job.work(tx)
             except IntegrityError as exc:
                 await savepoint.rollback()
-                if attempt == 2:
+                job.integrity_errors += 1
+                if job.integrity_errors >= 2:
                     return _Outcome(error=_conflict(exc))
                 continue
             except asyncio.CancelledError as exc:
@@ -276,7 +336,6 @@ class GroupCommitter:
                 return _Outcome(error=exc)
             await savepoint.commit()
             return _Outcome(result=result)
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _resolve(job: _Job, outcome: _Outcome) -> None:

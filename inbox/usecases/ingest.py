@@ -12,7 +12,7 @@ from inbox.domain.content import Text, plain_text, validate_text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import InvalidInput, NotFound
 from inbox.domain.events import ConversationChanged, ConversationChangeReason, Event, MessageCreated
-from inbox.domain.ids import ContactId, ConversationId, MessageId, new_id
+from inbox.domain.ids import ChannelId, ContactId, ConversationId, MessageId, new_id
 from inbox.domain.messages import (
     AuthorKind,
     DeliveryStatus,
@@ -45,6 +45,10 @@ async def ingest_inbound(core: Core, inbound: InboundMessage) -> IngestResult:
     ``duplicate=True`` and publishes nothing. A resolved conversation reopens (queued). Raises
     :class:`NotFound` for an unknown or disabled channel and :class:`InvalidInput` for a
     message with no content or oversize text; nothing is stored then.
+
+    The channel row is read only when a customer's first message creates their identity
+    or conversation: the edge that received the message has loaded and authenticated the
+    channel already, and every statement saved here is saved on the hottest path.
     """
     if not inbound.parts:
         raise InvalidInput("a message needs at least one part")
@@ -67,12 +71,8 @@ async def _ingest(tx: Tx, inbound: InboundMessage, now: datetime) -> Outcome[Ing
         assert stored is not None  # a message always references its conversation
         return Outcome(IngestResult(existing, stored, duplicate=True))
 
-    channel = await tx.channels.get(inbound.channel_id)
-    if channel is None or not channel.enabled:
-        raise NotFound("no such channel, or it is disabled")
-
-    identity = await _upsert_identity(tx, inbound.sender, channel, now)
-    conversation, reason, before = await _find_or_open(tx, channel, identity, inbound, now)
+    identity = await _upsert_identity(tx, inbound, now)
+    conversation, reason, before = await _find_or_open(tx, identity, inbound, now)
 
     seq = conversation.last_message_seq + 1
     message = Message(
@@ -128,11 +128,18 @@ def _display_name(sender: SenderProfile) -> str:
     return sender.phone or sender.email or f"Customer {sender.external_user_id[:6]}"
 
 
-async def _upsert_identity(
-    tx: Tx, sender: SenderProfile, channel: Channel, now: datetime
-) -> ChannelIdentity:
-    identity = await tx.contacts.find_identity(channel.id, sender.external_user_id)
+async def _channel(tx: Tx, channel_id: ChannelId) -> Channel:
+    channel = await tx.channels.get(channel_id)
+    if channel is None or not channel.enabled:
+        raise NotFound("no such channel, or it is disabled")
+    return channel
+
+
+async def _upsert_identity(tx: Tx, inbound: InboundMessage, now: datetime) -> ChannelIdentity:
+    sender = inbound.sender
+    identity = await tx.contacts.find_identity(inbound.channel_id, sender.external_user_id)
     if identity is None:
+        channel = await _channel(tx, inbound.channel_id)
         fresh = ChannelIdentity(
             contact_id=ContactId(new_id()),
             channel_id=channel.id,
@@ -167,7 +174,6 @@ async def _upsert_identity(
 
 async def _find_or_open(
     tx: Tx,
-    channel: Channel,
     identity: ChannelIdentity,
     inbound: InboundMessage,
     now: datetime,
@@ -176,14 +182,14 @@ async def _find_or_open(
 
     Returns it, why it changed (``None`` for no change) and its state before a reopen.
     """
-    latest = await tx.conversations.find_latest(identity.contact_id, channel.id)
-    if latest is not None:
-        # Re-read under the row lock: another writer may have changed it meanwhile.
-        locked = await tx.conversations.get_for_update(latest.id)
-        assert locked is not None
+    locked = await tx.conversations.find_latest(
+        identity.contact_id, inbound.channel_id, for_update=True
+    )
+    if locked is not None:
         if locked.status is ConversationStatus.RESOLVED:
             return locked.moved_to(ConversationStatus.QUEUED, now), "reopened", locked
         return locked, None, None
+    channel = await _channel(tx, inbound.channel_id)
     conversation = Conversation(
         id=ConversationId(new_id()),
         channel_id=channel.id,

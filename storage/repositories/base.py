@@ -10,17 +10,29 @@ from sqlalchemy.sql import Executable
 
 from storage.rows import Row
 
-__all__ = ["SqlRepo"]
+__all__ = ["SqlRepo", "WriteCounter"]
+
+
+class WriteCounter:
+    """How many writing statements a transaction's repositories have run. The group
+    committer reads it to know whether a failed work left writes behind."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
 
 
 class SqlRepo:
     """Base of the repositories: Core statements on the connection of one transaction.
 
     A repository never begins, commits or rolls back; the store owns the transaction.
+    Every writing statement goes through :meth:`_run`, which counts it.
     """
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, writes: WriteCounter | None = None) -> None:
         self._conn = conn
+        self._writes = writes if writes is not None else WriteCounter()
 
     @property
     def _is_postgres(self) -> bool:
@@ -32,6 +44,7 @@ class SqlRepo:
         return stmt.with_for_update() if self._is_postgres else stmt
 
     async def _run(self, stmt: Executable) -> None:
+        self._writes.count += 1  # counted before it runs: a failed write counts too
         await self._conn.execute(stmt)
 
     async def _first(self, stmt: Executable) -> Row | None:

@@ -31,14 +31,15 @@ class SqlConversationRepo(SqlRepo):
         return conversation_from_row(row) if row is not None else None
 
     async def find_latest(
-        self, contact_id: ContactId, channel_id: ChannelId
+        self, contact_id: ContactId, channel_id: ChannelId, *, for_update: bool = False
     ) -> Conversation | None:
-        row = await self._first(
+        stmt = (
             select(_t)
             .where(_t.c.contact_id == contact_id, _t.c.channel_id == channel_id)
             .order_by(_t.c.created_at.desc(), _t.c.id.desc())
             .limit(1)
         )
+        row = await self._first(self._locking(stmt) if for_update else stmt)
         return conversation_from_row(row) if row is not None else None
 
     async def add(self, conversation: Conversation) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.repositories.base import WriteCounter
 from storage.repositories.contacts import SqlContactRepo
 from storage.repositories.conversations import SqlConversationRepo
 from storage.repositories.messages import SqlMessageRepo
@@ -27,16 +28,23 @@ class SqlTx:
         "_operators",
         "_outbox",
         "_sessions",
+        "_writes",
     )
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self._contacts = SqlContactRepo(conn)
-        self._conversations = SqlConversationRepo(conn)
-        self._messages = SqlMessageRepo(conn)
-        self._operators = SqlOperatorRepo(conn)
-        self._channels = SqlChannelRepo(conn)
-        self._outbox = SqlOutboxRepo(conn)
-        self._sessions = SqlAuthSessionRepo(conn)
+        self._writes = writes = WriteCounter()
+        self._contacts = SqlContactRepo(conn, writes)
+        self._conversations = SqlConversationRepo(conn, writes)
+        self._messages = SqlMessageRepo(conn, writes)
+        self._operators = SqlOperatorRepo(conn, writes)
+        self._channels = SqlChannelRepo(conn, writes)
+        self._outbox = SqlOutboxRepo(conn, writes)
+        self._sessions = SqlAuthSessionRepo(conn, writes)
+
+    @property
+    def writes_done(self) -> int:
+        """Writing statements run so far through this transaction's repositories."""
+        return self._writes.count
 
     @property
     def contacts(self) -> SqlContactRepo:
