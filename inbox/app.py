@@ -7,6 +7,7 @@ background workers, and returns the aiohttp application. Nothing happens at impo
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
@@ -18,18 +19,45 @@ from channels.webchat import VisitorRegistry, WebchatSender, WebchatSocket
 from inbox.bus import InProcessEventBus
 from inbox.config import Settings
 from inbox.delivery import DeliveryWorker
+from inbox.domain.channel_io import MAX_WEBHOOK_BYTES, WebhookRejected, WebhookRequest
 from inbox.domain.channels import ChannelKind
 from inbox.domain.clock import Clock, SystemClock
 from inbox.domain.errors import DomainError
 from inbox.domain.ids import ChannelId, OperatorId
 from inbox.domain.operators import Presence
-from inbox.ports import PasswordHasher
-from inbox.usecases import Core, list_channels, list_operators, set_presence
+from inbox.pollers import PollerService
+from inbox.ports import AdapterDeps, ChannelAdapter, ChannelSender, MediaStore, PasswordHasher
+from inbox.usecases import Core, list_channels, list_operators, receive_webhook, set_presence
 from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
 from routing import BasicRouter
-from storage import SqlStore, migrate, open_store
+from storage import FileMediaStore, SqlStore, migrate, open_store
 
-__all__ = ["SERVICES", "Services", "create_app"]
+__all__ = [
+    "DEFAULT_ADAPTER_FACTORIES",
+    "SERVICES",
+    "AdapterFactory",
+    "Services",
+    "build_adapters",
+    "create_app",
+]
+
+AdapterFactory = Callable[[AdapterDeps], ChannelAdapter]
+
+#: The channel kinds this server runs, besides the web chat (which needs no adapter).
+DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {}
+
+
+def build_adapters(
+    settings: Settings,
+    media: MediaStore,
+    clock: Clock,
+    factories: Mapping[str, AdapterFactory] | None = None,
+) -> dict[str, ChannelAdapter]:
+    """One adapter per channel kind (shared by every channel of that kind)."""
+    deps = AdapterDeps(media=media, clock=clock, public_url=settings.public_url)
+    chosen = {**DEFAULT_ADAPTER_FACTORIES, **(factories or {})}
+    return {kind: factory(deps) for kind, factory in chosen.items()}
+
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +73,9 @@ _HTTP_STATUS = {
 
 #: Browsers must not run anything but our own scripts in the console, nor frame it.
 _CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
 )
 
 
@@ -59,6 +88,9 @@ class Services:
     visitors: VisitorRegistry
     worker: DeliveryWorker
     router: BasicRouter
+    media: MediaStore
+    adapters: Mapping[str, ChannelAdapter]
+    pollers: PollerService
 
 
 SERVICES = web.AppKey("services", Services)
@@ -69,6 +101,7 @@ async def create_app(
     *,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
+    adapter_factories: Mapping[str, AdapterFactory] | None = None,
 ) -> web.Application:
     if settings.redis_url:
         logger.warning(
@@ -98,15 +131,22 @@ async def create_app(
         gone_away,
     )
     visitors = VisitorRegistry()
-    worker = DeliveryWorker(core, {str(ChannelKind.WEBCHAT): WebchatSender(visitors)})
+    media = FileMediaStore(settings.data_dir)
+    adapters = build_adapters(settings, media, core.clock, adapter_factories)
+    senders: dict[str, ChannelSender] = {str(ChannelKind.WEBCHAT): WebchatSender(visitors)}
+    senders.update(adapters)
+    worker = DeliveryWorker(core, senders)
     router = BasicRouter(core)
+    pollers = PollerService(core, adapters)
     for subscriber in (hub, visitors, worker, router):
         bus.subscribe(subscriber.on_event)
 
-    services = Services(settings, core, store, hub, visitors, worker, router)
+    services = Services(
+        settings, core, store, hub, visitors, worker, router, media, adapters, pollers
+    )
     app = web.Application(middlewares=[_json_errors], client_max_size=1024 * 1024)
     app[SERVICES] = services
-    api = OperatorApi(core, hasher, hub, timedelta(hours=settings.token_ttl_hours))
+    api = OperatorApi(core, hasher, hub, timedelta(hours=settings.token_ttl_hours), media, adapters)
     app.add_routes(api.routes())
     app.add_routes(
         [
@@ -117,6 +157,7 @@ async def create_app(
             web.get("/widget.js", _static_page("widget.js", "text/javascript", csp=False)),
             web.get("/static/{name}", _static_asset),
             web.get("/demo", _demo_page),
+            web.route("*", "/webhooks/{kind}/{channel_id}", _webhook),
         ]
     )
     app.on_startup.append(_start)
@@ -130,6 +171,7 @@ async def _start(app: web.Application) -> None:
     services.hub.start()
     services.worker.start()
     services.router.start()
+    services.pollers.start()
     services.worker.wake()  # deliver whatever was pending before a restart
 
 
@@ -139,9 +181,51 @@ async def _shutdown(app: web.Application) -> None:
 
 async def _cleanup(app: web.Application) -> None:
     services = app[SERVICES]
+    await services.pollers.stop()
     await services.router.stop()
     await services.worker.stop()
+    for adapter in services.adapters.values():
+        close = getattr(adapter, "close", None)
+        if close is not None:
+            await close()
     await services.store.close()
+
+
+async def _webhook(request: web.Request) -> web.StreamResponse:
+    """Authenticate, convert, store, then acknowledge (STYLE.md #5); nothing else here."""
+    services = request.app[SERVICES]
+    adapter = services.adapters.get(request.match_info["kind"])
+    if adapter is None:
+        return _error(404, "not_found", "no such channel kind on this server")
+    if request.method not in ("GET", "POST"):
+        return _error(405, "method_not_allowed", "webhooks take GET or POST")
+    if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
+        return _error(413, "too_large", "the body is too large")
+    body = bytearray()
+    while chunk := await request.content.read(64 * 1024):
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return _error(413, "too_large", "the body is too large")
+    hook = WebhookRequest(
+        method=request.method,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query),
+        body=bytes(body),
+    )
+    try:
+        reply = await receive_webhook(
+            services.core, adapter, ChannelId(request.match_info["channel_id"]), hook
+        )
+    except WebhookRejected as exc:
+        # Never the body, never the credentials: the kind, the channel and why.
+        logger.info(
+            "webhook for %s channel %s rejected: %s",
+            adapter.kind,
+            request.match_info["channel_id"][:40],
+            exc.code,
+        )
+        return _error(exc.status, exc.code, exc.message)
+    return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from inbox.domain.channel_io import MediaBlob, PollResult, WebhookBatch, WebhookRequest
 from inbox.domain.channels import Channel
+from inbox.domain.clock import Clock
 from inbox.domain.contacts import ChannelIdentity, Contact
+from inbox.domain.content import MediaRef, Part
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.events import Event
 from inbox.domain.ids import (
@@ -28,8 +31,10 @@ from inbox.domain.messages import DeliveryStatus, Message, OutboundMessage
 from inbox.domain.operators import Operator
 
 __all__ = [
+    "AdapterDeps",
     "AuthSession",
     "AuthSessionRepo",
+    "ChannelAdapter",
     "ChannelRepo",
     "ChannelSender",
     "ChannelSenders",
@@ -38,11 +43,15 @@ __all__ = [
     "ConversationRepo",
     "EventBus",
     "EventHandler",
+    "Lease",
+    "LeaseRepo",
+    "MediaStore",
     "MessageRepo",
     "OperatorRepo",
     "OutboxItem",
     "OutboxRepo",
     "PasswordHasher",
+    "PollingAdapter",
     "Router",
     "SendReceipt",
     "Store",
@@ -143,6 +152,9 @@ class MessageRepo(Protocol):
     ) -> builtins.list[Message]:
         """The newest ``limit`` messages, returned in ascending seq order."""
 
+    async def set_parts(self, message_id: MessageId, parts: Sequence[Part]) -> None:
+        """Replace the content parts (a downloaded file gets its media key)."""
+
     async def set_status(
         self,
         message_id: MessageId,
@@ -235,6 +247,30 @@ class AuthSessionRepo(Protocol):
     async def revoke(self, token_hash: str, at: datetime) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A named singleton job (a poller, a timer) owned by one process until ``expires_at``.
+    ``cursor`` is the job's progress (Telegram's next update offset, an IMAP UID)."""
+
+    name: str
+    owner: str
+    expires_at: datetime
+    cursor: str | None = None
+
+
+class LeaseRepo(Protocol):
+    async def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> Lease | None:
+        """Take or renew the lease: succeeds when nobody holds it, it expired, or ``owner``
+        holds it already; returns it (with its cursor), else ``None``. Safe across
+        processes (a row lock on PostgreSQL)."""
+
+    async def release(self, name: str, owner: str) -> None:
+        """Give the lease up (only if ``owner`` holds it); the cursor is kept."""
+
+    async def set_cursor(self, name: str, owner: str, cursor: str | None) -> bool:
+        """Store progress; False (and nothing written) when ``owner`` no longer holds it."""
+
+
 class Tx(Protocol):
     """One database transaction's view of every repository."""
 
@@ -258,6 +294,9 @@ class Tx(Protocol):
 
     @property
     def sessions(self) -> AuthSessionRepo: ...
+
+    @property
+    def leases(self) -> LeaseRepo: ...
 
 
 class Store(Protocol):
@@ -345,3 +384,63 @@ class Router(Protocol):
     def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class MediaStore(Protocol):
+    """Files (attachments) by key, under ``INBOX_DATA_DIR`` by default; an S3-compatible
+    store can implement the same protocol. Does file or network I/O."""
+
+    async def put(self, data: bytes, *, mime_type: str, filename: str | None = None) -> MediaRef:
+        """Store bytes; returns a reference with ``key`` set (and size, mime, filename)."""
+
+    async def get(self, key: str) -> bytes:
+        """The stored bytes. Raises :class:`inbox.domain.errors.NotFound` for an unknown key."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterDeps:
+    """What the composition root hands every channel adapter it builds."""
+
+    media: MediaStore
+    clock: Clock
+    public_url: str = ""
+
+
+class ChannelAdapter(ChannelSender, Protocol):
+    """Everything one channel kind does (ARCHITECTURE.md, channels/). It moves bytes and
+    converts; it never touches storage or routing.
+
+    * ``handle_webhook`` authenticates **locally** (a shared secret or a signature over the
+      raw body; never a network call) and converts: it raises
+      :class:`inbox.domain.channel_io.WebhookRejected` (401/403 bad credentials, 400 not the
+      provider's shape) and otherwise returns the batch to store. Pure apart from reading
+      ``channel.options``; unknown fields are accepted; our own echoed messages are dropped.
+    * ``send`` (from :class:`ChannelSender`) delivers one message, uploading attachments
+      (read from the media store) to the provider; raises ``RetryLater`` or
+      ``PermanentFailure`` (inbox.domain.channel_errors).
+    * ``fetch_media`` downloads an inbound file by its ``provider_ref`` through the
+      provider's API (raises ``RetryLater``/``PermanentFailure``).
+    * ``setup`` runs when the channel is added (and may run again): it checks the options
+      (raising :class:`inbox.domain.errors.InvalidInput`) and, when ``public_url`` is given,
+      registers the webhook with the provider. Returns options to store with the channel
+      (a generated webhook secret, the chosen mode).
+    """
+
+    kind: str
+
+    async def handle_webhook(self, channel: Channel, request: WebhookRequest) -> WebhookBatch: ...
+
+    async def fetch_media(self, channel: Channel, ref: MediaRef) -> MediaBlob: ...
+
+    async def setup(self, channel: Channel, public_url: str | None) -> Mapping[str, str]: ...
+
+
+class PollingAdapter(ChannelAdapter, Protocol):
+    """A channel that can also be read by long polling (Telegram ``getUpdates``)."""
+
+    def wants_polling(self, channel: Channel) -> bool:
+        """True when this channel is configured to poll rather than receive webhooks."""
+
+    async def poll(self, channel: Channel, cursor: str | None, wait_seconds: int) -> PollResult:
+        """One long poll from ``cursor``, held open by the provider for up to
+        ``wait_seconds``; raises ``RetryLater``/``PermanentFailure``."""

@@ -18,7 +18,14 @@ _ID = (str, True)
 COMMANDS: Mapping[str, Mapping[str, tuple[type, bool]]] = {
     "auth": {"token": (str, True), "last_seq": (int, False)},
     "presence.set": {"status": (str, True)},
-    "message.send": {"conversation_id": _ID, "text": (str, True), "client_id": (str, True)},
+    "message.send": {
+        "conversation_id": _ID,
+        "text": (str, False),
+        "client_id": (str, True),
+        "buttons": (list, False),
+        "attachments": (list, False),
+        "template": (dict, False),
+    },
     "note.add": {"conversation_id": _ID, "text": (str, True), "client_id": (str, False)},
     "conversation.resolve": {"conversation_id": _ID},
     "conversation.reopen": {"conversation_id": _ID},

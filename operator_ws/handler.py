@@ -12,7 +12,6 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from inbox.domain.content import Text
 from inbox.domain.errors import DomainError, InvalidInput, Unauthorized
 from inbox.domain.events import Typing
 from inbox.domain.ids import ConversationId
@@ -32,6 +31,7 @@ from inbox.usecases import (
     set_presence,
 )
 from inbox.usecases.access import require_act
+from operator_ws.compose import compose_parts
 from operator_ws.frames import Command, FrameError, parse_frame
 from operator_ws.hub import OperatorHub
 from operator_ws.streams import Connection
@@ -183,12 +183,12 @@ async def _presence(ctx: _Context, command: Command) -> dict[str, Any]:
 
 
 async def _send(ctx: _Context, command: Command) -> dict[str, Any]:
+    f = command.fields
+    parts = compose_parts(
+        f.get("text", ""), f.get("buttons"), f.get("attachments"), f.get("template")
+    )
     result = await send_reply(
-        ctx.core,
-        ctx.operator,
-        _conversation_id(command),
-        (Text(command.text("text")),),
-        command.text("client_id"),
+        ctx.core, ctx.operator, _conversation_id(command), parts, command.text("client_id")
     )
     return {"type": "ack", "message": message_view(result.message), "duplicate": result.duplicate}
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
-from inbox.domain.content import Text
 from inbox.domain.conversations import ConversationStatus
-from inbox.domain.errors import InvalidInput, Unauthorized
-from inbox.domain.ids import ChannelId, ConversationId, OperatorId
+from inbox.domain.errors import InvalidInput, NotFound, TooLarge, Unauthorized
+from inbox.domain.ids import ChannelId, ConversationId, MessageId, OperatorId
 from inbox.domain.operators import Operator
 from inbox.domain.views import conversation_view, message_view, operator_view
-from inbox.ports import AuthSession, PasswordHasher
+from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher
 from inbox.usecases import (
     Core,
     authenticate,
+    get_channel,
     get_conversation,
     list_channels,
     list_conversations,
@@ -28,6 +28,9 @@ from inbox.usecases import (
     logout,
     send_reply,
 )
+from inbox.usecases.media import MAX_UPLOAD_BYTES, open_media, upload_attachment
+from inbox.usecases.replies import configured_templates
+from operator_ws.compose import compose_parts
 from operator_ws.hub import OperatorHub
 
 __all__ = ["OperatorApi"]
@@ -40,12 +43,20 @@ class OperatorApi:
     """Routes for the console. Errors become JSON by the app's error middleware."""
 
     def __init__(
-        self, core: Core, hasher: PasswordHasher, hub: OperatorHub, token_ttl: timedelta
+        self,
+        core: Core,
+        hasher: PasswordHasher,
+        hub: OperatorHub,
+        token_ttl: timedelta,
+        media: MediaStore,
+        adapters: Mapping[str, ChannelAdapter],
     ) -> None:
         self._core = core
         self._hasher = hasher
         self._hub = hub
         self._ttl = token_ttl
+        self._media = media
+        self._adapters = adapters
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -58,6 +69,9 @@ class OperatorApi:
             web.get("/api/v1/conversations/{id}", self._authed(self.conversation)),
             web.get("/api/v1/conversations/{id}/messages", self._authed(self.messages)),
             web.post("/api/v1/conversations/{id}/messages", self._authed(self.post_message)),
+            web.post("/api/v1/conversations/{id}/attachments", self._authed(self.upload)),
+            web.get("/api/v1/messages/{id}/media/{index}", self._authed(self.media)),
+            web.get("/api/v1/channels/{id}/templates", self._authed(self.templates)),
         ]
 
     def _authed(self, handler: AuthedHandler) -> Handler:
@@ -162,21 +176,99 @@ class OperatorApi:
         self, request: web.Request, operator: Operator, session: AuthSession, token: str
     ) -> web.StreamResponse:
         body = await _json_body(request)
-        text, client_id = body.get("text"), body.get("client_id")
-        if not isinstance(text, str):
-            raise InvalidInput("text must be a string")
+        client_id = body.get("client_id")
         if client_id is not None and not isinstance(client_id, str):
             raise InvalidInput("client_id must be a string")
+        parts = compose_parts(
+            body.get("text", ""),
+            body.get("buttons"),
+            body.get("attachments"),
+            body.get("template"),
+        )
         result = await send_reply(
             self._core,
             operator,
             ConversationId(request.match_info["id"]),
-            (Text(text),),
+            parts,
             client_id,
         )
         return web.json_response(
             {"message": message_view(result.message)}, status=200 if result.duplicate else 201
         )
+
+    async def upload(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        """``multipart/form-data`` with one ``file`` field → ``201 {"media": {...}}``, to be
+        sent with ``message.send`` ``attachments``."""
+        if (request.content_length or 0) > MAX_UPLOAD_BYTES + 64 * 1024:
+            raise TooLarge(f"files are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+        if not request.content_type.startswith("multipart/"):
+            raise InvalidInput("send the file as multipart/form-data in a field named file")
+        reader = await request.multipart()
+        async for field in reader:
+            if not isinstance(field, BodyPartReader) or field.name != "file":
+                continue
+            data = bytearray()
+            while chunk := await field.read_chunk(256 * 1024):
+                data += chunk
+                if len(data) > MAX_UPLOAD_BYTES:
+                    raise TooLarge(f"files are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+            ref = await upload_attachment(
+                self._core,
+                self._media,
+                operator,
+                ConversationId(request.match_info["id"]),
+                bytes(data),
+                mime_type=field.headers.get("Content-Type", "application/octet-stream"),
+                filename=field.filename,
+            )
+            return web.json_response(
+                {
+                    "media": {
+                        "key": ref.key,
+                        "mime_type": ref.mime_type,
+                        "filename": ref.filename,
+                        "size": ref.size,
+                    }
+                },
+                status=201,
+            )
+        raise InvalidInput("no field named file")
+
+    async def media(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        """The bytes of a message's file, to authenticated operators who may see it."""
+        download = await open_media(
+            self._core,
+            self._media,
+            self._adapters,
+            operator,
+            MessageId(request.match_info["id"]),
+            _int(request.match_info["index"], 0, "index"),
+        )
+        name = (download.filename or "file").replace('"', "")
+        return web.Response(
+            body=download.data,
+            content_type=download.mime_type,
+            headers={
+                # Never rendered as a page of ours: customer files could be HTML.
+                "Content-Disposition": f'inline; filename="{name}"',
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, max-age=3600",
+            },
+        )
+
+    async def templates(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        channel = await get_channel(self._core, ChannelId(request.match_info["id"]))
+        if channel is None:
+            raise NotFound("no such channel")
+        found = [{"name": n, "language": lang} for n, lang in configured_templates(channel)]
+        return web.json_response({"templates": found})
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

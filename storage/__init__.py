@@ -12,7 +12,8 @@ Typical use by the composition root::
 from __future__ import annotations
 
 from storage.engine import make_engine
+from storage.media import FileMediaStore
 from storage.migrator import migrate, migrate_sync
 from storage.store import SqlStore, open_store
 
-__all__ = ["SqlStore", "make_engine", "migrate", "migrate_sync", "open_store"]
+__all__ = ["FileMediaStore", "SqlStore", "make_engine", "migrate", "migrate_sync", "open_store"]

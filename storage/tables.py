@@ -32,6 +32,7 @@ __all__ = [
     "channels",
     "contacts",
     "conversations",
+    "leases",
     "messages",
     "metadata",
     "operators",
@@ -195,4 +196,16 @@ auth_sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Index("ix_auth_sessions_operator_id", "operator_id"),
+)
+
+
+leases = Table(
+    "leases",
+    metadata,
+    # One row per singleton job (a poller, a timer): who runs it, until when, and how far
+    # it got, so that the next owner resumes instead of starting over.
+    Column("name", String(200), primary_key=True),
+    Column("owner", String(ID), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("cursor", Text, nullable=True),
 )

@@ -16,6 +16,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "Audio",
     "Button",
+    "ButtonReply",
     "Buttons",
     "ContactCard",
     "File",
@@ -23,8 +24,12 @@ __all__ = [
     "Location",
     "MediaRef",
     "Part",
+    "Reaction",
+    "Sticker",
+    "Template",
     "Text",
     "Unsupported",
+    "Video",
     "part_from_dict",
     "part_to_dict",
     "parts_from_json",
@@ -70,6 +75,20 @@ class File:
 
 
 @dataclass(frozen=True, slots=True)
+class Video:
+    media: MediaRef
+    caption: str = ""
+    type: Literal["video"] = "video"
+
+
+@dataclass(frozen=True, slots=True)
+class Sticker:
+    media: MediaRef
+    emoji: str = ""
+    type: Literal["sticker"] = "sticker"
+
+
+@dataclass(frozen=True, slots=True)
 class Audio:
     media: MediaRef
     voice: bool = False
@@ -112,6 +131,35 @@ class Buttons:
 
 
 @dataclass(frozen=True, slots=True)
+class ButtonReply:
+    """The customer pressed a reply button (or a quick reply): its title and payload."""
+
+    title: str
+    payload: str = ""
+    type: Literal["button_reply"] = "button_reply"
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """The customer reacted to a message (``emoji`` empty: the reaction was removed).
+    ``target_external_id`` is the provider's id of the message reacted to."""
+
+    emoji: str
+    target_external_id: str = ""
+    type: Literal["reaction"] = "reaction"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """An approved message template (WhatsApp, outside the 24-hour window)."""
+
+    name: str
+    language: str
+    params: tuple[str, ...] = ()
+    type: Literal["template"] = "template"
+
+
+@dataclass(frozen=True, slots=True)
 class Unsupported:
     """Content the channel sent that we cannot represent; ``kind`` names it for the operator."""
 
@@ -120,7 +168,21 @@ class Unsupported:
     type: Literal["unsupported"] = "unsupported"
 
 
-Part = Text | Image | File | Audio | Location | ContactCard | Buttons | Unsupported
+Part = (
+    Text
+    | Image
+    | File
+    | Video
+    | Sticker
+    | Audio
+    | Location
+    | ContactCard
+    | Buttons
+    | ButtonReply
+    | Reaction
+    | Template
+    | Unsupported
+)
 
 
 def validate_text(text: str) -> str:
@@ -161,6 +223,16 @@ def part_to_dict(part: Part) -> dict[str, Any]:
             return {"type": "image", "media": _media_to_dict(media), "caption": caption}
         case File(media=media, caption=caption):
             return {"type": "file", "media": _media_to_dict(media), "caption": caption}
+        case Video(media=media, caption=caption):
+            return {"type": "video", "media": _media_to_dict(media), "caption": caption}
+        case Sticker(media=media, emoji=emoji):
+            return {"type": "sticker", "media": _media_to_dict(media), "emoji": emoji}
+        case ButtonReply(title=title, payload=payload):
+            return {"type": "button_reply", "title": title, "payload": payload}
+        case Reaction(emoji=emoji, target_external_id=target):
+            return {"type": "reaction", "emoji": emoji, "target_external_id": target}
+        case Template(name=name, language=language, params=params):
+            return {"type": "template", "name": name, "language": language, "params": list(params)}
         case Audio(media=media, voice=voice, duration_s=duration):
             return {
                 "type": "audio",
@@ -200,6 +272,20 @@ def part_from_dict(raw: Mapping[str, Any]) -> Part:
         return Image(_media_from_dict(raw.get("media") or {}), str(raw.get("caption", "")))
     if kind == "file":
         return File(_media_from_dict(raw.get("media") or {}), str(raw.get("caption", "")))
+    if kind == "video":
+        return Video(_media_from_dict(raw.get("media") or {}), str(raw.get("caption", "")))
+    if kind == "sticker":
+        return Sticker(_media_from_dict(raw.get("media") or {}), str(raw.get("emoji", "")))
+    if kind == "button_reply":
+        return ButtonReply(str(raw.get("title", "")), str(raw.get("payload", "")))
+    if kind == "reaction":
+        return Reaction(str(raw.get("emoji", "")), str(raw.get("target_external_id", "")))
+    if kind == "template":
+        return Template(
+            str(raw.get("name", "")),
+            str(raw.get("language", "")),
+            tuple(str(p) for p in raw.get("params") or ()),
+        )
     if kind == "audio":
         return Audio(
             _media_from_dict(raw.get("media") or {}),
@@ -254,6 +340,18 @@ def plain_text(parts: Sequence[Part]) -> str:
                 lines.append(caption or "[image]")
             case File(media=media, caption=caption):
                 lines.append(caption or f"[file {media.filename or ''}]".replace(" ]", "]"))
+            case Video(caption=caption):
+                lines.append(caption or "[video]")
+            case Sticker(emoji=emoji):
+                lines.append(f"[sticker {emoji}]".replace(" ]", "]"))
+            case ButtonReply(title=title):
+                lines.append(title)
+            case Reaction(emoji=emoji):
+                lines.append(f"[reaction {emoji}]" if emoji else "[reaction removed]")
+            case Template(name=name, params=params):
+                lines.append(
+                    f"[template {name}" + (": " + ", ".join(params) if params else "") + "]"
+                )
             case Audio(voice=voice):
                 lines.append("[voice message]" if voice else "[audio]")
             case Location(latitude=lat, longitude=lon, name=name):

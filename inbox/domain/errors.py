@@ -11,6 +11,7 @@ __all__ = [
     "NotFound",
     "TooLarge",
     "Unauthorized",
+    "WindowClosed",
 ]
 
 
@@ -48,3 +49,10 @@ class Conflict(DomainError):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class WindowClosed(Conflict):
+    """The channel does not accept free text now (WhatsApp: 24 hours after the customer's
+    last message); an approved template still goes."""
+
+    code = "window_closed"

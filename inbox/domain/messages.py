@@ -87,7 +87,12 @@ class InboundMessage:
     sender: SenderProfile
     parts: tuple[Part, ...]
     sent_at: datetime | None = None
+    #: Where replies go, when it differs from the sender's id (a group chat, a peer id).
     thread_key: str | None = None
+    #: The provider's id of the message this one quotes / replies to.
+    reply_to_external_id: str | None = None
+    #: Set when this is an edit: the provider's id of the message as first sent.
+    edit_of_external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,8 @@ class OutboundMessage:
     author_name: str = ""
     seq: int = 0
     created_at: datetime | None = None
+    #: The provider's id of the customer message being answered, when the operator quoted it.
+    reply_to_external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

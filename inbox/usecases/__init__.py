@@ -29,6 +29,7 @@ from inbox.usecases.queries import (
     list_messages,
 )
 from inbox.usecases.replies import WriteResult, add_note, send_reply
+from inbox.usecases.webhooks import receive_webhook, record_status, store_batch
 
 __all__ = [
     "Core",
@@ -55,11 +56,14 @@ __all__ = [
     "login",
     "logout",
     "mark_read",
+    "receive_webhook",
     "record_delivery",
+    "record_status",
     "reopen",
     "resolve_conversation",
     "run",
     "send_reply",
     "set_channel_enabled",
     "set_presence",
+    "store_batch",
 ]

@@ -89,6 +89,7 @@ async def _ingest(tx: Tx, inbound: InboundMessage, now: datetime) -> Outcome[Ing
         status=DeliveryStatus.RECEIVED,
         created_at=now,
         external_id=inbound.external_id,
+        meta=_meta(inbound),
     )
     conversation = dataclasses.replace(
         conversation,
@@ -118,6 +119,15 @@ async def _ingest(tx: Tx, inbound: InboundMessage, now: datetime) -> Outcome[Ing
         )
     events.append(MessageCreated(message, conversation))
     return Outcome(IngestResult(message, conversation, duplicate=False), events)
+
+
+def _meta(inbound: InboundMessage) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    if inbound.reply_to_external_id:
+        meta["reply_to"] = inbound.reply_to_external_id
+    if inbound.edit_of_external_id:
+        meta["edit_of"] = inbound.edit_of_external_id
+    return meta
 
 
 def _display_name(sender: SenderProfile) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from inbox.domain.content import Part, Text, plain_text, validate_text
+from inbox.domain.channels import Channel, ChannelKind
+from inbox.domain.content import Buttons, Part, Template, Text, plain_text, validate_text
 from inbox.domain.conversations import Conversation, ConversationStatus
-from inbox.domain.errors import InvalidInput, InvalidTransition, NotFound
+from inbox.domain.errors import InvalidInput, InvalidTransition, NotFound, WindowClosed
 from inbox.domain.events import Event, MessageCreated, OutboxReady
 from inbox.domain.ids import ConversationId, MessageId, OutboxId, new_id
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
@@ -18,9 +19,58 @@ from inbox.usecases.access import require_act
 from inbox.usecases.deps import Core, Outcome, run
 from inbox.usecases.ingest import PREVIEW_CHARS
 
-__all__ = ["MAX_CLIENT_ID", "WriteResult", "add_note", "send_reply"]
+__all__ = [
+    "MAX_CLIENT_ID",
+    "WHATSAPP_WINDOW",
+    "WriteResult",
+    "add_note",
+    "check_window",
+    "configured_templates",
+    "send_reply",
+]
 
 MAX_CLIENT_ID = 100
+
+#: WhatsApp accepts free-form messages only within 24 hours of the customer's last message
+#: (the "customer service window"); after that only approved templates (Meta's Cloud API
+#: docs; error 131047 when we try anyway).
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def configured_templates(channel: Channel) -> list[tuple[str, str]]:
+    """The channel's ``templates`` option, ``name:language`` comma separated."""
+    found: list[tuple[str, str]] = []
+    for item in channel.options.get("templates", "").split(","):
+        name, _, language = item.strip().partition(":")
+        if name.strip() and language.strip():
+            found.append((name.strip(), language.strip()))
+    return found
+
+
+def check_window(
+    conversation: Conversation, parts: tuple[Part, ...], now: datetime, channel: Channel | None
+) -> None:
+    """Refuse what the channel would refuse, before it is queued, with a reason the
+    operator can act on. Raises :class:`WindowClosed` or :class:`InvalidInput`."""
+    templates = [p for p in parts if isinstance(p, Template)]
+    if conversation.channel_kind != str(ChannelKind.WHATSAPP):
+        if templates:
+            raise InvalidInput("templates can only be sent on WhatsApp")
+        return
+    if templates:
+        allowed = configured_templates(channel) if channel else []
+        for t in templates:
+            if (t.name, t.language) not in allowed:
+                raise InvalidInput(
+                    f"the template {t.name} ({t.language}) is not configured for this channel"
+                )
+        return
+    last = conversation.last_inbound_at
+    if last is None or now - last >= WHATSAPP_WINDOW:
+        raise WindowClosed(
+            "More than 24 hours have passed since the customer last wrote: WhatsApp only "
+            "delivers an approved template now."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +109,10 @@ async def send_reply(
         conversation = found
         if conversation.status is ConversationStatus.RESOLVED:
             raise InvalidTransition("the conversation is resolved; reopen it to reply")
+        channel = None
+        if any(isinstance(p, Template) for p in parts):
+            channel = await tx.channels.get(conversation.channel_id)
+        check_window(conversation, parts, now, channel)
         message = _new_message(conversation, operator, parts, client_id, now, note=False)
         conversation = dataclasses.replace(
             conversation,
@@ -124,7 +178,7 @@ def _validate(parts: tuple[Part, ...], client_id: str | None) -> None:
     if not parts:
         raise InvalidInput("a message needs at least one part")
     for part in parts:
-        if isinstance(part, Text):
+        if isinstance(part, Text | Buttons):
             validate_text(part.text)
     _check_client_id(client_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from storage.repositories.contacts import SqlContactRepo
 from storage.repositories.conversations import SqlConversationRepo
+from storage.repositories.leases import SqlLeaseRepo
 from storage.repositories.messages import SqlMessageRepo
 from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, SqlOperatorRepo
 from storage.repositories.outbox import SqlOutboxRepo
@@ -15,6 +16,7 @@ __all__ = [
     "SqlChannelRepo",
     "SqlContactRepo",
     "SqlConversationRepo",
+    "SqlLeaseRepo",
     "SqlMessageRepo",
     "SqlOperatorRepo",
     "SqlOutboxRepo",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from inbox.domain.content import Part, parts_to_json
 from inbox.domain.ids import ChannelId, ConversationId, MessageId
 from inbox.domain.messages import DeliveryStatus, Message, MessageKind
 from storage.repositories.base import SqlRepo
@@ -50,6 +52,9 @@ class SqlMessageRepo(SqlRepo):
         stmt = stmt.order_by(_t.c.seq.desc()).limit(limit)
         newest_first = [message_from_row(r) for r in await self._all(stmt)]
         return newest_first[::-1]
+
+    async def set_parts(self, message_id: MessageId, parts: Sequence[Part]) -> None:
+        await self._run(update(_t).where(_t.c.id == message_id).values(parts=parts_to_json(parts)))
 
     async def set_status(
         self,

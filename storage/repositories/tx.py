@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.repositories.base import WriteCounter
 from storage.repositories.contacts import SqlContactRepo
 from storage.repositories.conversations import SqlConversationRepo
+from storage.repositories.leases import SqlLeaseRepo
 from storage.repositories.messages import SqlMessageRepo
 from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, SqlOperatorRepo
 from storage.repositories.outbox import SqlOutboxRepo
@@ -24,6 +25,7 @@ class SqlTx:
         "_channels",
         "_contacts",
         "_conversations",
+        "_leases",
         "_messages",
         "_operators",
         "_outbox",
@@ -40,6 +42,7 @@ class SqlTx:
         self._channels = SqlChannelRepo(conn, writes)
         self._outbox = SqlOutboxRepo(conn, writes)
         self._sessions = SqlAuthSessionRepo(conn, writes)
+        self._leases = SqlLeaseRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -73,3 +76,7 @@ class SqlTx:
     @property
     def sessions(self) -> SqlAuthSessionRepo:
         return self._sessions
+
+    @property
+    def leases(self) -> SqlLeaseRepo:
+        return self._leases

@@ -1,5 +1,5 @@
 """The initial schema: channels, contacts, identities, operators, conversations, messages,
-the outbox and auth sessions (see storage/tables.py and docs/storage.md).
+the outbox, auth sessions and leases (see storage/tables.py and docs/storage.md).
 
 Revision ID: 0001
 Revises:
@@ -196,9 +196,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name="pk_auth_sessions"),
     )
     op.create_index("ix_auth_sessions_operator_id", "auth_sessions", ["operator_id"])
+    op.create_table(
+        "leases",
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("expires_at", UtcDateTime(), nullable=False),
+        sa.Column("cursor", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name="pk_leases"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("leases")
     op.drop_table("auth_sessions")
     op.drop_table("outbox")
     op.drop_table("messages")
