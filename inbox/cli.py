@@ -12,15 +12,16 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from inbox.app import create_app
+from inbox.app import DEFAULT_ADAPTER_FACTORIES, build_adapters, create_app
 from inbox.bus import InProcessEventBus
 from inbox.config import ConfigError, Settings, load_settings
+from inbox.domain.channel_errors import ChannelError
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.clock import SystemClock
 from inbox.domain.content import Text
@@ -39,14 +40,17 @@ from inbox.usecases import (
     set_channel_enabled,
 )
 from operator_ws import Argon2PasswordHasher
-from storage import migrate, open_store
+from storage import FileMediaStore, migrate, open_store
 
 __all__ = ["main"]
 
 T = TypeVar("T")
 
-#: Kinds this server can run today; the others are refused with a clear message.
-SUPPORTED_KINDS = frozenset({ChannelKind.WEBCHAT})
+
+def _supported_kinds() -> frozenset[str]:
+    """Kinds this server can run: the web chat and every kind with an adapter."""
+    return frozenset({str(ChannelKind.WEBCHAT), *DEFAULT_ADAPTER_FACTORIES})
+
 
 DEMO_OPERATORS = (
     ("anna", "Anna Petrova", Role.OPERATOR, "ru,lenses=3"),
@@ -165,10 +169,11 @@ async def _command(settings: Settings, args: argparse.Namespace) -> int:
 async def _channel_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "add":
         kind = ChannelKind(args.kind)
-        if kind not in SUPPORTED_KINDS:
+        supported = _supported_kinds()
+        if str(kind) not in supported:
             raise UsageError(
                 f"channel kind {kind} is not available in this version yet "
-                f"(available: {', '.join(sorted(SUPPORTED_KINDS))})"
+                f"(available: {', '.join(sorted(supported))})"
             )
         options: dict[str, str] = {}
         for item in args.option:
@@ -178,7 +183,23 @@ async def _channel_command(settings: Settings, args: argparse.Namespace) -> int:
             options[key.strip()] = value
 
         async def add(core: Core) -> Channel:
-            return await add_channel(core, kind, args.name, options)
+            if kind is ChannelKind.WEBCHAT:
+                return await add_channel(core, kind, args.name, options)
+            adapters = build_adapters(settings, FileMediaStore(settings.data_dir), core.clock)
+            adapter = adapters[str(kind)]
+
+            async def setup(channel: Channel) -> Mapping[str, str]:
+                try:
+                    return await adapter.setup(channel, settings.public_url or None)
+                except ChannelError as exc:
+                    raise DomainError(f"the provider refused the set-up: {exc.reason}") from exc
+
+            try:
+                return await add_channel(core, kind, args.name, options, setup)
+            finally:
+                close = getattr(adapter, "close", None)
+                if close is not None:
+                    await close()
 
         channel = await _with_core(settings, add)
         print(json.dumps(_channel_json(channel, settings), ensure_ascii=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.errors import InvalidInput, NotFound
@@ -12,7 +12,14 @@ from inbox.domain.ids import ChannelId, new_id
 from inbox.ports import Tx
 from inbox.usecases.deps import Core, Outcome, run
 
-__all__ = ["KNOWN_OPTIONS", "add_channel", "get_channel", "list_channels", "set_channel_enabled"]
+__all__ = [
+    "KNOWN_OPTIONS",
+    "ChannelSetup",
+    "add_channel",
+    "get_channel",
+    "list_channels",
+    "set_channel_enabled",
+]
 
 #: The options each kind accepts (CONTRACT.md, "Channel options"). Unknown options are
 #: refused so that a typo does not silently leave a channel misconfigured.
@@ -21,9 +28,9 @@ KNOWN_OPTIONS: Mapping[ChannelKind, frozenset[str]] = {
     ChannelKind.TELEGRAM: frozenset({"token", "api_base", "mode"}),
     ChannelKind.VK: frozenset({"token", "group_id", "secret", "confirmation", "api_base"}),
     ChannelKind.WHATSAPP: frozenset(
-        {"token", "phone_number_id", "app_secret", "verify_token", "api_base"}
+        {"token", "phone_number_id", "app_secret", "verify_token", "api_base", "templates"}
     ),
-    ChannelKind.VIBER: frozenset({"token", "api_base"}),
+    ChannelKind.VIBER: frozenset({"token", "api_base", "sender_name"}),
     ChannelKind.EMAIL: frozenset(
         {
             "imap_host",
@@ -41,10 +48,22 @@ KNOWN_OPTIONS: Mapping[ChannelKind, frozenset[str]] = {
 }
 
 
+ChannelSetup = Callable[[Channel], Awaitable[Mapping[str, str]]]
+
+
 async def add_channel(
-    core: Core, kind: ChannelKind, name: str, options: Mapping[str, str]
+    core: Core,
+    kind: ChannelKind,
+    name: str,
+    options: Mapping[str, str],
+    setup: ChannelSetup | None = None,
 ) -> Channel:
-    """Create a channel. A web chat channel gets a fresh secret that signs visitor tokens."""
+    """Create a channel. A web chat channel gets a fresh secret that signs visitor tokens.
+
+    ``setup`` (the adapter's, bound to the public URL) runs before anything is stored: it
+    checks the options with the provider and registers the webhook; the options it returns
+    (a generated webhook secret, the mode) are stored with the channel. If it raises,
+    nothing is stored."""
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("a channel name is 1..100 characters")
@@ -60,6 +79,9 @@ async def add_channel(
     channel = Channel(
         id=ChannelId(new_id()), kind=kind, name=name, created_at=core.clock.now(), options=stored
     )
+    if setup is not None:
+        extra = await setup(channel)
+        channel = dataclasses.replace(channel, options={**stored, **extra})
 
     async def work(tx: Tx) -> Outcome[Channel]:
         await tx.channels.add(channel)
