@@ -25,7 +25,7 @@ from inbox.domain.channel_errors import ChannelError
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.clock import SystemClock
 from inbox.domain.content import Text
-from inbox.domain.errors import DomainError
+from inbox.domain.errors import DomainError, InvalidInput
 from inbox.domain.ids import ChannelId
 from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.domain.operators import Role, parse_skills
@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_command(settings, args))
     except UsageError as exc:
         print(f"inbox: {exc}", file=sys.stderr)
+        return 2
+    except InvalidInput as exc:
+        print(f"inbox: {exc.message}", file=sys.stderr)
         return 2
     except DomainError as exc:
         print(f"inbox: {exc.message}", file=sys.stderr)

@@ -1,0 +1,117 @@
+"""The ``inbox`` command: JSON out, clear messages and exit codes (0 ok, 1 failed, 2 usage)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from inbox.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INBOX_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("INBOX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("INBOX_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("INBOX_LOG_LEVEL", "WARNING")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_operator_add_prints_json_without_the_password(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "operator",
+        "add",
+        "anna",
+        "--password",
+        "s3cret-pass",
+        "--name",
+        "Anna",
+        "--role",
+        "supervisor",
+        "--skills",
+        "ru,lenses=3",
+        "--capacity",
+        "4",
+    )
+    assert code == 0
+    operator = json.loads(out)
+    assert operator["login"] == "anna"
+    assert operator["role"] == "supervisor"
+    assert operator["skills"] == {"ru": 1, "lenses": 3}
+    assert operator["capacity"] == 4
+    assert "s3cret-pass" not in out
+    code, _, err = run(capsys, "operator", "add", "anna", "--password", "another-pass")
+    assert code == 1
+    assert "taken" in err
+    code, out, _ = run(capsys, "operator", "list")
+    assert [json.loads(line)["login"] for line in out.splitlines()] == ["anna"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["operator", "add", "bob", "--password", "short"],
+        ["operator", "add", "bob", "--password", "long enough", "--skills", "x=99"],
+        ["operator", "add", "bob", "--password", "long enough", "--role", "king"],
+        ["operator", "add", "bad login!", "--password", "long enough"],
+        ["operator", "add", "bob", "--password", "long enough", "--capacity", "-1"],
+        ["channel", "add", "webchat", "Shop", "--option", "no-equals-sign"],
+        ["channel", "add", "webchat", "Shop", "--option", "colour=red"],
+        ["channel", "add", "fax", "Shop"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_arguments_exit_2_and_write_nothing(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    try:
+        code, _, err = run(capsys, *argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code, err = int(exc.code or 0), capsys.readouterr().err
+    assert code == 2
+    assert err.strip()
+    code, out, _ = run(capsys, "operator", "list")
+    assert out == ""
+    code, out, _ = run(capsys, "channel", "list")
+    assert out == ""
+
+
+def test_channel_add_webchat_list_and_disable(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "channel", "add", "webchat", "Shop", "--option", "origin=https://shop.example"
+    )
+    assert code == 0
+    channel = json.loads(out)
+    assert channel["kind"] == "webchat"
+    assert channel["options"]["origin"] == "https://shop.example"
+    assert channel["options"]["visitor_secret"] == "***"  # secrets never leave the server
+    assert f'data-channel="{channel["id"]}"' in channel["embed"]
+    assert channel["websocket_url"].endswith(f"/ws/webchat/{channel['id']}")
+    code, out, _ = run(capsys, "channel", "disable", channel["id"])
+    assert code == 0
+    assert json.loads(out)["enabled"] is False
+    code, out, _ = run(capsys, "channel", "list")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [channel["id"]]
+    code, _, err = run(capsys, "channel", "enable", "no-such-id")
+    assert code == 1
+    assert "no such channel" in err
+
+
+def test_an_unavailable_kind_is_refused_clearly(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "channel", "add", "email", "Mail")
+    assert code == 2
+    assert "not available" in err
+
+
+def test_migrate(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "migrate")
+    assert code == 0
+    assert "up to date" in out
