@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels import viber
 from channels.webchat import VisitorRegistry, WebchatSender, WebchatSocket
 from inbox.bus import InProcessEventBus
 from inbox.config import Settings
@@ -44,7 +45,9 @@ __all__ = [
 AdapterFactory = Callable[[AdapterDeps], ChannelAdapter]
 
 #: The channel kinds this server runs, besides the web chat (which needs no adapter).
-DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {}
+DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {
+    "viber": viber.create_adapter,
+}
 
 
 def build_adapters(
