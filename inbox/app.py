@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels import viber
+from channels import viber, vk
 from channels.webchat import VisitorRegistry, WebchatSender, WebchatSocket
 from inbox.bus import InProcessEventBus
 from inbox.config import Settings
@@ -47,6 +47,7 @@ AdapterFactory = Callable[[AdapterDeps], ChannelAdapter]
 #: The channel kinds this server runs, besides the web chat (which needs no adapter).
 DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {
     "viber": viber.create_adapter,
+    "vk": vk.create_adapter,
 }
 
 
@@ -72,6 +73,8 @@ _HTTP_STATUS = {
     "not_found": 404,
     "conflict": 409,
     "invalid_transition": 409,
+    "window_closed": 409,
+    "unavailable": 502,
 }
 
 #: Browsers must not run anything but our own scripts in the console, nor frame it.

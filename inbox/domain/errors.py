@@ -11,6 +11,7 @@ __all__ = [
     "NotFound",
     "TooLarge",
     "Unauthorized",
+    "Unavailable",
     "WindowClosed",
 ]
 
@@ -56,3 +57,9 @@ class WindowClosed(Conflict):
     last message); an approved template still goes."""
 
     code = "window_closed"
+
+
+class Unavailable(DomainError):
+    """Something outside the server (a provider) could not do it now; the message says why."""
+
+    code = "unavailable"

@@ -7,10 +7,11 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from inbox.domain.channel_errors import ChannelError
 from inbox.domain.channels import Channel
 from inbox.domain.content import Audio, File, Image, MediaRef, Part, Sticker, Video
 from inbox.domain.conversations import Conversation
-from inbox.domain.errors import InvalidInput, NotFound, TooLarge
+from inbox.domain.errors import InvalidInput, NotFound, TooLarge, Unavailable
 from inbox.domain.ids import ConversationId, MessageId
 from inbox.domain.messages import Message
 from inbox.domain.operators import Operator
@@ -71,7 +72,10 @@ async def open_media(
     adapter = adapters.get(str(channel.kind))
     if adapter is None or not ref.provider_ref:
         raise NotFound("the file is not available")
-    blob = await adapter.fetch_media(channel, ref)
+    try:
+        blob = await adapter.fetch_media(channel, ref)
+    except ChannelError as exc:
+        raise Unavailable(f"the provider did not give the file: {exc.reason}") from exc
     stored = await media.put(
         blob.data, mime_type=blob.mime_type or ref.mime_type, filename=blob.filename or ref.filename
     )

@@ -7,7 +7,7 @@ from inbox.domain.channel_io import StatusUpdate, WebhookBatch, WebhookReply, We
 from inbox.domain.channels import Channel
 from inbox.domain.errors import Forbidden, NotFound
 from inbox.domain.ids import ChannelId
-from inbox.domain.messages import Message
+from inbox.domain.messages import Direction, Message
 from inbox.ports import ChannelAdapter, Tx
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core
@@ -53,6 +53,8 @@ async def record_status(core: Core, channel_id: ChannelId, status: StatusUpdate)
         return await tx.messages.find_by_external(channel_id, status.external_id)
 
     message = await core.store.read(find)
-    if message is None:
+    # Statuses are about our own messages; a read pointer that lands on the customer's
+    # message (VK) says nothing about delivery.
+    if message is None or message.direction is not Direction.OUTBOUND:
         return None
     return await record_delivery(core, message.id, status.status, error=status.error)
