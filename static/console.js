@@ -1,8 +1,10 @@
-// Operator console. Protocol: docs/operator-protocol.md.
+// Operator console, part 2 of 2: state, protocol, lists, conversation view, composer.
+// Protocol: docs/operator-protocol.md. Message parts and their files: console-parts.js.
 //
 // Security rule for this file: anything that came from a customer (text, parts, names,
-// previews) is inserted with text nodes only — every node is built with el() below, which
-// never touches innerHTML, and no URL from customer data is ever loaded.
+// previews) is inserted with text nodes only — every node is built with el() (from
+// console-parts.js), which never touches innerHTML, and no URL from customer data is ever
+// loaded.
 'use strict';
 
 (() => {
@@ -16,46 +18,17 @@
   const TYPING_SHOW_MS = 5000;
   const SUPER_ROLES = new Set(['supervisor', 'admin']);
   const STATUS_RANK = { pending: 0, sent: 1, delivered: 2, read: 3 };
-  const PART_LABELS = {
-    image: 'Image', file: 'File', audio: 'Audio', location: 'Location',
-    contact: 'Contact', buttons: 'Buttons', unsupported: 'Unsupported content',
-  };
+  // Limits of the server (inbox/usecases/media.py, operator_ws/compose.py).
+  const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+  const MAX_ATTACHMENTS = 10;
+  const MAX_BUTTONS = 10;
+  const MAX_BUTTON_TITLE = 40;
+  const MAX_BUTTON_URL = 2000;
+  const WINDOW_WARN_MS = 60 * 60 * 1000;   // "closing soon" in the last hour
 
-  // ---------------------------------------------------------------- DOM helper
-
-  /** el('div', {class: 'x', 'data-id': id, onclick: fn}, 'text', node, [more]) */
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    if (attrs) {
-      for (const [key, value] of Object.entries(attrs)) {
-        if (value === undefined || value === null || value === false) continue;
-        if (key.startsWith('on') && typeof value === 'function') {
-          node.addEventListener(key.slice(2), value);
-        } else if (key === 'class') {
-          node.className = value;
-        } else if (value === true) {
-          node.setAttribute(key, '');
-        } else {
-          node.setAttribute(key, String(value));
-        }
-      }
-    }
-    append(node, children);
-    return node;
-  }
-
-  function append(node, children) {
-    for (const child of children) {
-      if (child === undefined || child === null || child === false) continue;
-      if (Array.isArray(child)) append(node, child);
-      else if (child instanceof Node) node.appendChild(child);
-      else node.appendChild(document.createTextNode(String(child)));
-    }
-  }
-
+  const P = window.InboxParts;
+  const { el, clear, setText, formatSize } = P;
   const $ = (id) => document.getElementById(id);
-  const clear = (node) => { while (node.firstChild) node.removeChild(node.firstChild); };
-  const setText = (node, text) => { node.textContent = text == null ? '' : String(text); };
 
   function uuid() {
     if (window.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
@@ -96,7 +69,17 @@
     lastReadSent: new Map(),
     flash: new Map(),           // conversation id → until (ms)
     bootSeq: 0,
+    // composer extras (reply mode): uploaded files and buttons of the next message
+    attachments: [],            // {id, name, size, type, state: uploading|ready, media, ctrl, preview}
+    buttons: [],                // {title, url} | {title, payload}
+    templates: new Map(),       // channel id → {state: loading|ok|error, list, error}
+    templatesShown: '',         // which list the <select> holds
+    windowClosed: new Map(),    // conversation id → window_expires_at the server refused
+    windowTimer: null,
   };
+
+  // Files of the open conversation: fetched with the token, revoked when it is left.
+  const media = P.createMediaLoader({ token: () => S.token, onUnauthorized: () => onUnauthorized() });
 
   function loadOutbox() {
     try {
@@ -126,17 +109,20 @@
     }
   }
 
-  async function api(method, path, body) {
+  /** body: a JSON value, or FormData (sent as multipart/form-data). */
+  async function api(method, path, body, signal) {
     const headers = { Accept: 'application/json' };
     if (S.token) headers.Authorization = `Bearer ${S.token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
     let res;
     try {
       res = await fetch(path, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: 'same-origin', cache: 'no-store',
+        method, headers, body: body === undefined || form ? body : JSON.stringify(body),
+        credentials: 'same-origin', cache: 'no-store', signal,
       });
     } catch (exc) {
+      if (exc && exc.name === 'AbortError') throw new ApiError(0, 'aborted', 'Cancelled.');
       throw new ApiError(0, 'network', 'The server cannot be reached.');
     }
     let data = null;
@@ -208,6 +194,10 @@
     S.requests.clear();
     S.lastSeq = 0;
     S.everConnected = false;
+    S.templates.clear();
+    S.windowClosed.clear();
+    resetComposerExtras();
+    media.reset();
     localStorage.removeItem(TOKEN_KEY);
     saveOutbox();
     disconnect();
@@ -467,6 +457,14 @@
     const req = f.request_id ? S.requests.get(f.request_id) : null;
     if (f.request_id) S.requests.delete(f.request_id);
     const text = f.message || f.code || 'The server refused the request.';
+    let shown = text;
+    if (f.code === 'window_closed') {
+      // WhatsApp's 24-hour window: only a template goes now; switch the composer to one.
+      const c = req && S.convs.get(req.conversationId);
+      if (c) S.windowClosed.set(c.id, c.window_expires_at || null);
+      shown = `24-hour window closed: ${f.message || 'the customer last wrote more than 24 hours ago.'} Choose an approved template below.`;
+      if (c && c.id === S.currentId) renderHeader();
+    }
     if (req && req.clientId) {
       const entry = S.outbox.find((e) => e.client_id === req.clientId);
       if (entry) {
@@ -477,7 +475,7 @@
       }
     }
     if (req && req.kind === 'conversation.read') return;   // not worth bothering the operator
-    if (!req || !req.conversationId || req.conversationId === S.currentId) showComposerError(text);
+    if (!req || !req.conversationId || req.conversationId === S.currentId) showComposerError(shown, f.code);
   }
 
   function onMessageCreated(m, conversationId) {
@@ -645,7 +643,7 @@
       el('time', { class: 'conv-item-time', datetime: c.last_message_at || c.updated_at || '' },
         relTime(c.last_message_at || c.updated_at))),
     el('div', { class: 'conv-item-row' },
-      el('span', { class: 'badge badge-kind', 'data-kind': c.channel_kind || '' }, c.channel_kind || '?'),
+      el('span', { class: 'badge badge-kind', 'data-kind': c.channel_kind || '' }, P.channelLabel(c.channel_kind)),
       el('span', { class: 'conv-item-preview' }, c.preview || ''),
       unread ? el('span', { class: 'badge-unread', 'data-testid': 'unread-count', 'aria-label': `${unread} unread` },
         unread > 99 ? '99+' : unread) : null));
@@ -663,6 +661,9 @@
       hideTyping();
       hideComposerError();
       $('composer-input').value = '';
+      $('template-params').value = '';
+      resetComposerExtras();
+      media.reset();   // revokes the blob: URLs of the conversation left
       const hash = `#c/${encodeURIComponent(id)}`;
       if (location.hash !== hash) history.replaceState(null, '', hash);
     }
@@ -735,13 +736,14 @@
     if (!c) return;
     setText($('conv-name'), c.contact_name || 'Unknown contact');
     const kind = $('conv-kind');
-    setText(kind, c.channel_kind || '?');
+    setText(kind, P.channelLabel(c.channel_kind));
     kind.dataset.kind = c.channel_kind || '';
     const status = $('conv-status');
     setText(status, STATUS_LABELS[c.status] || c.status || '');
     status.dataset.status = c.status || '';
     const assignee = c.assignee_id ? (operatorName(c.assignee_id) || 'another operator') : '';
     setText($('conv-assignee'), assignee ? `Assignee: ${assignee}` : 'Unassigned');
+    renderWindowStatus(c);
 
     const act = canAct(c);
     $('btn-claim').hidden = c.status !== 'queued';
@@ -756,13 +758,113 @@
     notice.hidden = !note;
     setText(notice, note);
 
+    renderComposer(c, act);
+  }
+
+  // WhatsApp's 24-hour window ------------------------------------------------
+
+  /** Free text is accepted (WhatsApp only has a window; null there means closed). */
+  function windowOpen(c) {
+    if (c.channel_kind !== 'whatsapp') return true;
+    if (S.windowClosed.has(c.id) && S.windowClosed.get(c.id) === (c.window_expires_at || null)) return false;
+    return tsOf(c.window_expires_at) > Date.now();
+  }
+
+  function renderWindowStatus(c) {
+    const node = $('window-status');
+    clearTimeout(S.windowTimer);
+    if (c.channel_kind !== 'whatsapp') { node.hidden = true; return; }
+    node.hidden = false;
+    const open = windowOpen(c);
+    const until = tsOf(c.window_expires_at);
+    node.dataset.state = !open ? 'closed' : (until - Date.now() < WINDOW_WARN_MS ? 'closing' : 'open');
+    if (open) {
+      const d = new Date(until);
+      setText(node, `Window open until ${d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })}`);
+      node.title = `WhatsApp accepts free text until ${d.toLocaleString()}; after that only approved templates.`;
+      // Re-render when it closes (and when the last hour starts).
+      const left = until - Date.now();
+      const next = left > WINDOW_WARN_MS ? left - WINDOW_WARN_MS : left;
+      S.windowTimer = setTimeout(renderHeader, Math.min(Math.max(0, next) + 250, 2 ** 31 - 1));
+    } else {
+      setText(node, '24-hour window closed');
+      node.title = 'The customer last wrote more than 24 hours ago: WhatsApp only delivers approved templates until they write again.';
+    }
+  }
+
+  // Composer state -------------------------------------------------------------
+
+  function templateMode(c) {
+    return S.mode === 'reply' && !windowOpen(c);
+  }
+
+  function renderComposer(c, act) {
+    const tpl = act && templateMode(c);
     const input = $('composer-input');
     input.disabled = !act;
+    input.hidden = tpl;
+    $('template-panel').hidden = !tpl;
     $('composer-send').disabled = !act;
     $('composer-mode-reply').disabled = !act;
     $('composer-mode-note').disabled = !act;
     input.placeholder = !act ? 'Claim the conversation to reply'
       : S.mode === 'note' ? 'Write a private note (the customer will not see it)…' : 'Type a reply…';
+    const extras = act && S.mode === 'reply' && !tpl;
+    $('composer-tools').hidden = !extras;
+    if (!extras) $('composer-button-form').hidden = true;
+    $('composer-add-button').setAttribute('aria-expanded', String(!$('composer-button-form').hidden));
+    $('composer-file').disabled = !extras;
+    renderTray(extras);
+    setText($('composer-hint'), tpl ? 'Outside the 24-hour window only an approved template can be sent'
+      : 'Enter to send, Shift+Enter for a new line');
+    if (tpl) renderTemplatePanel(c);
+  }
+
+  function renderTemplatePanel(c) {
+    const entry = S.templates.get(c.channel_id);
+    if (!entry) { loadTemplates(c.channel_id); return; }
+    const select = $('template-select');
+    const state = $('template-state');
+    const list = entry.state === 'ok' ? entry.list : [];
+    const shown = `${c.channel_id}:${entry.state}:${JSON.stringify(list)}`;
+    if (S.templatesShown !== shown) {
+      S.templatesShown = shown;
+      clear(select);
+      list.forEach((t, i) => select.appendChild(el('option', { value: i }, `${t.name} (${t.language})`)));
+      $('template-params').value = '';
+    }
+    select.disabled = !list.length;
+    $('template-params').disabled = !list.length;
+    $('composer-send').disabled = !list.length;
+    clear(state);
+    state.hidden = entry.state === 'ok' && list.length > 0;
+    state.dataset.state = entry.state;
+    if (entry.state === 'loading') setText(state, 'Loading templates…');
+    else if (entry.state === 'error') {
+      state.append(`Could not load the templates: ${entry.error}`,
+        el('button', { class: 'link-btn', type: 'button', onclick: () => { S.templates.delete(c.channel_id); renderHeader(); } }, 'Retry'));
+    } else if (!list.length) {
+      setText(state, 'No templates are configured for this channel, so nothing can be sent until the customer writes again. An administrator can add approved templates in the channel options.');
+    }
+  }
+
+  async function loadTemplates(channelId) {
+    if (S.templates.has(channelId)) return;
+    S.templates.set(channelId, { state: 'loading', list: [] });
+    renderHeader();
+    let next;
+    try {
+      const data = await api('GET', `/api/v1/channels/${encodeURIComponent(channelId)}/templates`);
+      const list = (Array.isArray(data.templates) ? data.templates : [])
+        .filter((t) => t && typeof t.name === 'string' && typeof t.language === 'string');
+      next = { state: 'ok', list };
+    } catch (e) {
+      next = { state: 'error', list: [], error: e.message };
+    }
+    if (!S.templates.has(channelId)) return;   // session reset meanwhile
+    S.templates.set(channelId, next);
+    const c = S.convs.get(S.currentId);
+    if (c && c.channel_id === channelId) renderHeader();
   }
 
   // Messages ----------------------------------------------------------------
@@ -796,12 +898,26 @@
         kind: e.type === 'note.add' ? 'note' : 'message',
         direction: e.type === 'note.add' ? 'internal' : 'outbound',
         author: { kind: 'operator', id: S.me && S.me.id, name: S.me && S.me.name },
-        parts: [{ type: 'text', text: e.text }],
+        parts: entryParts(e),
         text: e.text,
         status: e.state === 'failed' ? 'failed' : 'pending',
         error: e.error || null,
         created_at: e.created_at,
       }));
+  }
+
+  /** What the server will store for an outbox entry (operator_ws/compose.py). */
+  function entryParts(e) {
+    if (e.template) return [Object.assign({ type: 'template' }, e.template)];
+    const parts = [];
+    const attachments = Array.isArray(e.attachments) ? e.attachments : [];
+    if (Array.isArray(e.buttons) && e.buttons.length) {
+      parts.push({ type: 'buttons', text: e.text, buttons: e.buttons });
+    } else if ((e.text || '').trim() || !attachments.length) {
+      parts.push({ type: 'text', text: e.text || '' });
+    }
+    for (const a of attachments) parts.push({ type: P.partTypeOfMime(a.mime_type), media: a });
+    return parts;
   }
 
   function renderMessages(forceBottom) {
@@ -845,6 +961,8 @@
     const dir = isNote ? 'internal' : (m.direction || 'inbound');
     const status = m.status || (dir === 'inbound' ? 'received' : 'pending');
     const cls = `msg msg-${dir}${isNote ? ' msg-note' : ''}${m.local ? ' msg-local' : ''}`;
+    const meta = m.meta && typeof m.meta === 'object' ? m.meta : {};
+    const ownStatus = dir === 'outbound' || (isNote && m.local);
     return el('li', {
       class: cls,
       'data-testid': 'message',
@@ -856,97 +974,31 @@
     },
     el('div', { class: 'msg-bubble' },
       isNote ? el('div', { class: 'msg-note-label' }, 'Private note') : null,
-      renderParts(m)),
+      P.renderParts(m, media)),
+    ownStatus && status === 'failed' ? renderFailure(m) : null,
     el('div', { class: 'msg-meta' },
       el('span', { class: 'msg-author' }, authorLabel(m)),
+      meta.reply_to ? el('span', { class: 'msg-flag', 'data-testid': 'message-reply', title: `A reply to message ${meta.reply_to}` }, '↩ reply') : null,
+      meta.edit_of ? el('span', { class: 'msg-flag', 'data-testid': 'message-edited', title: `An edit of message ${meta.edit_of}` }, 'edited') : null,
       el('time', { class: 'msg-time', datetime: m.created_at || '' }, clockTime(m.created_at)),
-      dir === 'outbound' || (isNote && m.local) ? renderStatus(m, status) : null));
+      ownStatus ? el('span', { class: `msg-status msg-status-${status}`, 'data-testid': 'message-status' },
+        STATUS_TEXT[status] || status) : null));
   }
 
   const STATUS_TEXT = {
     pending: 'Sending…', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Failed',
   };
 
-  function renderStatus(m, status) {
-    const nodes = [el('span', { class: `msg-status msg-status-${status}`, 'data-testid': 'message-status' },
-      STATUS_TEXT[status] || status)];
-    if (status === 'failed') {
-      nodes.push(el('span', { class: 'msg-error', 'data-testid': 'message-error' },
-        m.error || 'The message could not be delivered.'));
-      if (m.local) {
-        nodes.push(el('button', { class: 'link-btn', type: 'button', onclick: () => retryOutbox(m.client_id) }, 'Retry'));
-        nodes.push(el('button', { class: 'link-btn', type: 'button', onclick: () => discardOutbox(m.client_id) }, 'Discard'));
-      }
-    }
-    return nodes;
-  }
-
-  function firstString(obj, keys) {
-    for (const k of keys) {
-      const v = obj[k];
-      if (typeof v === 'string' && v.trim()) return v;
-      if (typeof v === 'number') return String(v);
-    }
-    return '';
-  }
-
-  function formatSize(n) {
-    if (typeof n !== 'number' || !(n >= 0)) return '';
-    if (n < 1024) return `${n} B`;
-    if (n < 1048576) return `${(n / 1024).toFixed(1)} KB`;
-    return `${(n / 1048576).toFixed(1)} MB`;
-  }
-
-  function renderParts(m) {
-    const parts = Array.isArray(m.parts) && m.parts.length ? m.parts : [{ type: 'text', text: m.text || '' }];
-    return parts.map((p) => renderPart(p || {}));
-  }
-
-  function renderPart(p) {
-    const type = typeof p.type === 'string' ? p.type : 'unsupported';
-    if (type === 'text') return el('div', { class: 'part-text' }, typeof p.text === 'string' ? p.text : '');
-    const label = PART_LABELS[type] || `Unsupported content (${type})`;
-    let detail = '';
-    let extra = null;
-    switch (type) {
-      case 'image':
-        detail = firstString(p, ['caption', 'name', 'filename', 'file_name']);
-        break;
-      case 'file':
-        detail = [firstString(p, ['name', 'filename', 'file_name', 'caption']), formatSize(p.size)]
-          .filter(Boolean).join(' · ');
-        break;
-      case 'audio': {
-        const d = typeof p.duration === 'number' ? `${Math.floor(p.duration / 60)}:${String(Math.round(p.duration % 60)).padStart(2, '0')}` : '';
-        detail = [firstString(p, ['caption', 'name', 'filename']), d].filter(Boolean).join(' · ');
-        break;
-      }
-      case 'location': {
-        const coords = (typeof p.latitude === 'number' && typeof p.longitude === 'number')
-          ? `${p.latitude.toFixed(5)}, ${p.longitude.toFixed(5)}` : '';
-        detail = [firstString(p, ['title', 'name', 'address']), coords].filter(Boolean).join(' · ');
-        break;
-      }
-      case 'contact':
-        detail = [firstString(p, ['name', 'display_name', 'first_name']), firstString(p, ['phone', 'phone_number', 'email'])]
-          .filter(Boolean).join(' · ');
-        break;
-      case 'buttons': {
-        detail = firstString(p, ['text', 'caption', 'title']);
-        const buttons = Array.isArray(p.buttons) ? p.buttons : [];
-        if (buttons.length) {
-          extra = el('div', { class: 'part-buttons' }, buttons.map((b) => el('span', { class: 'part-button' },
-            typeof b === 'string' ? b : firstString(b || {}, ['title', 'text', 'label', 'payload']))));
-        }
-        break;
-      }
-      default:
-        detail = firstString(p, ['description', 'text', 'caption', 'original_type', 'kind', 'reason']);
-    }
-    return el('div', { class: `part-placeholder part-${type}`, 'data-part': type },
-      el('span', { class: 'part-label' }, `[${label}]`),
-      detail ? el('span', { class: 'part-detail' }, ` ${detail}`) : null,
-      extra);
+  /** Not delivered: the reason (a sentence from the server or the channel) where it is seen. */
+  function renderFailure(m) {
+    return el('div', { class: 'msg-failure', role: 'note' },
+      el('span', { class: 'msg-failure-icon', 'aria-hidden': 'true' }, '!'),
+      el('div', { class: 'msg-failure-body' },
+        el('strong', null, 'Not delivered. '),
+        el('span', { class: 'msg-error', 'data-testid': 'message-error' }, m.error || 'The message could not be delivered.'),
+        m.local ? el('span', { class: 'msg-failure-actions' },
+          el('button', { class: 'link-btn', type: 'button', onclick: () => retryOutbox(m.client_id) }, 'Retry'),
+          el('button', { class: 'link-btn', type: 'button', onclick: () => discardOutbox(m.client_id) }, 'Discard')) : null));
   }
 
   // ---------------------------------------------------------------- typing / errors
@@ -964,9 +1016,10 @@
     $('typing-indicator').hidden = true;
   }
 
-  function showComposerError(text) {
+  function showComposerError(text, code) {
     const node = $('composer-error');
     setText(node, text);
+    node.dataset.code = code || '';
     node.hidden = false;
   }
 
@@ -995,38 +1048,225 @@
   }
 
   function submitComposer() {
+    const c = S.convs.get(S.currentId);
+    if (!c || !canAct(c)) return;
+    if (templateMode(c)) { submitTemplate(c); return; }
     const input = $('composer-input');
     const text = input.value;
-    const c = S.convs.get(S.currentId);
-    if (!text.trim() || !c || !canAct(c)) return;
+    const note = S.mode === 'note';
+    const attachments = note ? [] : S.attachments;
+    const buttons = note ? [] : S.buttons;
+    if (!text.trim() && !attachments.length) {
+      if (buttons.length) showComposerError('Buttons go with a message: write its text.');
+      return;
+    }
+    if (attachments.some((a) => !a.media)) {
+      showComposerError('Wait until the files are uploaded.');
+      return;
+    }
+    if (buttons.length && !text.trim()) {
+      showComposerError('Buttons go with a message: write its text.');
+      return;
+    }
     if (new TextEncoder().encode(text).length > 65536) {
       showComposerError('The message is too long (64 KiB at most).');
       return;
     }
-    const entry = {
-      type: S.mode === 'note' ? 'note.add' : 'message.send',
-      conversation_id: c.id,
-      client_id: uuid(),
-      text,
-      created_at: new Date().toISOString(),
-      state: 'pending',
+    const entry = newEntry(c, note ? 'note.add' : 'message.send', text.trim() ? text : '');
+    if (attachments.length) entry.attachments = attachments.map((a) => a.media);
+    if (buttons.length) entry.buttons = buttons.map((b) => Object.assign({}, b));
+    input.value = '';
+    if (!note) resetComposerExtras();
+    queueEntry(entry);
+  }
+
+  function submitTemplate(c) {
+    const entry = S.templates.get(c.channel_id);
+    const tpl = entry && entry.state === 'ok' ? entry.list[Number($('template-select').value)] : null;
+    if (!tpl) {
+      showComposerError(entry && entry.state === 'ok' ? 'No template to send.' : 'The templates are not loaded yet.');
+      return;
+    }
+    const params = $('template-params').value.split(',').map((v) => v.trim()).filter(Boolean);
+    const out = newEntry(c, 'message.send', '');
+    out.template = { name: tpl.name, language: tpl.language, params };
+    $('template-params').value = '';
+    queueEntry(out);
+  }
+
+  function newEntry(c, type, text) {
+    return {
+      type, conversation_id: c.id, client_id: uuid(), text, created_at: new Date().toISOString(), state: 'pending',
     };
+  }
+
+  function queueEntry(entry) {
     S.outbox.push(entry);
     saveOutbox();
-    input.value = '';
     hideComposerError();
     renderMessages(true);
     sendEntry(entry);
   }
 
   function sendEntry(entry) {
-    request({
+    const frame = {
       type: entry.type,
       conversation_id: entry.conversation_id,
       text: entry.text,
       client_id: entry.client_id,
-    }, { conversationId: entry.conversation_id, clientId: entry.client_id });
+    };
+    if (entry.attachments) frame.attachments = entry.attachments;
+    if (entry.buttons) frame.buttons = entry.buttons;
+    if (entry.template) frame.template = entry.template;
+    request(frame, { conversationId: entry.conversation_id, clientId: entry.client_id });
     // Not connected: the entry stays pending and flushOutbox() resends it after auth.ok.
+  }
+
+  // Attachments ----------------------------------------------------------------
+
+  function onFilesChosen(ev) {
+    const files = Array.from(ev.target.files || []);
+    ev.target.value = '';   // the same file can be chosen again
+    for (const file of files) addAttachment(file);
+  }
+
+  async function addAttachment(file) {
+    const c = S.convs.get(S.currentId);
+    if (!c || !canAct(c)) return;
+    if (S.attachments.length >= MAX_ATTACHMENTS) {
+      showComposerError(`At most ${MAX_ATTACHMENTS} files go in one message.`);
+      return;
+    }
+    if (file.size > MAX_UPLOAD_BYTES) {
+      showComposerError(`${file.name} is ${formatSize(file.size)}: files are limited to 20 MB (20 MiB). Send a link instead, or a smaller file.`);
+      return;
+    }
+    if (!file.size) {
+      showComposerError(`${file.name} is empty.`);
+      return;
+    }
+    const a = {
+      id: uuid(), name: file.name, size: file.size, type: file.type, state: 'uploading', media: null,
+      ctrl: new AbortController(),
+      preview: P.SAFE_IMAGE.has(file.type) ? URL.createObjectURL(file) : null,
+    };
+    S.attachments.push(a);
+    renderTray(true);
+    const form = new FormData();
+    form.append('file', file, file.name);
+    try {
+      const data = await api('POST', `/api/v1/conversations/${encodeURIComponent(c.id)}/attachments`, form, a.ctrl.signal);
+      if (!S.attachments.includes(a)) return;   // removed meanwhile
+      if (!data.media || typeof data.media.key !== 'string') throw new Error('The server did not return the file.');
+      a.media = data.media;
+      a.state = 'ready';
+    } catch (e) {
+      if (!S.attachments.includes(a) || e.code === 'aborted') return;
+      removeAttachment(a.id);
+      const why = e.status === 413 || e.code === 'too_large'
+        ? `too large (${e.message || 'files are limited to 20 MiB'})` : (e.message || 'upload failed');
+      showComposerError(`${file.name} was not attached: ${why}`);
+      return;
+    }
+    renderTray(true);
+  }
+
+  function removeAttachment(id) {
+    const a = S.attachments.find((x) => x.id === id);
+    if (!a) return;
+    S.attachments = S.attachments.filter((x) => x !== a);
+    if (a.state === 'uploading') a.ctrl.abort();
+    if (a.preview) URL.revokeObjectURL(a.preview);
+    renderTray(true);
+  }
+
+  /** Drops pending files (aborting uploads) and buttons: a new conversation, a sent message. */
+  function resetComposerExtras() {
+    for (const a of S.attachments) {
+      if (a.state === 'uploading') a.ctrl.abort();
+      if (a.preview) URL.revokeObjectURL(a.preview);
+    }
+    S.attachments = [];
+    S.buttons = [];
+    closeButtonForm();
+    renderTray(false);
+  }
+
+  // Buttons --------------------------------------------------------------------
+
+  function toggleButtonForm() {
+    const form = $('composer-button-form');
+    if (!form.hidden) { closeButtonForm(); return; }
+    if (S.buttons.length >= MAX_BUTTONS) {
+      showComposerError(`At most ${MAX_BUTTONS} buttons go in one message.`);
+      return;
+    }
+    form.hidden = false;
+    $('composer-add-button').setAttribute('aria-expanded', 'true');
+    $('button-form-error').hidden = true;
+    $('button-title').focus();
+  }
+
+  function closeButtonForm() {
+    $('composer-button-form').hidden = true;
+    $('composer-add-button').setAttribute('aria-expanded', 'false');
+    $('button-title').value = '';
+    $('button-url').value = '';
+    $('button-form-error').hidden = true;
+  }
+
+  function addButtonFromForm() {
+    const title = $('button-title').value.trim();
+    const url = $('button-url').value.trim();
+    const fail = (text, field) => {
+      setText($('button-form-error'), text);
+      $('button-form-error').hidden = false;
+      $(field).focus();
+    };
+    if (!title) return fail('Give the button a title.', 'button-title');
+    if (title.length > MAX_BUTTON_TITLE) return fail(`A button title is at most ${MAX_BUTTON_TITLE} characters.`, 'button-title');
+    if (url && !/^https?:\/\/[^\s]+$/i.test(url)) return fail('A link starts with https:// (or http://) and has no spaces.', 'button-url');
+    if (url.length > MAX_BUTTON_URL) return fail(`A link is at most ${MAX_BUTTON_URL} characters.`, 'button-url');
+    if (S.buttons.length >= MAX_BUTTONS) return fail(`At most ${MAX_BUTTONS} buttons go in one message.`, 'button-title');
+    S.buttons.push(url ? { title, url } : { title, payload: title });
+    closeButtonForm();
+    renderTray(true);
+    $('composer-input').focus();
+    return undefined;
+  }
+
+  function removeButton(index) {
+    S.buttons.splice(index, 1);
+    renderTray(true);
+  }
+
+  /** The chips of the files and buttons that go with the next reply. */
+  function renderTray(visible) {
+    const tray = $('composer-tray');
+    const files = $('composer-attachments');
+    const buttons = $('composer-buttons');
+    clear(files);
+    clear(buttons);
+    for (const a of S.attachments) {
+      files.appendChild(el('li', { class: 'chip chip-file', 'data-testid': 'composer-attachment', 'data-state': a.state, title: a.name },
+        a.preview ? el('img', { class: 'chip-thumb', src: a.preview, alt: '' })
+          : el('span', { class: 'chip-kind' }, P.partTypeOfMime(a.type) === 'file' ? 'File' : P.partTypeOfMime(a.type)),
+        el('span', { class: 'chip-name' }, a.name),
+        el('span', { class: 'chip-note' }, a.state === 'uploading' ? 'Uploading…' : formatSize(a.size)),
+        el('button', { class: 'chip-remove', type: 'button', 'aria-label': `Remove ${a.name}`, title: 'Remove', onclick: () => removeAttachment(a.id) }, '×')));
+    }
+    S.buttons.forEach((b, i) => {
+      buttons.appendChild(el('li', { class: 'chip chip-button', 'data-testid': 'composer-button', 'data-kind': b.url ? 'url' : 'reply' },
+        el('span', { class: 'chip-kind' }, b.url ? 'Link' : 'Reply'),
+        el('span', { class: 'chip-name' }, b.title),
+        b.url ? el('span', { class: 'chip-note chip-url' }, b.url) : null,
+        el('button', { class: 'chip-remove', type: 'button', 'aria-label': `Remove button ${b.title}`, title: 'Remove', onclick: () => removeButton(i) }, '×')));
+    });
+    files.hidden = !S.attachments.length;
+    buttons.hidden = !S.buttons.length;
+    tray.hidden = !visible || (!S.attachments.length && !S.buttons.length);
+    $('composer-add-button').disabled = S.buttons.length >= MAX_BUTTONS;
+    setText($('composer-add-button-count'), S.buttons.length ? ` (${S.buttons.length})` : '');
   }
 
   function flushOutbox() {
@@ -1094,6 +1334,32 @@
       }
     });
     $('composer-input').addEventListener('input', onComposerInput);
+    $('composer-file').addEventListener('change', onFilesChosen);
+    $('composer-add-button').addEventListener('click', toggleButtonForm);
+    $('button-save').addEventListener('click', addButtonFromForm);
+    $('button-cancel').addEventListener('click', () => { closeButtonForm(); $('composer-input').focus(); });
+    for (const id of ['button-title', 'button-url']) {
+      $(id).addEventListener('keydown', (ev) => {
+        // Enter adds the button (it must not send the message); Escape closes the form.
+        if (ev.key === 'Enter' && !ev.isComposing) { ev.preventDefault(); addButtonFromForm(); }
+        if (ev.key === 'Escape') { ev.preventDefault(); closeButtonForm(); $('composer-input').focus(); }
+      });
+    }
+    // Files dropped or pasted into the reply box are attached too.
+    $('composer-input').addEventListener('paste', (ev) => {
+      const files = Array.from((ev.clipboardData && ev.clipboardData.files) || []);
+      if (!files.length || $('composer-tools').hidden) return;
+      ev.preventDefault();
+      for (const file of files) addAttachment(file);
+    });
+    $('composer').addEventListener('dragover', (ev) => {
+      if (!$('composer-tools').hidden && ev.dataTransfer && Array.from(ev.dataTransfer.types).includes('Files')) ev.preventDefault();
+    });
+    $('composer').addEventListener('drop', (ev) => {
+      if ($('composer-tools').hidden || !ev.dataTransfer || !ev.dataTransfer.files.length) return;
+      ev.preventDefault();
+      for (const file of Array.from(ev.dataTransfer.files)) addAttachment(file);
+    });
     $('composer-mode-reply').addEventListener('click', () => setMode('reply'));
     $('composer-mode-note').addEventListener('click', () => setMode('note'));
     $('btn-claim').addEventListener('click', () => conversationCommand('conversation.claim'));
