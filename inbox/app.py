@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels import viber, vk
+from channels import viber, vk, whatsapp
 from channels.webchat import VisitorRegistry, WebchatSender, WebchatSocket
 from inbox.bus import InProcessEventBus
 from inbox.config import Settings
@@ -48,6 +48,7 @@ AdapterFactory = Callable[[AdapterDeps], ChannelAdapter]
 DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {
     "viber": viber.create_adapter,
     "vk": vk.create_adapter,
+    "whatsapp": whatsapp.create_adapter,
 }
 
 
