@@ -357,7 +357,7 @@ def plain_text(parts: Sequence[Part]) -> str:
             case Location(latitude=lat, longitude=lon, name=name):
                 lines.append(f"[location {name} {lat:.5f},{lon:.5f}]".replace("  ", " "))
             case ContactCard(name=name, phone=phone):
-                lines.append(f"[contact {name} {phone}]".strip())
+                lines.append("[contact " + " ".join(x for x in (name, phone) if x) + "]")
             case Buttons(text=text, buttons=buttons):
                 lines.append(text)
                 for n, b in enumerate(buttons, 1):
