@@ -85,7 +85,7 @@ class ApiBaseAdapter(HTTPAdapter):
             timeout=timeout if timeout is not None else self._timeout,
             verify=verify,
             cert=cert,
-            proxies=proxies,
+            proxies=dict(proxies) if proxies is not None else None,
         )
 
 
