@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
+from inbox.domain.channels import ChannelKind
 from inbox.domain.events import Event, OutboxReady
 from inbox.domain.ids import new_id
-from inbox.domain.messages import DeliveryStatus, OutboundMessage
+from inbox.domain.messages import DeliveryStatus, Direction, OutboundMessage
 from inbox.ports import ChannelSender, OutboxItem, Tx
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core, Outcome, run
@@ -25,6 +26,10 @@ from inbox.usecases.deps import Core, Outcome, run
 __all__ = ["DeliveryWorker", "backoff_seconds"]
 
 logger = logging.getLogger(__name__)
+
+#: How many earlier mails of a conversation go into References (RFC 5322 allows trimming;
+#: clients keep the first and the last ones).
+MAX_REFERENCES = 30
 
 
 def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 300.0) -> float:
@@ -114,6 +119,17 @@ class DeliveryWorker:
             channel = await tx.channels.get(item.channel_id)
             if message is None or conversation is None or channel is None:
                 return None, ""
+            references: tuple[str, ...] = ()
+            in_reply_to = None
+            if channel.kind is ChannelKind.EMAIL:
+                # Threading headers: the ids of the conversation's earlier mails.
+                earlier = await tx.messages.list_last(
+                    conversation.id, limit=MAX_REFERENCES, include_notes=False
+                )
+                earlier = [m for m in earlier if m.seq < message.seq and m.external_id]
+                references = tuple(m.external_id for m in earlier if m.external_id)
+                inbound = [m for m in earlier if m.direction is Direction.INBOUND]
+                in_reply_to = inbound[-1].external_id if inbound else None
             out = OutboundMessage(
                 message_id=message.id,
                 conversation_id=conversation.id,
@@ -123,6 +139,9 @@ class DeliveryWorker:
                 author_name=message.author_name,
                 seq=message.seq,
                 created_at=message.created_at,
+                subject=conversation.subject,
+                references=references,
+                in_reply_to=in_reply_to,
             )
             return out, str(channel.kind)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from inbox.domain.content import Part
 from inbox.domain.ids import ChannelId, ConversationId, MessageId
@@ -93,6 +94,18 @@ class InboundMessage:
     reply_to_external_id: str | None = None
     #: Set when this is an edit: the provider's id of the message as first sent.
     edit_of_external_id: str | None = None
+    #: How the conversation is found. ``"contact"`` (messengers): the contact's latest
+    #: conversation on the channel. ``"references"`` (e-mail): by ``thread_refs`` /
+    #: ``thread_message_ids`` — only a conversation of the same contact —, then by
+    #: ``thread_subject`` within a week, else a new conversation.
+    threading: Literal["contact", "references"] = "contact"
+    #: Provider ids this message refers to, most relevant first (e-mail: In-Reply-To, then
+    #: References newest first).
+    thread_refs: tuple[str, ...] = ()
+    #: Our own message ids recovered from reply tokens (our Message-IDs carry them).
+    thread_message_ids: tuple[str, ...] = ()
+    #: The normalised subject ("Re: Order 42" → "Order 42") for the fallback match.
+    thread_subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +122,12 @@ class OutboundMessage:
     created_at: datetime | None = None
     #: The provider's id of the customer message being answered, when the operator quoted it.
     reply_to_external_id: str | None = None
+    #: The conversation's subject (e-mail).
+    subject: str = ""
+    #: The provider ids of the conversation's earlier messages, oldest first (e-mail
+    #: References), and of the customer's latest message (In-Reply-To).
+    references: tuple[str, ...] = ()
+    in_reply_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

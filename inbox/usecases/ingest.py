@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from inbox.domain.channels import Channel
 from inbox.domain.contacts import ChannelIdentity, Contact
@@ -29,6 +29,11 @@ __all__ = ["IngestResult", "ingest_inbound"]
 
 #: Characters of the last message shown in conversation lists.
 PREVIEW_CHARS = 140
+SUBJECT_CHARS = 300
+#: A reply that lost its threading headers still joins by subject within this window.
+SUBJECT_WINDOW = timedelta(days=7)
+#: References beyond these are not looked up (a long thread's oldest ids add nothing).
+MAX_THREAD_REFS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +197,12 @@ async def _find_or_open(
 
     Returns it, why it changed (``None`` for no change) and its state before a reopen.
     """
-    locked = await tx.conversations.find_latest(
-        identity.contact_id, inbound.channel_id, for_update=True
-    )
+    if inbound.threading == "references":
+        locked = await _by_thread(tx, identity, inbound, now)
+    else:
+        locked = await tx.conversations.find_latest(
+            identity.contact_id, inbound.channel_id, for_update=True
+        )
     if locked is not None:
         if locked.status is ConversationStatus.RESOLVED:
             return locked.moved_to(ConversationStatus.QUEUED, now), "reopened", locked
@@ -211,5 +219,44 @@ async def _find_or_open(
         contact_name=identity.display_name,
         channel_kind=str(channel.kind),
         thread_key=inbound.thread_key or inbound.sender.external_user_id,
+        subject=(inbound.thread_subject or "")[:SUBJECT_CHARS],
     )
     return conversation, "created", None
+
+
+async def _by_thread(
+    tx: Tx, identity: ChannelIdentity, inbound: InboundMessage, now: datetime
+) -> Conversation | None:
+    """E-mail threading: the referenced conversation if it is this contact's; else this
+    contact's latest conversation when its subject matches and it was active within
+    :data:`SUBJECT_WINDOW`; else ``None`` (a new conversation). A reply from someone else
+    to a thread never joins another person's conversation."""
+    referenced: list[Message] = []
+    for ref in inbound.thread_refs[:MAX_THREAD_REFS]:
+        found = await tx.messages.find_by_external(inbound.channel_id, ref)
+        if found is not None:
+            referenced.append(found)
+            break
+    if not referenced:
+        for mid in inbound.thread_message_ids[:MAX_THREAD_REFS]:
+            found = await tx.messages.get(MessageId(mid))
+            if found is not None and found.channel_id == inbound.channel_id:
+                referenced.append(found)
+                break
+    if referenced:
+        conversation = await tx.conversations.get_for_update(referenced[0].conversation_id)
+        if conversation is not None and conversation.contact_id == identity.contact_id:
+            return conversation
+        return None
+    if not inbound.thread_subject:
+        return None
+    latest = await tx.conversations.find_latest(
+        identity.contact_id, inbound.channel_id, for_update=True
+    )
+    if (
+        latest is not None
+        and latest.subject.casefold() == inbound.thread_subject[:SUBJECT_CHARS].casefold()
+        and now - (latest.last_message_at or latest.created_at) <= SUBJECT_WINDOW
+    ):
+        return latest
+    return None
