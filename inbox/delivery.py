@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
-from inbox.domain.channels import ChannelKind
+from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.events import Event, OutboxReady
 from inbox.domain.ids import new_id
 from inbox.domain.messages import DeliveryStatus, Direction, OutboundMessage
@@ -113,12 +113,12 @@ class DeliveryWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         core = self._core
 
-        async def load(tx: Tx) -> tuple[OutboundMessage | None, str]:
+        async def load(tx: Tx) -> tuple[OutboundMessage, Channel] | None:
             message = await tx.messages.get(item.message_id)
             conversation = await tx.conversations.get(item.conversation_id)
             channel = await tx.channels.get(item.channel_id)
             if message is None or conversation is None or channel is None:
-                return None, ""
+                return None
             references: tuple[str, ...] = ()
             in_reply_to = None
             if channel.kind is ChannelKind.EMAIL:
@@ -143,16 +143,17 @@ class DeliveryWorker:
                 references=references,
                 in_reply_to=in_reply_to,
             )
-            return out, str(channel.kind)
+            return out, channel
 
-        out, kind = await core.store.read(load)
-        if out is None:
+        loaded = await core.store.read(load)
+        if loaded is None:
             logger.error("outbox job %s points at a missing message; dropping it", item.id)
             await self._complete(item)
             return
-        channel = await core.store.read(lambda tx: tx.channels.get(item.channel_id))
+        out, channel = loaded
+        kind = str(channel.kind)
         sender = self._senders.get(kind)
-        if channel is None or sender is None or not channel.enabled:
+        if sender is None or not channel.enabled:
             await record_delivery(
                 core,
                 out.message_id,
