@@ -18,7 +18,7 @@ from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.events import Event, OutboxReady
 from inbox.domain.ids import new_id
-from inbox.domain.messages import DeliveryStatus, Direction, OutboundMessage
+from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, OutboundMessage
 from inbox.ports import ChannelSender, OutboxItem, Tx
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core, Outcome, run
@@ -90,8 +90,11 @@ class DeliveryWorker:
                 claimed = 0
             if claimed:
                 continue  # there may be more right behind
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+            # cancellation that races with its timeout, and stop() would wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def run_once(self) -> int:
@@ -142,6 +145,7 @@ class DeliveryWorker:
                 subject=conversation.subject,
                 references=references,
                 in_reply_to=in_reply_to,
+                automatic=message.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM),
             )
             return out, channel
 

@@ -88,8 +88,9 @@ class BasicRouter:
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=self._sweep)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see inbox/delivery.py
+                async with asyncio.timeout(self._sweep):
+                    await self._kick.wait()
             self._kick.clear()
             try:
                 await self.assign_waiting()

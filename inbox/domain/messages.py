@@ -128,6 +128,9 @@ class OutboundMessage:
     #: References), and of the customer's latest message (In-Reply-To).
     references: tuple[str, ...] = ()
     in_reply_to: str | None = None
+    #: Sent by a bot or the system, not typed by a person (e-mail marks it
+    #: ``Auto-Submitted: auto-replied`` so that the customer's auto-responder stays quiet).
+    automatic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
