@@ -5,7 +5,8 @@ as on a busy webhook), first with the store's group commit (``batch_max=64``) an
 ``batch_max=1`` — the baseline of one transaction and one COMMIT per message — on the same
 database engine in the same run, and prints both rates and their ratio. Each message's
 ``ingest_inbound`` call returns only after its COMMIT in both modes; only the batching
-differs.
+differs. Then it sends messages one at a time and prints the median time of one ingest
+(the latency of a quiet server).
 
     python -m bench.bench_ingest [--messages 2000] [--concurrency 100] [--postgres URL]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -38,7 +40,7 @@ async def _run(url: str, *, batch_max: int, messages: int, concurrency: int) -> 
         nonlocal commits
         commits += 1
 
-    event.listen(store.engine.sync_engine, "commit", count)
+    event.listen(store.sync_engine, "commit", count)
     core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock())
     channel = await add_channel(core, ChannelKind.WEBCHAT, f"bench-{batch_max}", {})
     semaphore = asyncio.Semaphore(concurrency)
@@ -63,6 +65,27 @@ async def _run(url: str, *, batch_max: int, messages: int, concurrency: int) -> 
     return messages / elapsed, commits
 
 
+async def _one_at_a_time(url: str, messages: int) -> float:
+    """Median seconds per ingest, each message sent after the previous one committed."""
+    await migrate(url)
+    store = await open_store(url)
+    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock())
+    channel = await add_channel(core, ChannelKind.WEBCHAT, "bench-sequential", {})
+    took = []
+    for n in range(messages):
+        inbound = InboundMessage(
+            channel_id=channel.id,
+            external_id=f"s{n}",
+            sender=SenderProfile(f"u{n % 50}", display_name=f"Customer {n % 50}"),
+            parts=(Text(f"message number {n}"),),
+        )
+        started = time.perf_counter()
+        await ingest_inbound(core, inbound)
+        took.append(time.perf_counter() - started)
+    await store.close()
+    return statistics.median(took)
+
+
 async def _bench(label: str, url_for: object, messages: int, concurrency: int) -> None:
     assert callable(url_for)
     batched, batched_commits = await _run(
@@ -71,10 +94,12 @@ async def _bench(label: str, url_for: object, messages: int, concurrency: int) -
     single, single_commits = await _run(
         url_for("single"), batch_max=1, messages=messages, concurrency=concurrency
     )
+    latency = await _one_at_a_time(url_for("sequential"), min(messages, 300))
     print(f"{label}: {messages} messages, {concurrency} at a time")
     print(f"  baseline, a transaction per message: {single:8.0f} msg/s, {single_commits} commits")
     print(f"  group commit:                        {batched:8.0f} msg/s, {batched_commits} commits")
     print(f"  ratio group commit / baseline: {batched / single:.2f}x")
+    print(f"  one at a time: {latency * 1000:.2f} ms per message (median)")
 
 
 def main() -> None:

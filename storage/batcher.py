@@ -23,23 +23,54 @@ Rules, per batch:
    rolls the savepoint back and runs the work once more in a fresh savepoint (it now sees
    the row that collided); a second one becomes :class:`~inbox.domain.errors.Conflict`.
    Deadlocks and serialization failures are retried a few times.
+
+The rules live in :class:`BatchRules` alone, written against small async interfaces
+(:data:`Transactions`, :class:`WriteConnection`) so that two runners share them:
+
+- :class:`GroupCommitter` (here): writer tasks on the event loop, connections from an
+  :class:`~sqlalchemy.ext.asyncio.AsyncEngine` — PostgreSQL through asyncpg.
+- :class:`storage.sqlite_threads.SqliteWriter`: one thread with a synchronous pysqlite
+  connection, which drives each batch's coroutine itself — SQLite.
+
+A runner queues :class:`Job` s, takes them in batches (:func:`collect_batch`), asks
+:meth:`BatchRules.run` to run a batch, and resolves each job's future with the
+:class:`Outcome` handed over to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbox.domain.errors import Conflict
 from inbox.ports import Tx
+from storage.repositories.base import SqlConnection
 
-__all__ = ["GroupCommitter", "TxFactory", "Work"]
+__all__ = [
+    "STOP",
+    "BatchRules",
+    "Committer",
+    "GroupCommitter",
+    "HandOver",
+    "Job",
+    "Outcome",
+    "Savepoint",
+    "Stop",
+    "Transactions",
+    "TxFactory",
+    "Work",
+    "WriteConnection",
+    "cancelled_work",
+    "collect_batch",
+    "resolve",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +84,37 @@ class CountingTx(Tx, Protocol):
     def writes_done(self) -> int: ...
 
 
-TxFactory = Callable[[AsyncConnection], CountingTx]
+TxFactory = Callable[[SqlConnection], CountingTx]
+
+
+class Savepoint(Protocol):
+    """A SAVEPOINT that was started (an ``AsyncTransaction`` from ``begin_nested``)."""
+
+    async def rollback(self) -> None: ...
+
+    async def commit(self) -> None:
+        """RELEASE the savepoint."""
+
+
+class WriteConnection(SqlConnection, Protocol):
+    """The connection of an open transaction, as the rules need it."""
+
+    def begin_nested(self) -> Awaitable[Savepoint]: ...
+
+
+#: Opens a transaction and gives its connection; the block's end commits it, an exception
+#: rolls it back and propagates. A failed COMMIT raises from the block's end.
+Transactions = Callable[[], AbstractAsyncContextManager[WriteConnection]]
+
+
+class Committer(Protocol):
+    """What :class:`storage.store.SqlStore` needs of a runner."""
+
+    def start(self) -> None: ...
+
+    async def submit(self, work: Work) -> Any: ...
+
+    async def stop(self) -> None: ...
 
 
 class _SpoiledBatch(Exception):
@@ -68,25 +129,63 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 ALONE_ATTEMPTS = 3
 
 
-@dataclass(slots=True)
-class _Job:
+@dataclass(slots=True, eq=False)
+class Job:
+    """One caller's work and the future it waits on (created on the caller's loop)."""
+
     work: Work
     future: asyncio.Future[Any]
     #: Integrity errors this work has hit so far, in a batch or alone (rule 5 allows one).
     integrity_errors: int = 0
+    #: Set by the runner once it handed an outcome over: the safety net answers the rest.
+    answered: bool = False
 
 
 @dataclass(slots=True)
-class _Outcome:
+class Outcome:
     result: Any = None
     error: BaseException | None = None
 
 
-class _Stop:
-    """Queued once per writer by :meth:`GroupCommitter.stop`, behind every queued work."""
+#: Receives committed outcomes (rule 3), one call per transaction that committed them.
+HandOver = Callable[[Sequence[tuple[Job, Outcome]]], None]
 
 
-_STOP = _Stop()
+class Stop:
+    """Queued once per writer by a runner's ``stop``, behind every queued work."""
+
+
+STOP = Stop()
+
+
+def collect_batch(
+    first: Job, take: Callable[[], Job | Stop | None], batch_max: int
+) -> tuple[list[Job], bool]:
+    """``first`` and whatever queued up meanwhile (``take`` returns None when the queue is
+    empty), at most ``batch_max`` works; and whether a :class:`Stop` came up.
+
+    Never waits for more: an idle store commits a lone work at once; batches form only
+    under load.
+    """
+    batch = [first]
+    while len(batch) < batch_max:
+        item = take()
+        if item is None:
+            break
+        if isinstance(item, Stop):
+            return batch, True
+        batch.append(item)
+    return batch, False
+
+
+def resolve(job: Job, outcome: Outcome) -> None:
+    """Complete ``job``'s future with ``outcome``, on the future's loop."""
+    if job.future.done():  # the caller was cancelled meanwhile
+        return
+    if outcome.error is not None:
+        job.future.set_exception(outcome.error)
+    else:
+        job.future.set_result(outcome.result)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -105,8 +204,156 @@ def _conflict(exc: IntegrityError) -> Conflict:
     return conflict
 
 
+def _writer_cancelling() -> bool:
+    """Whether the writer task itself is being cancelled, as opposed to a work raising
+    CancelledError. The SQLite writer thread has no task and is never cancelled."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: storage.sqlite_threads.drive
+        return False
+    return task is not None and task.cancelling() > 0
+
+
+def cancelled_work(exc: asyncio.CancelledError) -> RuntimeError:
+    """What the caller of a work that raised CancelledError itself gets."""
+    error = RuntimeError("the work was cancelled")
+    error.__cause__ = exc
+    return error
+
+
+class BatchRules:
+    """Rules 1-5 for one batch, whatever runs it. ``transactions`` opens the writer's
+    transactions; ``tx_factory`` makes the :class:`~inbox.ports.Tx` given to each work."""
+
+    def __init__(self, transactions: Transactions, tx_factory: TxFactory) -> None:
+        self._transactions = transactions
+        self._tx_factory = tx_factory
+
+    async def run(self, jobs: Sequence[Job], hand_over: HandOver) -> None:
+        """Run ``jobs`` and hand each outcome over once the transaction that holds it has
+        committed: the whole batch at once, or, after the batch failed, work by work.
+
+        Raises only when something other than the works and the database failed (a bug,
+        or the writer being cancelled); the runner then answers the jobs not handed over.
+        """
+        try:
+            outcomes = await self._run_batch(jobs)
+        except Exception as exc:  # the transaction is lost, not the works
+            _log_batch_failure(exc, len(jobs))
+            for job in jobs:
+                hand_over([(job, await self._run_alone(job))])
+        else:
+            hand_over(list(zip(jobs, outcomes, strict=True)))
+
+    async def _run_batch(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """All of ``jobs`` in one transaction (rules 1-3). Raises if the batch must be
+        redone: :class:`_SpoiledBatch`, or the database's error when it cannot commit."""
+        async with self._transactions() as conn:
+            tx = self._tx_factory(conn)
+            outcomes = [await self._run_in_batch(tx, job) for job in jobs]
+            # Leaving the block commits; only then may callers see the outcomes.
+        return outcomes
+
+    @staticmethod
+    async def _run_in_batch(tx: CountingTx, job: Job) -> Outcome:
+        writes_before = tx.writes_done
+        try:
+            return Outcome(result=await job.work(tx))
+        except asyncio.CancelledError as exc:
+            if _writer_cancelling():
+                raise
+            if tx.writes_done != writes_before:
+                raise _SpoiledBatch("a cancelled work left writes behind") from exc
+            return Outcome(error=cancelled_work(exc))
+        except IntegrityError as exc:
+            job.integrity_errors += 1
+            raise _SpoiledBatch("an integrity error") from exc
+        except SQLAlchemyError as exc:
+            raise _SpoiledBatch("a database error") from exc
+        except Exception as exc:
+            if tx.writes_done != writes_before:
+                raise _SpoiledBatch("a failed work left writes behind") from exc
+            return Outcome(error=exc)
+
+    async def _run_alone(self, job: Job) -> Outcome:
+        """``job`` in a transaction of its own, retried after deadlocks."""
+        for attempt in range(1, ALONE_ATTEMPTS + 1):
+            try:
+                async with self._transactions() as conn:
+                    outcome = await self._run_in_savepoint(conn, self._tx_factory(conn), job)
+                return outcome
+            except Exception as exc:
+                if _sqlstate(exc) in RETRYABLE_SQLSTATES and attempt < ALONE_ATTEMPTS:
+                    continue
+                return Outcome(error=exc)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    async def _run_in_savepoint(conn: WriteConnection, tx: Tx, job: Job) -> Outcome:
+        """Rules 1 and 2. Raises (the database's error) when the transaction itself is
+        lost: a deadlock or serialization failure, or a savepoint that cannot be rolled
+        back or released."""
+        while True:
+            savepoint = await conn.begin_nested()
+            try:
+                result = await job.work(tx)
+            except IntegrityError as exc:
+                await savepoint.rollback()
+                job.integrity_errors += 1
+                if job.integrity_errors >= 2:
+                    return Outcome(error=_conflict(exc))
+                continue
+            except asyncio.CancelledError as exc:
+                if _writer_cancelling():
+                    raise
+                # Something the work awaited was cancelled: the work failed, not the writer.
+                await savepoint.rollback()
+                return Outcome(error=cancelled_work(exc))
+            except Exception as exc:
+                if _sqlstate(exc) in RETRYABLE_SQLSTATES:
+                    # PostgreSQL chose this transaction as the victim: the locks it holds for
+                    # the other works are the problem, so the batch must start over (rule 4).
+                    raise
+                await savepoint.rollback()
+                return Outcome(error=exc)
+            await savepoint.commit()
+            return Outcome(result=result)
+
+
+def _log_batch_failure(exc: Exception, size: int) -> None:
+    cause: BaseException = exc
+    if isinstance(exc, _SpoiledBatch) and exc.__cause__ is not None:
+        cause = exc.__cause__
+        if _sqlstate(cause) not in RETRYABLE_SQLSTATES:
+            # Expected now and then: a duplicate arriving twice, a command that failed.
+            logger.debug(
+                "batch of %d spoiled by %s; running each work alone",
+                size,
+                type(cause).__name__,
+            )
+            return
+    code = _sqlstate(cause)
+    if code in RETRYABLE_SQLSTATES:
+        logger.info("batch of %d hit SQLSTATE %s; running each work alone", size, code)
+    else:
+        # No traceback text beyond the exception: the engine hides SQL parameters.
+        logger.warning(
+            "batch of %d failed (%s: %s); running each work alone",
+            size,
+            type(cause).__name__,
+            cause,
+        )
+
+
+@asynccontextmanager
+async def _engine_transaction(engine: AsyncEngine) -> AsyncIterator[WriteConnection]:
+    async with engine.connect() as conn, conn.begin():
+        yield conn
+
+
 class GroupCommitter:
-    """Owns the queue of pending works and the writer tasks that commit them in batches.
+    """Group commit on the event loop: the queue of pending works and the writer tasks
+    that commit them in batches, on connections of an :class:`AsyncEngine` (PostgreSQL).
 
     ``engine`` should be the one the writers use (with any execution options set);
     ``writers`` is how many batches may be in flight at once.
@@ -124,11 +371,10 @@ class GroupCommitter:
             raise ValueError("batch_max must be at least 1")
         if writers < 1:
             raise ValueError("writers must be at least 1")
-        self._engine = engine
-        self._tx_factory = tx_factory
+        self._rules = BatchRules(lambda: _engine_transaction(engine), tx_factory)
         self._batch_max = batch_max
         self._writers = writers
-        self._queue: asyncio.Queue[_Job | _Stop] = asyncio.Queue()
+        self._queue: asyncio.Queue[Job | Stop] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -152,7 +398,7 @@ class GroupCommitter:
         if all(t.done() for t in self._tasks):
             raise RuntimeError("the store's writer tasks have stopped (see the log)")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(work, future))
+        self._queue.put_nowait(Job(work, future))
         # Cancelling the caller cancels the future; a writer skips a cancelled job that has
         # not started, and drops the outcome of one that has.
         return await future
@@ -163,30 +409,24 @@ class GroupCommitter:
             return
         self._stopping = True
         for _ in self._tasks:
-            self._queue.put_nowait(_STOP)
+            self._queue.put_nowait(STOP)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._fail_queued(RuntimeError("the store is closed"))
 
     # ------------------------------------------------------------------ writer loop
 
+    def _take(self) -> Job | Stop | None:
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
     async def _writer(self) -> None:
         while True:
             first = await self._queue.get()
-            if isinstance(first, _Stop):
+            if isinstance(first, Stop):
                 return
-            batch = [first]
-            stop_after = False
-            # Take what queued up meanwhile, never wait for more: an idle store commits a
-            # lone work at once; batches form only under load.
-            while len(batch) < self._batch_max:
-                try:
-                    item = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if isinstance(item, _Stop):
-                    stop_after = True
-                    break
-                batch.append(item)
+            batch, stop_after = collect_batch(first, self._take, self._batch_max)
             await self._commit(batch)
             if stop_after:
                 return
@@ -201,31 +441,19 @@ class GroupCommitter:
             self._fail_queued(RuntimeError("the store's writer tasks have stopped"))
 
     def _fail_queued(self, error: Exception) -> None:
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            if isinstance(item, _Job) and not item.future.done():
+        while (item := self._take()) is not None:
+            if isinstance(item, Job) and not item.future.done():
                 item.future.set_exception(error)
 
-    async def _commit(self, batch: list[_Job]) -> None:
+    async def _commit(self, batch: list[Job]) -> None:
         """Run ``batch`` and resolve every future in it, whatever happens."""
         jobs = [job for job in batch if not job.future.done()]
+        if not jobs:
+            return
         try:
-            if not jobs:
-                return
-            try:
-                outcomes = await self._run_batch(jobs)
-            except Exception as exc:  # the transaction is lost, not the works
-                self._log_batch_failure(exc, len(jobs))
-                for job in jobs:
-                    _resolve(job, await self._run_alone(job))
-            else:
-                for job, outcome in zip(jobs, outcomes, strict=True):
-                    _resolve(job, outcome)
+            await self._rules.run(jobs, _resolve_now)
         except BaseException as exc:
-            # Cancellation or a bug above: no caller may wait forever.
+            # Cancellation or a bug: no caller may wait forever.
             for job in jobs:
                 if not job.future.done():
                     job.future.set_exception(RuntimeError("the store's writer stopped"))
@@ -233,115 +461,8 @@ class GroupCommitter:
                 raise
             logger.exception("storage writer failed on a batch")
 
-    @staticmethod
-    def _log_batch_failure(exc: Exception, size: int) -> None:
-        cause: BaseException = exc
-        if isinstance(exc, _SpoiledBatch) and exc.__cause__ is not None:
-            cause = exc.__cause__
-            if _sqlstate(cause) not in RETRYABLE_SQLSTATES:
-                # Expected now and then: a duplicate arriving twice, a command that failed.
-                logger.debug(
-                    "batch of %d spoiled by %s; running each work alone",
-                    size,
-                    type(cause).__name__,
-                )
-                return
-        code = _sqlstate(cause)
-        if code in RETRYABLE_SQLSTATES:
-            logger.info("batch of %d hit SQLSTATE %s; running each work alone", size, code)
-        else:
-            # No traceback text beyond the exception: the engine hides SQL parameters.
-            logger.warning(
-                "batch of %d failed (%s: %s); running each work alone",
-                size,
-                type(cause).__name__,
-                cause,
-            )
 
-    async def _run_batch(self, jobs: Sequence[_Job]) -> list[_Outcome]:
-        """All of ``jobs`` in one transaction (rules 1-3). Raises if the batch must be
-        redone: :class:`_SpoiledBatch`, or the database's error when it cannot commit."""
-        async with self._engine.connect() as conn, conn.begin():
-            tx = self._tx_factory(conn)
-            outcomes = [await self._run_in_batch(tx, job) for job in jobs]
-            # Leaving the block committed; only now may callers see the outcomes.
-        return outcomes
-
-    @staticmethod
-    async def _run_in_batch(tx: CountingTx, job: _Job) -> _Outcome:
-        writes_before = tx.writes_done
-        try:
-            return _Outcome(result=await job.work(tx))
-        except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # the writer itself is being cancelled
-            if tx.writes_done != writes_before:
-                raise _SpoiledBatch("a cancelled work left writes behind") from exc
-            error = RuntimeError("the work was cancelled")
-            error.__cause__ = exc
-            return _Outcome(error=error)
-        except IntegrityError as exc:
-            job.integrity_errors += 1
-            raise _SpoiledBatch("an integrity error") from exc
-        except SQLAlchemyError as exc:
-            raise _SpoiledBatch("a database error") from exc
-        except Exception as exc:
-            if tx.writes_done != writes_before:
-                raise _SpoiledBatch("a failed work left writes behind") from exc
-            return _Outcome(error=exc)
-
-    async def _run_alone(self, job: _Job) -> _Outcome:
-        """``job`` in a transaction of its own, retried after deadlocks."""
-        for attempt in range(1, ALONE_ATTEMPTS + 1):
-            try:
-                async with self._engine.connect() as conn, conn.begin():
-                    outcome = await self._run_in_savepoint(conn, self._tx_factory(conn), job)
-                return outcome
-            except Exception as exc:
-                if _sqlstate(exc) in RETRYABLE_SQLSTATES and attempt < ALONE_ATTEMPTS:
-                    continue
-                return _Outcome(error=exc)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _run_in_savepoint(self, conn: AsyncConnection, tx: Tx, job: _Job) -> _Outcome:
-        """Rules 1 and 2. Raises (the database's error) when the transaction itself is
-        lost: a deadlock or serialization failure, or a savepoint that cannot be rolled
-        back or released."""
-        while True:
-            savepoint = await conn.begin_nested()
-            try:
-                result = await job.work(tx)
-            except IntegrityError as exc:
-                await savepoint.rollback()
-                job.integrity_errors += 1
-                if job.integrity_errors >= 2:
-                    return _Outcome(error=_conflict(exc))
-                continue
-            except asyncio.CancelledError as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # the writer itself is being cancelled
-                # Something the work awaited was cancelled: the work failed, not the writer.
-                await savepoint.rollback()
-                error = RuntimeError("the work was cancelled")
-                error.__cause__ = exc
-                return _Outcome(error=error)
-            except Exception as exc:
-                if _sqlstate(exc) in RETRYABLE_SQLSTATES:
-                    # PostgreSQL chose this transaction as the victim: the locks it holds for
-                    # the other works are the problem, so the batch must start over (rule 4).
-                    raise
-                await savepoint.rollback()
-                return _Outcome(error=exc)
-            await savepoint.commit()
-            return _Outcome(result=result)
-
-
-def _resolve(job: _Job, outcome: _Outcome) -> None:
-    if job.future.done():  # the caller was cancelled meanwhile
-        return
-    if outcome.error is not None:
-        job.future.set_exception(outcome.error)
-    else:
-        job.future.set_result(outcome.result)
+def _resolve_now(outcomes: Sequence[tuple[Job, Outcome]]) -> None:
+    for job, outcome in outcomes:
+        job.answered = True
+        resolve(job, outcome)

@@ -1,6 +1,8 @@
 """Engine construction for the two supported databases (docs/storage.md).
 
-- SQLite through aiosqlite: the embedded default. WAL, so readers never block the writer.
+- SQLite: the embedded default. WAL, so readers never block the writer. The store runs its
+  work on synchronous pysqlite connections in worker threads (:func:`make_sqlite_sync_engine`,
+  :mod:`storage.sqlite_threads`); migrations and :func:`make_engine` use aiosqlite.
 - PostgreSQL through asyncpg: production, several server processes.
 """
 
@@ -10,13 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-__all__ = ["SQLITE_BEGIN_OPTION", "make_engine", "normalise_url"]
+__all__ = ["SQLITE_BEGIN_OPTION", "make_engine", "make_sqlite_sync_engine", "normalise_url"]
 
 #: Execution option naming the statement that opens a SQLite transaction. The store's
 #: writer uses ``BEGIN IMMEDIATE``: it takes the write lock up front, so a transaction that
@@ -64,7 +66,32 @@ def make_engine(url: str | URL, *, connect_args: Mapping[str, Any] | None = None
     return _postgres_engine(parsed, dict(connect_args or {}))
 
 
-def _sqlite_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
+def make_sqlite_sync_engine(
+    url: str | URL, *, connect_args: Mapping[str, Any] | None = None
+) -> Engine:
+    """A synchronous pysqlite :class:`Engine` on the SQLite database of ``url`` (any SQLite
+    driver may be named), with the same connection setup as :func:`make_engine`.
+
+    The store's worker threads use it (:mod:`storage.sqlite_threads`). It does not pool:
+    each thread opens one connection, keeps it, and closes it itself. ``check_same_thread``
+    stays on (SQLAlchemy turns it off for file databases to suit its pool), so a sqlite3
+    object used from a thread other than its own raises instead of misbehaving.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise ValueError("make_sqlite_sync_engine needs a SQLite URL")
+    _prepare_sqlite_file(parsed)
+    engine = create_engine(
+        parsed.set(drivername="sqlite+pysqlite"),
+        connect_args={"check_same_thread": True, **(connect_args or {})},
+        hide_parameters=True,
+        poolclass=NullPool,
+    )
+    _configure_sqlite(engine)
+    return engine
+
+
+def _prepare_sqlite_file(url: URL) -> None:
     database = url.database or ""
     if database in ("", ":memory:") or "mode=memory" in database:
         # One in-memory connection would be shared by the writer and the readers, and a
@@ -73,9 +100,18 @@ def _sqlite_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
     if not url.query.get("uri"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
-    engine = create_async_engine(url, connect_args=connect_args, hide_parameters=True)
 
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
+    _prepare_sqlite_file(url)
+    engine = create_async_engine(url, connect_args=connect_args, hide_parameters=True)
+    _configure_sqlite(engine.sync_engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Connection setup shared by the aiosqlite and the pysqlite engines."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # SQLAlchemy's documented recipe for working SAVEPOINTs (and transactional DDL) on
         # the sqlite3/aiosqlite driver: switch the driver's own transaction handling off
@@ -91,12 +127,10 @@ def _sqlite_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         begin = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN")
         conn.exec_driver_sql(begin)
-
-    return engine
 
 
 def _postgres_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbox.ports import Tx
-from storage.batcher import GroupCommitter
-from storage.engine import SQLITE_BEGIN_OPTION, make_engine
+from storage.batcher import Committer, GroupCommitter
+from storage.engine import make_engine, make_sqlite_sync_engine
 from storage.repositories import SqlTx
+from storage.sqlite_threads import SqliteReaders, SqliteWriter
 
-__all__ = ["DEFAULT_PG_WRITERS", "SqlStore", "open_store"]
+__all__ = ["DEFAULT_PG_WRITERS", "DEFAULT_SQLITE_READERS", "SqlStore", "open_store"]
 
 T = TypeVar("T")
 
@@ -20,9 +22,17 @@ T = TypeVar("T")
 #: their round trips; each holds a pool connection while it commits.
 DEFAULT_PG_WRITERS = 4
 
+#: Reader threads on SQLite (WAL lets them read while the writer writes). Reads are short
+#: and mostly hold the GIL, so more threads than cores buys nothing.
+DEFAULT_SQLITE_READERS = 2
+
 
 class SqlStore:
     """Writes through group commit (:mod:`storage.batcher`), reads on their own connection.
+
+    PostgreSQL: writer tasks and reads on the event loop, through asyncpg. SQLite: a writer
+    thread and ``sqlite_readers`` reader threads on synchronous pysqlite connections
+    (:mod:`storage.sqlite_threads`); ``engine`` then only gives the database's URL.
 
     Build it with :func:`open_store`; end it with :meth:`close`, which the owner must call.
     """
@@ -33,23 +43,34 @@ class SqlStore:
         *,
         batch_max: int = 64,
         pg_writers: int = DEFAULT_PG_WRITERS,
+        sqlite_readers: int = DEFAULT_SQLITE_READERS,
     ) -> None:
         """Does not start anything; :meth:`start` does (``open_store`` calls both)."""
         self._engine = engine
+        self._committer: Committer
+        self._readers: SqliteReaders | None = None
         if self.dialect_name == "sqlite":
-            # SQLite allows one writer at a time; more writer tasks would only queue on its
-            # lock. BEGIN IMMEDIATE: see storage.engine.SQLITE_BEGIN_OPTION.
-            writers = 1
-            write_engine = engine.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+            # SQLite allows one writer at a time; a second writer would only queue on its
+            # lock. The worker threads have engines of their own, without pooling.
+            self._sync_engine = make_sqlite_sync_engine(engine.url)
+            self._committer = SqliteWriter(self._sync_engine, SqlTx, batch_max=batch_max)
+            self._readers = SqliteReaders(self._sync_engine, SqlTx, threads=sqlite_readers)
         else:
-            writers = pg_writers
-            write_engine = engine
-        self._committer = GroupCommitter(write_engine, SqlTx, batch_max=batch_max, writers=writers)
+            self._sync_engine = engine.sync_engine
+            self._committer = GroupCommitter(engine, SqlTx, batch_max=batch_max, writers=pg_writers)
         self._closed = False
 
     @property
     def engine(self) -> AsyncEngine:
+        """The async engine the store was built on (on SQLite, the store does not use it)."""
         return self._engine
+
+    @property
+    def sync_engine(self) -> Engine:
+        """The synchronous :class:`Engine` under every connection the store uses, for
+        event listeners (tests and the benchmark count COMMITs with one). On SQLite its
+        listeners run in the store's worker threads."""
+        return self._sync_engine
 
     @property
     def dialect_name(self) -> str:
@@ -57,12 +78,17 @@ class SqlStore:
         return self._engine.dialect.name
 
     def start(self) -> None:
-        """Start the writer tasks on the running event loop."""
+        """Start the writers (tasks on the running event loop, or SQLite's threads)."""
         self._committer.start()
+        if self._readers is not None:
+            self._readers.start()
 
     async def transact(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """See :class:`inbox.ports.Store`. A second IntegrityError of the same work becomes
         :class:`inbox.domain.errors.Conflict`. Raises RuntimeError once the store is closed.
+
+        On SQLite ``work`` runs in the writer thread: it must await nothing but ``tx``
+        (anything else fails it with RuntimeError: :func:`storage.sqlite_threads.drive`).
         """
         if self._closed:
             raise RuntimeError("the store is closed")
@@ -71,23 +97,34 @@ class SqlStore:
 
     async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Runs ``work`` in a transaction of its own, which is rolled back at the end: reads
-        must not write (writes go through :meth:`transact`)."""
+        must not write (writes go through :meth:`transact`). On SQLite ``work`` runs in a
+        reader thread, under the same rule as in :meth:`transact`."""
         if self._closed:
             raise RuntimeError("the store is closed")
+        if self._readers is not None:
+            result: T = await self._readers.submit(work)
+            return result
         async with self._engine.connect() as conn:
             # Leaving connect() without commit rolls the transaction back.
             await conn.begin()
             return await work(SqlTx(conn))
 
     async def close(self) -> None:
-        """Finish the queued works, stop the writers, close every connection. Idempotent."""
+        """Finish the queued works, stop the writers (and join SQLite's threads), close
+        every connection. Idempotent."""
         if self._closed:
             return
         self._closed = True
         try:
             await self._committer.stop()
         finally:
-            await self._engine.dispose()
+            try:
+                if self._readers is not None:
+                    await self._readers.stop()
+            finally:
+                await self._engine.dispose()
+                if self._sync_engine is not self._engine.sync_engine:
+                    self._sync_engine.dispose()
 
 
 async def open_store(
@@ -95,13 +132,17 @@ async def open_store(
     *,
     batch_max: int = 64,
     pg_writers: int = DEFAULT_PG_WRITERS,
+    sqlite_readers: int = DEFAULT_SQLITE_READERS,
 ) -> SqlStore:
     """An open store on ``url`` (which must already be migrated: see :func:`storage.migrate`).
 
     ``batch_max`` caps the works in one transaction; ``pg_writers`` is the number of
-    concurrent writer transactions on PostgreSQL (SQLite always has one).
+    concurrent writer transactions on PostgreSQL (SQLite always has one writer thread);
+    ``sqlite_readers`` the number of reader threads on SQLite.
     """
     engine = make_engine(url)
-    store = SqlStore(engine, batch_max=batch_max, pg_writers=pg_writers)
+    store = SqlStore(
+        engine, batch_max=batch_max, pg_writers=pg_writers, sqlite_readers=sqlite_readers
+    )
     store.start()
     return store

@@ -1,16 +1,40 @@
-"""What every repository shares: the transaction's connection and small query helpers."""
+"""What every repository shares: the transaction's connection and small query helpers.
+
+Statements that do not change shape are built once, at import, with their values as
+parameters (``bindparam``, or an ``insert(table)`` given the row): building and hashing a
+statement per call costs several times what SQLite takes to run it (docs/storage.md).
+Parameters of an UPDATE's WHERE clause are named ``b_*``, as a column's own name is
+reserved for its SET value.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Result, Select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
 from storage.rows import Row
 
-__all__ = ["SqlRepo", "WriteCounter"]
+__all__ = ["SqlConnection", "SqlRepo", "WriteCounter"]
+
+
+class SqlConnection(Protocol):
+    """All a repository needs of its connection: run a statement, know the dialect.
+
+    An :class:`~sqlalchemy.ext.asyncio.AsyncConnection` is one (PostgreSQL); on SQLite the
+    store's worker threads pass :class:`storage.sqlite_threads.SyncConnection`, whose
+    ``execute`` runs the statement synchronously and never suspends.
+    """
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def execute(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None, /
+    ) -> Result[Any]: ...
 
 
 class WriteCounter:
@@ -30,7 +54,7 @@ class SqlRepo:
     Every writing statement goes through :meth:`_run`, which counts it.
     """
 
-    def __init__(self, conn: AsyncConnection, writes: WriteCounter | None = None) -> None:
+    def __init__(self, conn: SqlConnection, writes: WriteCounter | None = None) -> None:
         self._conn = conn
         self._writes = writes if writes is not None else WriteCounter()
 
@@ -38,23 +62,24 @@ class SqlRepo:
     def _is_postgres(self) -> bool:
         return self._conn.dialect.name == "postgresql"
 
-    def _locking(self, stmt: Select[Any]) -> Select[Any]:
-        """``stmt`` with ``FOR UPDATE`` on PostgreSQL. SQLite has no row locks and needs
-        none: the store runs one writer, and SQLite serialises writing transactions."""
-        return stmt.with_for_update() if self._is_postgres else stmt
+    def _locked(self, plain: Select[Any], for_update: Select[Any]) -> Select[Any]:
+        """``for_update`` (``plain`` with ``FOR UPDATE``) on PostgreSQL, ``plain`` on SQLite.
+        SQLite has no row locks and needs none: the store runs one writer, and SQLite
+        serialises writing transactions."""
+        return for_update if self._is_postgres else plain
 
-    async def _run(self, stmt: Executable) -> None:
+    async def _run(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> None:
         self._writes.count += 1  # counted before it runs: a failed write counts too
-        await self._conn.execute(stmt)
+        await self._conn.execute(stmt, params)
 
-    async def _first(self, stmt: Executable) -> Row | None:
-        result = await self._conn.execute(stmt)
+    async def _first(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Row | None:
+        result = await self._conn.execute(stmt, params)
         return result.mappings().first()
 
-    async def _all(self, stmt: Executable) -> list[Row]:
-        result = await self._conn.execute(stmt)
+    async def _all(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Row]:
+        result = await self._conn.execute(stmt, params)
         return list(result.mappings().all())
 
-    async def _scalar(self, stmt: Executable) -> Any:
-        result = await self._conn.execute(stmt)
+    async def _scalar(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
+        result = await self._conn.execute(stmt, params)
         return result.scalar_one()

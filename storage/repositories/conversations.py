@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, OperatorId
@@ -18,38 +18,45 @@ __all__ = ["SqlConversationRepo"]
 
 _t = conversations
 
+_INSERT = insert(_t)
+_GET = select(_t).where(_t.c.id == bindparam("id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_LATEST = (
+    select(_t)
+    .where(_t.c.contact_id == bindparam("contact_id"), _t.c.channel_id == bindparam("channel_id"))
+    .order_by(_t.c.created_at.desc(), _t.c.id.desc())
+    .limit(1)
+)
+_LATEST_FOR_UPDATE = _LATEST.with_for_update()
+_UPDATE = update(_t).where(_t.c.id == bindparam("b_id"))
+
 
 class SqlConversationRepo(SqlRepo):
     """Implements :class:`inbox.ports.ConversationRepo`."""
 
     async def get(self, conversation_id: ConversationId) -> Conversation | None:
-        row = await self._first(select(_t).where(_t.c.id == conversation_id))
+        row = await self._first(_GET, {"id": conversation_id})
         return conversation_from_row(row) if row is not None else None
 
     async def get_for_update(self, conversation_id: ConversationId) -> Conversation | None:
-        row = await self._first(self._locking(select(_t).where(_t.c.id == conversation_id)))
+        row = await self._first(self._locked(_GET, _GET_FOR_UPDATE), {"id": conversation_id})
         return conversation_from_row(row) if row is not None else None
 
     async def find_latest(
         self, contact_id: ContactId, channel_id: ChannelId, *, for_update: bool = False
     ) -> Conversation | None:
-        stmt = (
-            select(_t)
-            .where(_t.c.contact_id == contact_id, _t.c.channel_id == channel_id)
-            .order_by(_t.c.created_at.desc(), _t.c.id.desc())
-            .limit(1)
-        )
-        row = await self._first(self._locking(stmt) if for_update else stmt)
+        stmt = self._locked(_LATEST, _LATEST_FOR_UPDATE) if for_update else _LATEST
+        row = await self._first(stmt, {"contact_id": contact_id, "channel_id": channel_id})
         return conversation_from_row(row) if row is not None else None
 
     async def add(self, conversation: Conversation) -> None:
-        await self._run(insert(_t).values(conversation_values(conversation)))
+        await self._run(_INSERT, conversation_values(conversation))
 
     async def update(self, conversation: Conversation) -> None:
         """Overwrites every column but the id. A missing row is left missing (no error)."""
         values: dict[str, Any] = conversation_values(conversation)
-        del values["id"]
-        await self._run(update(_t).where(_t.c.id == conversation.id).values(values))
+        values["b_id"] = values.pop("id")
+        await self._run(_UPDATE, values)
 
     async def list_queued(self, limit: int) -> list[Conversation]:
         stmt = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from inbox.domain.content import Part, parts_to_json
 from inbox.domain.ids import ChannelId, ConversationId, MessageId
@@ -18,20 +18,30 @@ __all__ = ["SqlMessageRepo"]
 
 _t = messages
 
+_INSERT = insert(_t)
+_GET = select(_t).where(_t.c.id == bindparam("id"))
+_BY_EXTERNAL = select(_t).where(
+    _t.c.channel_id == bindparam("channel_id"), _t.c.external_id == bindparam("external_id")
+)
+_BY_CLIENT_ID = select(_t).where(
+    _t.c.conversation_id == bindparam("conversation_id"), _t.c.client_id == bindparam("client_id")
+)
+_UPDATE = update(_t).where(_t.c.id == bindparam("b_id"))
+
 
 class SqlMessageRepo(SqlRepo):
     """Implements :class:`inbox.ports.MessageRepo`."""
 
     async def add(self, message: Message) -> None:
-        await self._run(insert(_t).values(message_values(message)))
+        await self._run(_INSERT, message_values(message))
 
     async def get(self, message_id: MessageId) -> Message | None:
-        row = await self._first(select(_t).where(_t.c.id == message_id))
+        row = await self._first(_GET, {"id": message_id})
         return message_from_row(row) if row is not None else None
 
     async def find_by_external(self, channel_id: ChannelId, external_id: str) -> Message | None:
         row = await self._first(
-            select(_t).where(_t.c.channel_id == channel_id, _t.c.external_id == external_id)
+            _BY_EXTERNAL, {"channel_id": channel_id, "external_id": external_id}
         )
         return message_from_row(row) if row is not None else None
 
@@ -39,7 +49,7 @@ class SqlMessageRepo(SqlRepo):
         self, conversation_id: ConversationId, client_id: str
     ) -> Message | None:
         row = await self._first(
-            select(_t).where(_t.c.conversation_id == conversation_id, _t.c.client_id == client_id)
+            _BY_CLIENT_ID, {"conversation_id": conversation_id, "client_id": client_id}
         )
         return message_from_row(row) if row is not None else None
 
@@ -54,7 +64,7 @@ class SqlMessageRepo(SqlRepo):
         return newest_first[::-1]
 
     async def set_parts(self, message_id: MessageId, parts: Sequence[Part]) -> None:
-        await self._run(update(_t).where(_t.c.id == message_id).values(parts=parts_to_json(parts)))
+        await self._run(_UPDATE, {"b_id": message_id, "parts": parts_to_json(parts)})
 
     async def set_status(
         self,
@@ -64,10 +74,10 @@ class SqlMessageRepo(SqlRepo):
         error: str | None = None,
         external_id: str | None = None,
     ) -> None:
-        values: dict[str, Any] = {"status": str(status), "error": error}
+        values: dict[str, Any] = {"b_id": message_id, "status": str(status), "error": error}
         if external_id is not None:
             values["external_id"] = external_id
-        await self._run(update(_t).where(_t.c.id == message_id).values(values))
+        await self._run(_UPDATE, values)
 
     async def list(
         self,

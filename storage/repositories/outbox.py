@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 
 from inbox.domain.ids import OutboxId
 from inbox.ports import OutboxItem
@@ -14,12 +14,16 @@ from storage.tables import outbox
 
 __all__ = ["SqlOutboxRepo"]
 
+_INSERT = insert(outbox)
+_DELETE = delete(outbox).where(outbox.c.id == bindparam("id"))
+_UPDATE = update(outbox).where(outbox.c.id == bindparam("b_id"))
+
 
 class SqlOutboxRepo(SqlRepo):
     """Implements :class:`inbox.ports.OutboxRepo`."""
 
     async def add(self, item: OutboxItem) -> None:
-        await self._run(insert(outbox).values(outbox_values(item)))
+        await self._run(_INSERT, outbox_values(item))
 
     async def claim_due(
         self, now: datetime, *, limit: int, lease_until: datetime, owner: str
@@ -65,21 +69,21 @@ class SqlOutboxRepo(SqlRepo):
         return items
 
     async def complete(self, item_id: OutboxId) -> None:
-        await self._run(delete(outbox).where(outbox.c.id == item_id))
+        await self._run(_DELETE, {"id": item_id})
 
     async def retry_later(
         self, item_id: OutboxId, *, available_at: datetime, attempts: int, error: str
     ) -> None:
         await self._run(
-            update(outbox)
-            .where(outbox.c.id == item_id)
-            .values(
-                available_at=available_at,
-                attempts=attempts,
-                last_error=error,
-                lease_owner=None,
-                lease_until=None,
-            )
+            _UPDATE,
+            {
+                "b_id": item_id,
+                "available_at": available_at,
+                "attempts": attempts,
+                "last_error": error,
+                "lease_owner": None,
+                "lease_until": None,
+            },
         )
 
     async def pending_count(self) -> int:

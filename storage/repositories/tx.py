@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from storage.repositories.base import WriteCounter
+from storage.repositories.base import SqlConnection, WriteCounter
 from storage.repositories.contacts import SqlContactRepo
 from storage.repositories.conversations import SqlConversationRepo
 from storage.repositories.leases import SqlLeaseRepo
@@ -33,7 +31,7 @@ class SqlTx:
         "_writes",
     )
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: SqlConnection) -> None:
         self._writes = writes = WriteCounter()
         self._contacts = SqlContactRepo(conn, writes)
         self._conversations = SqlConversationRepo(conn, writes)

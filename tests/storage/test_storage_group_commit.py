@@ -51,11 +51,11 @@ class Commits:
 @contextmanager
 def counting_commits(store: SqlStore, *, fail: int = 0) -> Iterator[Commits]:
     commits = Commits(fail)
-    event.listen(store.engine.sync_engine, "commit", commits)
+    event.listen(store.sync_engine, "commit", commits)
     try:
         yield commits
     finally:
-        event.remove(store.engine.sync_engine, "commit", commits)
+        event.remove(store.sync_engine, "commit", commits)
 
 
 def adding(operator: Operator) -> Callable[[Tx], Awaitable[OperatorId]]:
