@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels import telegram, viber, vk, whatsapp
+from channels import email, telegram, viber, vk, whatsapp
 from channels.webchat import VisitorRegistry, WebchatSender, WebchatSocket
 from inbox.bus import InProcessEventBus
 from inbox.config import Settings
@@ -46,6 +46,7 @@ AdapterFactory = Callable[[AdapterDeps], ChannelAdapter]
 
 #: The channel kinds this server runs, besides the web chat (which needs no adapter).
 DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {
+    "email": email.create_adapter,
     "telegram": telegram.create_adapter,
     "viber": viber.create_adapter,
     "vk": vk.create_adapter,

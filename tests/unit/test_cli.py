@@ -105,10 +105,24 @@ def test_channel_add_webchat_list_and_disable(capsys: pytest.CaptureFixture[str]
     assert "no such channel" in err
 
 
-def test_an_unavailable_kind_is_refused_clearly(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "channel", "add", "email", "Mail")
+@pytest.mark.parametrize(
+    ("kind", "missing"),
+    [
+        ("email", "address"),
+        ("telegram", "token"),
+        ("whatsapp", "phone_number_id"),
+        ("vk", "group_id"),
+        ("viber", "token"),
+    ],
+)
+def test_a_messenger_channel_without_its_options_is_refused_clearly(
+    capsys: pytest.CaptureFixture[str], kind: str, missing: str
+) -> None:
+    code, _, err = run(capsys, "channel", "add", kind, "Shop")
     assert code == 2
-    assert "not available" in err
+    assert missing in err
+    code, out, _ = run(capsys, "channel", "list")
+    assert out == ""  # nothing stored
 
 
 def test_migrate(capsys: pytest.CaptureFixture[str]) -> None:
