@@ -190,6 +190,10 @@ class ChannelRepo(Protocol):
 
     async def update(self, channel: Channel) -> None: ...
 
+    async def delete(self, channel_id: ChannelId) -> None:
+        """Remove a channel nothing refers to yet (a set-up that failed). Raises the
+        store's integrity error when conversations or contacts refer to it."""
+
     async def list(self) -> builtins.list[Channel]:
         """All channels, oldest first."""
 

@@ -60,10 +60,12 @@ async def add_channel(
 ) -> Channel:
     """Create a channel. A web chat channel gets a fresh secret that signs visitor tokens.
 
-    ``setup`` (the adapter's, bound to the public URL) runs before anything is stored: it
-    checks the options with the provider and registers the webhook; the options it returns
-    (a generated webhook secret, the mode) are stored with the channel. If it raises,
-    nothing is stored."""
+    ``setup`` (the adapter's, bound to the public URL) checks the options with the provider
+    and registers the webhook; the options it returns (a generated webhook secret, the
+    mode) are stored with the channel. It runs after the channel is stored, because some
+    providers call the webhook URL while it is being registered (Viber refuses a URL that
+    does not answer its check); if it raises, the channel is removed again and nothing is
+    left behind."""
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("a channel name is 1..100 characters")
@@ -79,15 +81,31 @@ async def add_channel(
     channel = Channel(
         id=ChannelId(new_id()), kind=kind, name=name, created_at=core.clock.now(), options=stored
     )
-    if setup is not None:
-        extra = await setup(channel)
-        channel = dataclasses.replace(channel, options={**stored, **extra})
 
     async def work(tx: Tx) -> Outcome[Channel]:
         await tx.channels.add(channel)
         return Outcome(channel)
 
-    return await run(core, work)
+    await run(core, work)
+    if setup is None:
+        return channel
+    try:
+        extra = await setup(channel)
+    except BaseException:
+
+        async def remove(tx: Tx) -> Outcome[None]:
+            await tx.channels.delete(channel.id)
+            return Outcome(None)
+
+        await run(core, remove)
+        raise
+    configured = dataclasses.replace(channel, options={**stored, **extra})
+
+    async def save(tx: Tx) -> Outcome[Channel]:
+        await tx.channels.update(configured)
+        return Outcome(configured)
+
+    return await run(core, save)
 
 
 async def list_channels(core: Core) -> list[Channel]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from inbox.domain.channels import Channel
 from inbox.domain.ids import ChannelId, OperatorId
@@ -86,6 +86,9 @@ class SqlChannelRepo(SqlRepo):
         values: dict[str, Any] = channel_values(channel)
         values["b_id"] = values.pop("id")
         await self._run(_UPDATE_CHANNEL, values)
+
+    async def delete(self, channel_id: ChannelId) -> None:
+        await self._run(delete(channels).where(channels.c.id == channel_id))
 
     async def list(self) -> list[Channel]:
         stmt = select(channels).order_by(channels.c.created_at.asc(), channels.c.id.asc())

@@ -372,3 +372,18 @@ async def test_a_polled_channel_is_read_by_one_owner_and_resumes(wa: Live) -> No
     await wa.add_operator("sveta", role=Role.SUPERVISOR)
     _, listed = await wa.api("GET", "/api/v1/conversations", await wa.token("sveta"))
     assert [c["preview"] for c in listed["conversations"]] == ["polled"]
+
+
+async def test_a_failed_set_up_leaves_no_channel(wa: Live) -> None:
+    from inbox.domain.errors import InvalidInput
+    from inbox.usecases import list_channels
+
+    async def refuse(channel: Channel) -> Mapping[str, str]:
+        # The channel is already stored while set-up runs (the provider may call back).
+        assert channel.id in {c.id for c in await list_channels(wa.core)}
+        raise InvalidInput("the provider refused the token")
+
+    before = {c.id for c in await list_channels(wa.core)}
+    with pytest.raises(InvalidInput):
+        await add_channel(wa.core, ChannelKind.WHATSAPP, "Refused", {"app_secret": "x"}, refuse)
+    assert {c.id for c in await list_channels(wa.core)} == before

@@ -20,7 +20,6 @@ from channels.viber import create_adapter
 from channels.viber.signature import sign
 from inbox.app import SERVICES, create_app
 from inbox.domain.channels import Channel, ChannelKind
-from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import MessageId
 from inbox.domain.messages import Message
 from inbox.usecases import add_channel
@@ -319,13 +318,6 @@ async def test_a_reply_pending_when_the_server_stops_is_delivered_after_restart(
             await server.close()
 
 
-@pytest.mark.xfail(
-    reason="add_channel runs setup before storing the channel, but Viber's set_webhook calls "
-    "the webhook back at once and refuses the URL unless it answers 200 (docs/channels/"
-    "viber.md, 'Known limits'); passes once the core registers webhooks after storing",
-    raises=InvalidInput,
-    strict=False,
-)
 async def test_adding_a_channel_with_a_public_url_registers_its_webhook(
     database_url: str, tmp_path: Path
 ) -> None:
