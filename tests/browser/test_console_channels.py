@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
 from inbox.app import SERVICES, create_app
@@ -49,7 +49,6 @@ from inbox.usecases import Core, add_channel, add_operator, ingest_inbound
 from operator_ws import Argon2PasswordHasher
 from tests.e2e.conftest import PASSWORD, make_settings
 
-CHROMIUM = "/usr/bin/chromium"
 TIMEOUT = 10.0
 pytestmark = pytest.mark.browser
 
@@ -122,36 +121,6 @@ class Env:
     @property
     def base(self) -> str:
         return str(self.server.make_url("")).rstrip("/")
-
-
-@pytest.fixture
-def chromium_path() -> str:
-    if not os.path.exists(CHROMIUM):
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium_path: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(
-            executable_path=chromium_path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 @pytest.fixture

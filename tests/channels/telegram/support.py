@@ -4,7 +4,6 @@ and webhook requests."""
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +12,9 @@ from typing import Any
 from channels.telegram.adapter import SECRET_HEADER
 from inbox.domain.channel_io import WebhookRequest
 from inbox.domain.channels import Channel, ChannelKind
-from inbox.domain.content import MediaRef
-from inbox.domain.errors import NotFound
 from inbox.domain.ids import ChannelId
 from tests.fakes.telegram_api import FAKE_TOKEN
+from tests.support import MemoryMedia
 
 __all__ = [
     "OWN_FIXTURES",
@@ -49,24 +47,6 @@ def load(name: str) -> Any:
     if not path.exists():
         path = SHARED_FIXTURES / name
     return strip_annotations(json.loads(path.read_text(encoding="utf-8")))
-
-
-class MemoryMedia:
-    """A :class:`inbox.ports.MediaStore` in a dict."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    async def put(self, data: bytes, *, mime_type: str, filename: str | None = None) -> MediaRef:
-        key = secrets.token_hex(16)
-        self.files[key] = data
-        return MediaRef(mime_type=mime_type, key=key, filename=filename, size=len(data))
-
-    async def get(self, key: str) -> bytes:
-        try:
-            return self.files[key]
-        except KeyError:
-            raise NotFound("no such file") from None
 
 
 def make_channel(api_base: str = "https://api.telegram.org", **options: str) -> Channel:

@@ -16,9 +16,9 @@ from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ChannelId, ConversationId, MessageId
 from inbox.domain.messages import OutboundMessage
 from inbox.ports import AdapterDeps
-from tests.channels.viber.conftest import MemoryMedia
 from tests.channels.viber.helpers import TOKEN, load, make_channel
 from tests.fakes.viber_api import FakeViberApi
+from tests.support import MemoryMedia
 
 CUSTOMER = "QTqiwE4M9hQ2WLnGKMaMKw=="
 

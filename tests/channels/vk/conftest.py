@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,11 +14,10 @@ from channels.vk import VkAdapter, create_adapter
 from inbox.domain.channel_io import WebhookRequest
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.clock import FixedClock
-from inbox.domain.content import MediaRef
-from inbox.domain.errors import NotFound
 from inbox.domain.ids import ChannelId
 from inbox.ports import AdapterDeps
 from tests.fakes.vk_api import VkFake
+from tests.support import MemoryMedia
 
 #: The payload samples every channel shares (keys starting with "_" are annotations).
 SHARED_FIXTURES = Path("/work/shared/fixtures/vk")
@@ -82,24 +80,6 @@ def make_channel(api_base: str = "", **overrides: str) -> Channel:
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         options=options,
     )
-
-
-class MemoryMedia:
-    """The media store port, in memory."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[bytes, MediaRef]] = {}
-
-    async def put(self, data: bytes, *, mime_type: str, filename: str | None = None) -> MediaRef:
-        key = secrets.token_hex(16)
-        ref = MediaRef(mime_type=mime_type, key=key, filename=filename, size=len(data))
-        self.files[key] = (data, ref)
-        return ref
-
-    async def get(self, key: str) -> bytes:
-        if key not in self.files:
-            raise NotFound("no such file")
-        return self.files[key][0]
 
 
 @pytest.fixture

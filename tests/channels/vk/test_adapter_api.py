@@ -15,8 +15,9 @@ from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ChannelId, ConversationId, MessageId
 from inbox.domain.messages import OutboundMessage
 from inbox.ports import SendReceipt
-from tests.channels.vk.conftest import GROUP_ID, MemoryMedia, make_channel
+from tests.channels.vk.conftest import GROUP_ID, make_channel
 from tests.fakes.vk_api import VkFake
+from tests.support import MemoryMedia
 
 PEER = 326596496
 
