@@ -32,6 +32,7 @@ from inbox.usecases import Core, list_channels, list_operators, receive_webhook,
 from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
 from routing import BasicRouter
 from storage import FileMediaStore, SqlStore, migrate, open_store
+from storage.redis_bus import RedisEventBus
 
 __all__ = [
     "DEFAULT_ADAPTER_FACTORIES",
@@ -103,6 +104,7 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+_REDIS_BUS = web.AppKey("redis_bus", RedisEventBus)
 
 
 async def create_app(
@@ -112,14 +114,10 @@ async def create_app(
     hasher: PasswordHasher | None = None,
     adapter_factories: Mapping[str, AdapterFactory] | None = None,
 ) -> web.Application:
-    if settings.redis_url:
-        logger.warning(
-            "INBOX_REDIS_URL is set, but this version runs one process with the in-process "
-            "event bus; Redis is not used yet"
-        )
     await migrate(settings.database_url)
     store = await open_store(settings.database_url)
-    bus = InProcessEventBus()
+    # Set, Redis carries events between processes (docs/scaling.md); unset, one process.
+    bus = RedisEventBus(settings.redis_url) if settings.redis_url else InProcessEventBus()
     core = Core(store=store, bus=bus, clock=clock or SystemClock())
     hasher = hasher or Argon2PasswordHasher()
 
@@ -155,6 +153,8 @@ async def create_app(
     )
     app = web.Application(middlewares=[_json_errors], client_max_size=1024 * 1024)
     app[SERVICES] = services
+    if isinstance(bus, RedisEventBus):
+        app[_REDIS_BUS] = bus
     api = OperatorApi(core, hasher, hub, timedelta(hours=settings.token_ttl_hours), media, adapters)
     app.add_routes(api.routes())
     app.add_routes(
@@ -177,6 +177,8 @@ async def create_app(
 
 async def _start(app: web.Application) -> None:
     services = app[SERVICES]
+    if _REDIS_BUS in app:
+        app[_REDIS_BUS].start()
     services.hub.start()
     services.worker.start()
     services.router.start()
@@ -197,6 +199,8 @@ async def _cleanup(app: web.Application) -> None:
         close = getattr(adapter, "close", None)
         if close is not None:
             await close()
+    if _REDIS_BUS in app:
+        await app[_REDIS_BUS].stop()
     await services.store.close()
 
 

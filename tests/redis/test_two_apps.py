@@ -1,0 +1,125 @@
+"""Two server processes (two apps in one test) on one database and one Redis: an operator
+connected to app A sees what arrives at app B. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+import inbox.app
+from inbox.app import SERVICES, create_app
+from inbox.domain.channels import ChannelKind
+from inbox.usecases import add_channel
+from operator_ws import Argon2PasswordHasher
+from storage.redis_bus import RedisEventBus
+from tests.e2e.conftest import Live, OperatorClient, make_settings
+from tests.redis.conftest import LISTEN_TIMEOUT
+
+pytestmark = pytest.mark.redis
+
+
+@dataclass
+class Cluster:
+    a: Live
+    b: Live
+
+
+@pytest.fixture
+async def cluster(
+    database_url: str,
+    redis_url: str,
+    channel_prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Cluster]:
+    class PrefixedBus(RedisEventBus):
+        """The app's bus on this test's own channel (runs on one Redis stay apart)."""
+
+        def __init__(self, url: str) -> None:
+            super().__init__(url, channel_prefix=channel_prefix)
+
+    monkeypatch.setattr(inbox.app, "RedisEventBus", PrefixedBus)
+    settings = make_settings(database_url, tmp_path, redis_url=redis_url)
+    servers: list[TestServer] = []
+    lives: list[Live] = []
+    async with aiohttp.ClientSession() as http:
+        try:
+            for _ in range(2):
+                app = await create_app(settings, hasher=Argon2PasswordHasher(fast_for_tests=True))
+                server = TestServer(app, host="127.0.0.1")
+                servers.append(server)
+                await server.start_server()
+                bus = app[SERVICES].core.bus
+                assert isinstance(bus, PrefixedBus)
+                async with asyncio.timeout(LISTEN_TIMEOUT):
+                    await bus.wait_listening()
+                lives.append(Live(app, server, "", http))
+            channel = await add_channel(lives[0].core, ChannelKind.WEBCHAT, "Shop", {})
+            for live in lives:
+                live.channel_id = channel.id
+            yield Cluster(lives[0], lives[1])
+        finally:
+            for live in lives:
+                for ws in live._sockets:
+                    await ws.close()
+            for server in servers:
+                await server.close()
+
+
+async def frames_for(client: OperatorClient, seconds: float) -> list[dict[str, Any]]:
+    """Everything the operator has been sent and not yet expected, plus what comes now."""
+    frames = list(client.pending)
+    client.pending.clear()
+    try:
+        while True:
+            frames.append(await client.recv(seconds))
+    except TimeoutError:
+        return frames
+
+
+async def test_an_operator_on_a_sees_a_web_chat_message_sent_to_b(cluster: Cluster) -> None:
+    a, b = cluster.a, cluster.b
+    assert a.app[SERVICES].core.bus is not b.app[SERVICES].core.bus
+    await a.add_operator("anna")
+    anna = await a.online_operator("anna")
+
+    customer = await b.customer()
+    welcome = await customer.hello()
+    await customer.say("Есть ли линзы для астигматизма?", "c-1")
+
+    created = await anna.expect("message.created")
+    assert created["message"]["text"] == "Есть ли линзы для астигматизма?"
+    assert created["message"]["direction"] == "inbound"
+    assigned = await anna.expect("conversation.assigned")
+    conversation_id = assigned["conversation"]["id"]
+    assert created["conversation_id"] == conversation_id
+
+    # Exactly once: neither app's hub pushed it twice (OperatorClient also checks seq).
+    later = await frames_for(anna, 0.5)
+    assert not [f for f in later if f["type"] == "message.created"], later
+
+    # The customer (on B) sees the operator (on A) typing: Typing crosses processes.
+    await anna.send(type="typing", conversation_id=conversation_id)
+    typing = await customer.expect("typing")
+    assert typing == {"type": "typing", "from": "agent", "name": "Anna"}
+
+    # The reply is queued on A; whichever process's worker delivers it, the customer has
+    # it live (B delivered it) or at the latest on their next hello on B.
+    ack = await anna.command(
+        "message.send", conversation_id=conversation_id, text="Да, есть.", client_id="o-1"
+    )
+    assert ack["type"] == "ack", ack
+    updated = await anna.expect("message.updated")
+    assert updated["message"]["id"] == ack["message"]["id"]
+    assert updated["message"]["status"] in ("sent", "delivered")
+    again = await b.customer()
+    history = await again.hello(visitor_token=welcome["visitor_token"])
+    texts = [m["text"] for m in history["messages"]]
+    assert texts == ["Есть ли линзы для астигматизма?", "Да, есть."]
