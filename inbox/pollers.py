@@ -51,6 +51,7 @@ class PollerService:
         self._owner = "poller-" + new_id()[:12]
         self._tasks: dict[ChannelId, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
+        self._held: set[str] = set()
 
     def start(self) -> None:
         if self._supervisor is None and any(_is_polling(a) for a in self._adapters.values()):
@@ -65,6 +66,15 @@ class PollerService:
                 await task
         self._supervisor = None
         self._tasks.clear()
+        # A poll loop cancelled in the middle of an await may not have released its lease;
+        # release them here, so the next process takes over at once instead of waiting for
+        # the lease to expire.
+        for name in sorted(self._held):
+            try:
+                await self._release(name)
+            except Exception:
+                logger.exception("releasing lease %s failed; it expires by itself", name)
+        self._held.clear()
 
     async def _supervise(self) -> None:
         while True:
@@ -127,6 +137,7 @@ class PollerService:
         finally:
             with contextlib.suppress(Exception):
                 await self._release(name)
+                self._held.discard(name)
 
     async def _acquire(self, name: str) -> Lease | None:
         now = self._core.clock.now()
@@ -134,7 +145,10 @@ class PollerService:
         async def work(tx: Tx) -> Outcome[Lease | None]:
             return Outcome(await tx.leases.acquire(name, self._owner, now, now + self._lease))
 
-        return await run(self._core, work)
+        lease = await run(self._core, work)
+        if lease is not None:
+            self._held.add(name)
+        return lease
 
     async def _save_cursor(self, name: str, cursor: str | None) -> None:
         async def work(tx: Tx) -> Outcome[bool]:
