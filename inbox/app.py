@@ -28,7 +28,7 @@ from inbox.domain.ids import ChannelId, OperatorId
 from inbox.domain.operators import Presence
 from inbox.pollers import PollerService
 from inbox.ports import AdapterDeps, ChannelAdapter, ChannelSender, MediaStore, PasswordHasher
-from inbox.usecases import Core, list_channels, list_operators, receive_webhook, set_presence
+from inbox.usecases import Core, list_channels, receive_webhook, set_presence
 from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
 from routing import BasicRouter
 from storage import FileMediaStore, SqlStore, migrate, open_store
@@ -122,10 +122,7 @@ async def create_app(
     hasher = hasher or Argon2PasswordHasher()
 
     async def gone_away(operator_id: OperatorId) -> None:
-        operators = {o.id: o for o in await list_operators(core)}
-        operator = operators.get(operator_id)
-        if operator is not None and operator.presence is Presence.ONLINE:
-            await set_presence(core, operator_id, Presence.AWAY)
+        await set_presence(core, operator_id, Presence.AWAY, only_from=Presence.ONLINE)
 
     hub = OperatorHub(
         core.clock,

@@ -140,14 +140,26 @@ async def logout(core: Core, token: str) -> None:
     await run(core, work)
 
 
-async def set_presence(core: Core, operator_id: OperatorId, presence: Presence) -> Operator:
-    """Change presence; publishes :class:`OperatorPresenceChanged` when it really changed."""
+async def set_presence(
+    core: Core,
+    operator_id: OperatorId,
+    presence: Presence,
+    *,
+    only_from: Presence | None = None,
+) -> Operator:
+    """Change presence; publishes :class:`OperatorPresenceChanged` when it really changed.
+
+    With ``only_from``, the change happens only if the operator is in that state, checked
+    under the row lock (the grace timer turns ``online`` into ``away``, never ``offline``
+    into ``away``, even if the operator switched meanwhile)."""
 
     async def work(tx: Tx) -> Outcome[Operator]:
         operator = await tx.operators.get_for_update(operator_id)
         if operator is None:
             raise NotFound("no such operator")
         if operator.presence is presence:
+            return Outcome(operator)
+        if only_from is not None and operator.presence is not only_from:
             return Outcome(operator)
         now = core.clock.now()
         changed = dataclasses.replace(operator, presence=presence, presence_changed_at=now)
