@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -37,6 +38,11 @@ __all__ = [
     "metadata",
     "operators",
     "outbox",
+    "queues",
+    "routing_decisions",
+    "routing_lock",
+    "routing_offers",
+    "routing_tasks",
 ]
 
 ID = 64
@@ -105,6 +111,8 @@ operators = Table(
     Column("presence_changed_at", UtcDateTime, nullable=True),
     Column("last_assigned_at", UtcDateTime, nullable=True),
     Column("disabled", Boolean, nullable=False),
+    # The last console heartbeat, from any server process (OperatorRepo.touch_seen).
+    Column("last_seen_at", UtcDateTime, nullable=True),
     UniqueConstraint("login", name="uq_operators_login"),
 )
 
@@ -208,4 +216,91 @@ leases = Table(
     Column("owner", String(ID), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("cursor", Text, nullable=True),
+)
+
+
+queues = Table(
+    "queues",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", Text, nullable=False),
+    # The queue's configuration (validated by routing.queues) and what routing keeps
+    # between passes (round-robin turns, recent handling times).
+    Column("settings", json_document(), nullable=False),
+    Column("state", json_document(), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("name", name="uq_queues_name"),
+)
+
+routing_tasks = Table(
+    "routing_tasks",
+    metadata,
+    # One task per conversation: the routing state of its current episode. queue_id has no
+    # foreign key: overflows and transfers rewrite it freely.
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), primary_key=True),
+    Column("queue_id", String(ID), nullable=False),
+    Column("status", String(ENUM), nullable=False),
+    Column("channel_kind", String(ENUM), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("entered_queue_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("last_operator_id", String(ID), nullable=True),
+    Column("declined_by", json_document(), nullable=False),
+    Column("extra_skills", json_document(), nullable=False),
+    Column("assignee_id", String(ID), nullable=True),
+    Column("assigned_at", UtcDateTime, nullable=True),
+    Column("awaiting_reply_since", UtcDateTime, nullable=True),
+    Column("first_response_at", UtcDateTime, nullable=True),
+    Column("first_response_due", UtcDateTime, nullable=True),
+    Column("resolution_due", UtcDateTime, nullable=True),
+    Column("sla_warned_at", UtcDateTime, nullable=True),
+    Column("first_response_breached_at", UtcDateTime, nullable=True),
+    Column("resolution_breached_at", UtcDateTime, nullable=True),
+    Column("sla_met", Boolean, nullable=True),
+    Column("response_alerted_at", UtcDateTime, nullable=True),
+    Column("position_sent_at", UtcDateTime, nullable=True),
+    Column("position_sent", Integer, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    # list_tasks: waiting/assigned tasks (of a queue), longest in the queue first.
+    Index("ix_routing_tasks_status_queue_id", "status", "queue_id", "entered_queue_at"),
+    # list_done_since: recently resolved tasks.
+    Index("ix_routing_tasks_status_resolved_at", "status", "resolved_at"),
+)
+
+routing_offers = Table(
+    "routing_offers",
+    metadata,
+    Column("conversation_id", String(ID), nullable=False),
+    Column("operator_id", String(ID), nullable=False),
+    Column("queue_id", String(ID), nullable=False),
+    Column("offered_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("weight", Float, nullable=False),
+    # One pending offer of a conversation to an operator.
+    PrimaryKeyConstraint("conversation_id", "operator_id", name="pk_routing_offers"),
+    # An operator's pending offers (the capacity they reserve).
+    Index("ix_routing_offers_operator_id", "operator_id"),
+)
+
+routing_decisions = Table(
+    "routing_decisions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("conversation_id", String(ID), nullable=False),
+    Column("queue_id", String(ID), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("outcome", String(ENUM), nullable=False),
+    Column("explanation", json_document(), nullable=False),
+    Index("ix_routing_decisions_conversation_id", "conversation_id", "decided_at"),
+)
+
+routing_lock = Table(
+    "routing_lock",
+    metadata,
+    # One row (id 1), locked FOR UPDATE by every routing transaction on PostgreSQL, so
+    # routing decisions are serialised across server processes.
+    Column("id", Integer, primary_key=True, autoincrement=False),
 )

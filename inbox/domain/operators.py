@@ -43,6 +43,8 @@ class Operator:
     presence_changed_at: datetime | None = None
     last_assigned_at: datetime | None = None
     disabled: bool = False
+    #: The last heartbeat of any of the operator's consoles, in any server process.
+    last_seen_at: datetime | None = None
 
 
 def parse_skills(spec: str) -> dict[str, int]:

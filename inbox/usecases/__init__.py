@@ -20,6 +20,7 @@ from inbox.usecases.operators import (
     login,
     logout,
     set_presence,
+    touch_operators,
 )
 from inbox.usecases.queries import (
     CustomerHistory,
@@ -28,7 +29,13 @@ from inbox.usecases.queries import (
     list_conversations,
     list_messages,
 )
-from inbox.usecases.replies import WriteResult, add_note, send_reply
+from inbox.usecases.replies import (
+    WriteResult,
+    add_note,
+    send_reply,
+    write_note,
+    write_system_message,
+)
 from inbox.usecases.webhooks import receive_webhook, record_status, store_batch
 
 __all__ = [
@@ -66,4 +73,7 @@ __all__ = [
     "set_channel_enabled",
     "set_presence",
     "store_batch",
+    "touch_operators",
+    "write_note",
+    "write_system_message",
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "login",
     "logout",
     "set_presence",
+    "touch_operators",
 ]
 
 
@@ -174,3 +175,15 @@ async def list_operators(core: Core) -> list[Operator]:
         return await tx.operators.list()
 
     return await core.store.read(work)
+
+
+async def touch_operators(core: Core, operator_ids: set[OperatorId]) -> None:
+    """Record that these operators' consoles are connected (a heartbeat)."""
+    if not operator_ids:
+        return
+
+    async def work(tx: Tx) -> Outcome[None]:
+        await tx.operators.touch_seen(sorted(operator_ids), core.clock.now())
+        return Outcome(None)
+
+    await run(core, work)

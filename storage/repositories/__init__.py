@@ -9,6 +9,7 @@ from storage.repositories.leases import SqlLeaseRepo
 from storage.repositories.messages import SqlMessageRepo
 from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, SqlOperatorRepo
 from storage.repositories.outbox import SqlOutboxRepo
+from storage.repositories.routing import SqlRoutingRepo
 from storage.repositories.tx import SqlTx
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "SqlMessageRepo",
     "SqlOperatorRepo",
     "SqlOutboxRepo",
+    "SqlRoutingRepo",
     "SqlTx",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ _OPERATOR_FOR_UPDATE = _OPERATOR.with_for_update()
 _OPERATOR_BY_LOGIN = select(operators).where(operators.c.login == bindparam("login"))
 _INSERT_OPERATOR = insert(operators)
 _UPDATE_OPERATOR = update(operators).where(operators.c.id == bindparam("b_id"))
+_TOUCH_SEEN = update(operators).where(operators.c.id.in_(bindparam("b_ids", expanding=True)))
 
 _CHANNEL = select(channels).where(channels.c.id == bindparam("id"))
 _INSERT_CHANNEL = insert(channels)
@@ -69,6 +71,12 @@ class SqlOperatorRepo(SqlRepo):
     async def list(self) -> list[Operator]:
         stmt = select(operators).order_by(operators.c.login.asc())
         return [operator_from_row(r) for r in await self._all(stmt)]
+
+    async def touch_seen(self, operator_ids: Sequence[OperatorId], at: datetime) -> None:
+        """One UPDATE for all of them; nothing at all for none."""
+        if not operator_ids:
+            return
+        await self._run(_TOUCH_SEEN, {"b_ids": list(operator_ids), "last_seen_at": at})
 
 
 class SqlChannelRepo(SqlRepo):

@@ -9,6 +9,7 @@ from storage.repositories.leases import SqlLeaseRepo
 from storage.repositories.messages import SqlMessageRepo
 from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, SqlOperatorRepo
 from storage.repositories.outbox import SqlOutboxRepo
+from storage.repositories.routing import SqlRoutingRepo
 
 __all__ = ["SqlTx"]
 
@@ -27,6 +28,7 @@ class SqlTx:
         "_messages",
         "_operators",
         "_outbox",
+        "_routing",
         "_sessions",
         "_writes",
     )
@@ -41,6 +43,7 @@ class SqlTx:
         self._outbox = SqlOutboxRepo(conn, writes)
         self._sessions = SqlAuthSessionRepo(conn, writes)
         self._leases = SqlLeaseRepo(conn, writes)
+        self._routing = SqlRoutingRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -78,3 +81,7 @@ class SqlTx:
     @property
     def leases(self) -> SqlLeaseRepo:
         return self._leases
+
+    @property
+    def routing(self) -> SqlRoutingRepo:
+        return self._routing

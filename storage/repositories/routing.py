@@ -1,0 +1,239 @@
+"""Routing: queues, routing tasks, offers, decisions and the routing lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from inbox.domain.conversations import Conversation, ConversationStatus
+from inbox.domain.ids import ContactId, ConversationId, OperatorId
+from inbox.domain.routing import (
+    DecisionRecord,
+    OfferRecord,
+    QueueId,
+    QueueRecord,
+    RoutingTask,
+    TaskStatus,
+)
+from storage.repositories.base import SqlRepo
+from storage.rows import (
+    conversation_from_row,
+    decision_from_row,
+    decision_values,
+    offer_from_row,
+    offer_values,
+    queue_from_row,
+    queue_values,
+    task_from_row,
+    task_values,
+)
+from storage.tables import (
+    conversations,
+    queues,
+    routing_decisions,
+    routing_lock,
+    routing_offers,
+    routing_tasks,
+)
+
+__all__ = ["SqlRoutingRepo"]
+
+_q = queues
+_t = routing_tasks
+_o = routing_offers
+_d = routing_decisions
+_c = conversations
+
+#: The one row of ``routing_lock`` that every routing transaction locks (PostgreSQL).
+_LOCK_ROW_ID = 1
+_LOCK = select(routing_lock.c.id).where(routing_lock.c.id == _LOCK_ROW_ID).with_for_update()
+# The migration inserts the row; this puts it back should it ever be missing (a table
+# emptied by hand or by a test).
+_LOCK_ROW = postgresql.insert(routing_lock).values(id=_LOCK_ROW_ID).on_conflict_do_nothing()
+
+_QUEUES = select(_q).order_by(_q.c.name.asc())
+_QUEUE = select(_q).where(_q.c.id == bindparam("id"))
+_QUEUE_BY_NAME = select(_q).where(_q.c.name == bindparam("name"))
+_INSERT_QUEUE = insert(_q)
+_UPDATE_QUEUE = update(_q).where(_q.c.id == bindparam("b_id"))
+
+_TASK = select(_t).where(_t.c.conversation_id == bindparam("conversation_id"))
+_TASK_ORDER = (_t.c.entered_queue_at.asc(), _t.c.conversation_id.asc())
+_TASKS = select(_t).where(_t.c.status.in_(bindparam("statuses", expanding=True)))
+_TASKS_ANY_QUEUE = _TASKS.order_by(*_TASK_ORDER)
+_TASKS_OF_QUEUE = _TASKS.where(_t.c.queue_id == bindparam("queue_id")).order_by(*_TASK_ORDER)
+_DONE_SINCE = (
+    select(_t)
+    .where(_t.c.status == str(TaskStatus.DONE), _t.c.resolved_at >= bindparam("since"))
+    .order_by(_t.c.resolved_at.desc(), _t.c.conversation_id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def _task_upsert(dialect_insert: Any) -> Any:
+    """``INSERT ... ON CONFLICT (conversation_id) DO UPDATE`` of every other column; both
+    databases spell it alike, but each needs its dialect's ``insert``."""
+    stmt = dialect_insert(_t)
+    return stmt.on_conflict_do_update(
+        index_elements=[_t.c.conversation_id],
+        set_={c.name: stmt.excluded[c.name] for c in _t.columns if not c.primary_key},
+    )
+
+
+_PUT_TASK_POSTGRES = _task_upsert(postgresql.insert)
+_PUT_TASK_SQLITE = _task_upsert(sqlite.insert)
+
+_OFFER_ORDER = (_o.c.offered_at.asc(), _o.c.conversation_id.asc(), _o.c.operator_id.asc())
+_OFFERS = select(_o).order_by(*_OFFER_ORDER)
+_OFFERS_BY_CONVERSATION = _OFFERS.where(_o.c.conversation_id == bindparam("conversation_id"))
+_OFFERS_BY_OPERATOR = _OFFERS.where(_o.c.operator_id == bindparam("operator_id"))
+_OFFERS_BY_BOTH = _OFFERS_BY_CONVERSATION.where(_o.c.operator_id == bindparam("operator_id"))
+_INSERT_OFFER = insert(_o)
+_DELETE_OFFERS = delete(_o).where(_o.c.conversation_id == bindparam("conversation_id"))
+_DELETE_OFFER = _DELETE_OFFERS.where(_o.c.operator_id == bindparam("operator_id"))
+
+_INSERT_DECISION = insert(_d)
+_NEWEST_DECISIONS = (
+    select(_d)
+    .where(_d.c.conversation_id == bindparam("conversation_id"))
+    .order_by(_d.c.decided_at.desc(), _d.c.id.desc())
+    .limit(bindparam("limit"))
+)
+
+_ROUTABLE = (
+    select(_c)
+    .where(_c.c.status.in_([str(ConversationStatus.QUEUED), str(ConversationStatus.ASSIGNED)]))
+    .order_by(_c.c.created_at.asc(), _c.c.id.asc())
+)
+_CONTACT_CONVERSATIONS = (
+    select(func.count()).select_from(_c).where(_c.c.contact_id == bindparam("contact_id"))
+)
+
+
+class SqlRoutingRepo(SqlRepo):
+    """Implements :class:`inbox.ports.RoutingRepo`."""
+
+    async def lock(self) -> None:
+        """PostgreSQL: ``SELECT ... FOR UPDATE`` of the one ``routing_lock`` row, held until
+        the transaction ends. SQLite: nothing; the store's one writer holds SQLite's write
+        lock (``BEGIN IMMEDIATE``) for the whole transaction already."""
+        if not self._is_postgres:
+            return
+        if await self._first(_LOCK) is None:
+            await self._run(_LOCK_ROW)
+            await self._first(_LOCK)
+
+    # -- queues
+
+    async def list_queues(self) -> list[QueueRecord]:
+        return [queue_from_row(r) for r in await self._all(_QUEUES)]
+
+    async def get_queue(self, queue_id: QueueId) -> QueueRecord | None:
+        row = await self._first(_QUEUE, {"id": queue_id})
+        return queue_from_row(row) if row is not None else None
+
+    async def get_queue_by_name(self, name: str) -> QueueRecord | None:
+        row = await self._first(_QUEUE_BY_NAME, {"name": name})
+        return queue_from_row(row) if row is not None else None
+
+    async def add_queue(self, queue: QueueRecord) -> None:
+        await self._run(_INSERT_QUEUE, queue_values(queue))
+
+    async def update_queue(self, queue: QueueRecord) -> None:
+        """Overwrites name, settings, state, is_default and updated_at (not created_at).
+        A missing row is left missing (no error)."""
+        values = queue_values(queue)
+        values["b_id"] = values.pop("id")
+        del values["created_at"]
+        await self._run(_UPDATE_QUEUE, values)
+
+    # -- tasks
+
+    async def get_task(self, conversation_id: ConversationId) -> RoutingTask | None:
+        row = await self._first(_TASK, {"conversation_id": conversation_id})
+        return task_from_row(row) if row is not None else None
+
+    async def put_task(self, task: RoutingTask) -> None:
+        stmt = _PUT_TASK_POSTGRES if self._is_postgres else _PUT_TASK_SQLITE
+        await self._run(stmt, task_values(task))
+
+    async def list_tasks(
+        self, statuses: Sequence[TaskStatus], *, queue_id: QueueId | None = None
+    ) -> list[RoutingTask]:
+        if not statuses:
+            return []
+        params: dict[str, Any] = {"statuses": [str(s) for s in statuses]}
+        if queue_id is None:
+            stmt = _TASKS_ANY_QUEUE
+        else:
+            stmt = _TASKS_OF_QUEUE
+            params["queue_id"] = queue_id
+        return [task_from_row(r) for r in await self._all(stmt, params)]
+
+    async def list_done_since(self, since: datetime, *, limit: int) -> list[RoutingTask]:
+        if limit <= 0:
+            return []
+        rows = await self._all(_DONE_SINCE, {"since": since, "limit": limit})
+        return [task_from_row(r) for r in rows]
+
+    # -- offers
+
+    async def list_offers(
+        self,
+        *,
+        conversation_id: ConversationId | None = None,
+        operator_id: OperatorId | None = None,
+    ) -> list[OfferRecord]:
+        if conversation_id is not None and operator_id is not None:
+            stmt = _OFFERS_BY_BOTH
+        elif conversation_id is not None:
+            stmt = _OFFERS_BY_CONVERSATION
+        elif operator_id is not None:
+            stmt = _OFFERS_BY_OPERATOR
+        else:
+            stmt = _OFFERS
+        params = {"conversation_id": conversation_id, "operator_id": operator_id}
+        params = {k: v for k, v in params.items() if v is not None}
+        return [offer_from_row(r) for r in await self._all(stmt, params)]
+
+    async def add_offer(self, offer: OfferRecord) -> None:
+        await self._run(_INSERT_OFFER, offer_values(offer))
+
+    async def delete_offers(
+        self, conversation_id: ConversationId, operator_id: OperatorId | None = None
+    ) -> int:
+        params: dict[str, Any] = {"conversation_id": conversation_id}
+        stmt = _DELETE_OFFERS
+        if operator_id is not None:
+            stmt = _DELETE_OFFER
+            params["operator_id"] = operator_id
+        self._writes.count += 1  # as in SqlRepo._run, which has no result to give back
+        result = await self._conn.execute(stmt, params)
+        return int(cast(CursorResult[Any], result).rowcount)
+
+    # -- decisions
+
+    async def add_decision(self, decision: DecisionRecord) -> None:
+        await self._run(_INSERT_DECISION, decision_values(decision))
+
+    async def list_decisions(
+        self, conversation_id: ConversationId, *, limit: int = 100
+    ) -> list[DecisionRecord]:
+        if limit <= 0:
+            return []
+        rows = await self._all(
+            _NEWEST_DECISIONS, {"conversation_id": conversation_id, "limit": limit}
+        )
+        return [decision_from_row(r) for r in reversed(rows)]
+
+    # -- conversations, as routing sees them
+
+    async def list_routable(self) -> list[Conversation]:
+        return [conversation_from_row(r) for r in await self._all(_ROUTABLE)]
+
+    async def count_contact_conversations(self, contact_id: ContactId) -> int:
+        return int(await self._scalar(_CONTACT_CONVERSATIONS, {"contact_id": contact_id}))
