@@ -25,13 +25,17 @@ from inbox.domain.events import (
     Event,
     MessageCreated,
     MessageUpdated,
+    OfferChanged,
+    OfferState,
     OperatorPresenceChanged,
     OutboxReady,
+    RoutingAlert,
     Typing,
 )
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, MessageId, OperatorId
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
 from inbox.domain.operators import Presence
+from inbox.domain.routing import AlertKind, QueueId
 
 __all__ = [
     "CODEC_VERSION",
@@ -157,6 +161,30 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             }
         case OutboxReady(channel_id=channel_id):
             body = {"type": "outbox_ready", "channel_id": channel_id}
+        case OfferChanged():
+            body = {
+                "type": "offer_changed",
+                "conversation": _conversation(event.conversation),
+                "operator_id": event.operator_id,
+                "state": event.state,
+                "queue_id": event.queue_id,
+                "queue_name": event.queue_name,
+                "offered_at": _dt(event.offered_at),
+                "expires_at": _dt(event.expires_at),
+                "reason": event.reason,
+            }
+        case RoutingAlert():
+            body = {
+                "type": "routing_alert",
+                "kind": event.kind,
+                "conversation": _conversation(event.conversation),
+                "queue_id": event.queue_id,
+                "queue_name": event.queue_name,
+                "target": event.target,
+                "due_at": _dt(event.due_at),
+                "at": _dt(event.at),
+                "operator_id": event.operator_id,
+            }
         case _:
             raise TypeError(f"not a domain event: {type(event).__name__}")
     return {"v": CODEC_VERSION, **body}
@@ -312,6 +340,42 @@ def _outbox_ready(raw: Mapping[str, Any]) -> Event:
     return OutboxReady(channel_id=ChannelId(_str(raw, "channel_id")))
 
 
+_OFFER_STATES = frozenset(get_args(OfferState))
+_ALERT_KINDS = frozenset(get_args(AlertKind))
+
+
+def _offer_changed(raw: Mapping[str, Any]) -> Event:
+    state = _str(raw, "state")
+    if state not in _OFFER_STATES:
+        raise EventDecodeError("unknown offer state")
+    return OfferChanged(
+        conversation=_parse_conversation(raw["conversation"]),
+        operator_id=OperatorId(_str(raw, "operator_id")),
+        state=cast(OfferState, state),
+        queue_id=QueueId(_str(raw, "queue_id")),
+        queue_name=_str(raw, "queue_name"),
+        offered_at=_parse_dt(raw, "offered_at"),
+        expires_at=_parse_dt(raw, "expires_at"),
+        reason=_str(raw, "reason"),
+    )
+
+
+def _routing_alert(raw: Mapping[str, Any]) -> Event:
+    kind = _str(raw, "kind")
+    if kind not in _ALERT_KINDS:
+        raise EventDecodeError("unknown alert kind")
+    return RoutingAlert(
+        kind=cast(AlertKind, kind),
+        conversation=_parse_conversation(raw["conversation"]),
+        queue_id=QueueId(_str(raw, "queue_id")),
+        queue_name=_str(raw, "queue_name"),
+        target=_str(raw, "target"),
+        due_at=_parse_dt(raw, "due_at"),
+        at=_parse_dt(raw, "at"),
+        operator_id=_opt_operator(raw, "operator_id"),
+    )
+
+
 _DECODERS: Mapping[str, Callable[[Mapping[str, Any]], Event]] = {
     "message_created": _message_created,
     "message_updated": _message_updated,
@@ -319,6 +383,8 @@ _DECODERS: Mapping[str, Callable[[Mapping[str, Any]], Event]] = {
     "operator_presence_changed": _presence_changed,
     "typing": _typing,
     "outbox_ready": _outbox_ready,
+    "offer_changed": _offer_changed,
+    "routing_alert": _routing_alert,
 }
 
 

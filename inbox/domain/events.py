@@ -14,6 +14,7 @@ from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.ids import ChannelId, ConversationId, OperatorId
 from inbox.domain.messages import Message
 from inbox.domain.operators import Presence
+from inbox.domain.routing import AlertKind, QueueId
 
 __all__ = [
     "ConversationChangeReason",
@@ -21,8 +22,11 @@ __all__ = [
     "Event",
     "MessageCreated",
     "MessageUpdated",
+    "OfferChanged",
+    "OfferState",
     "OperatorPresenceChanged",
     "OutboxReady",
+    "RoutingAlert",
     "Typing",
 ]
 
@@ -82,6 +86,41 @@ class OutboxReady:
     channel_id: ChannelId
 
 
+OfferState = Literal["created", "accepted", "declined", "expired", "withdrawn"]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferChanged:
+    """An offer of ``conversation`` to ``operator_id`` was made or ended. ``reason`` says
+    why a withdrawn offer ended (``taken``: another operator accepted; ``overflow``,
+    ``resolved``, ``away``, ``transferred``)."""
+
+    conversation: Conversation
+    operator_id: OperatorId
+    state: OfferState
+    queue_id: QueueId
+    queue_name: str
+    offered_at: datetime
+    expires_at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingAlert:
+    """A deadline is near or missed: ``sla_warning`` goes to the assignee,
+    ``sla_breach`` and ``response_overdue`` to supervisors (live). ``target`` is
+    ``first_response`` or ``resolution`` (``response`` for the response timer)."""
+
+    kind: AlertKind
+    conversation: Conversation
+    queue_id: QueueId
+    queue_name: str
+    target: str
+    due_at: datetime
+    at: datetime
+    operator_id: OperatorId | None = None
+
+
 Event = (
     MessageCreated
     | MessageUpdated
@@ -89,4 +128,6 @@ Event = (
     | OperatorPresenceChanged
     | Typing
     | OutboxReady
+    | OfferChanged
+    | RoutingAlert
 )

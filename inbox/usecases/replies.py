@@ -27,6 +27,8 @@ __all__ = [
     "check_window",
     "configured_templates",
     "send_reply",
+    "write_note",
+    "write_system_message",
 ]
 
 MAX_CLIENT_ID = 100
@@ -222,3 +224,64 @@ def _new_message(
         created_at=now,
         client_id=client_id,
     )
+
+
+async def write_system_message(
+    tx: Tx, conversation_id: ConversationId, text: str, now: datetime, *, author_name: str = ""
+) -> list[Event]:
+    """Inside a caller's transaction: queue a message from the system (a queue position, a
+    notice) to the customer, with its delivery job. Returns the events to publish after
+    commit; nothing (and no events) when the conversation is gone or resolved, or the
+    channel would refuse it (WhatsApp's closed window)."""
+    conversation = await tx.conversations.get_for_update(conversation_id)
+    if conversation is None or conversation.status is ConversationStatus.RESOLVED:
+        return []
+    parts: tuple[Part, ...] = (Text(text),)
+    try:
+        check_window(conversation, parts, now, None)
+    except WindowClosed:
+        return []
+    message = Message(
+        id=MessageId(new_id()),
+        conversation_id=conversation.id,
+        channel_id=conversation.channel_id,
+        seq=conversation.last_message_seq + 1,
+        kind=MessageKind.MESSAGE,
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.SYSTEM,
+        author_id=None,
+        author_name=author_name,
+        parts=parts,
+        status=DeliveryStatus.PENDING,
+        created_at=now,
+    )
+    conversation = dataclasses.replace(
+        conversation, last_message_seq=message.seq, last_message_at=now, updated_at=now
+    )
+    await tx.messages.add(message)
+    await tx.conversations.update(conversation)
+    await tx.outbox.add(
+        OutboxItem(
+            id=OutboxId(new_id()),
+            message_id=message.id,
+            conversation_id=conversation.id,
+            channel_id=conversation.channel_id,
+            created_at=now,
+            available_at=now,
+        )
+    )
+    return [MessageCreated(message, conversation), OutboxReady(conversation.channel_id)]
+
+
+async def write_note(
+    tx: Tx, conversation: Conversation, author: Operator, text: str, now: datetime
+) -> tuple[Conversation, list[Event]]:
+    """Inside a caller's transaction, on a conversation the caller has locked: add a
+    private note (a transfer's reason). Returns the conversation after it and the events."""
+    parts: tuple[Part, ...] = (Text(text),)
+    _validate(parts, None)
+    message = _new_message(conversation, author, parts, None, now, note=True)
+    conversation = dataclasses.replace(conversation, last_message_seq=message.seq, updated_at=now)
+    await tx.messages.add(message)
+    await tx.conversations.update(conversation)
+    return conversation, [MessageCreated(message, conversation)]

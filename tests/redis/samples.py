@@ -34,13 +34,16 @@ from inbox.domain.events import (
     Event,
     MessageCreated,
     MessageUpdated,
+    OfferChanged,
     OperatorPresenceChanged,
     OutboxReady,
+    RoutingAlert,
     Typing,
 )
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, MessageId, OperatorId
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
 from inbox.domain.operators import Presence
+from inbox.domain.routing import QueueId
 
 T0 = datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
 MSK = timezone(timedelta(hours=3))
@@ -158,6 +161,20 @@ ALL_EVENTS: tuple[Event, ...] = (
     Typing(CONVERSATION_ID, CHANNEL, ANNA, "operator", operator_id=ANNA, operator_name="Anna"),
     Typing(CONVERSATION_ID, CHANNEL, None, "customer"),
     OutboxReady(CHANNEL),
+    OfferChanged(
+        CONVERSATION,
+        ANNA,
+        "created",
+        QueueId("q1"),
+        "Линзы",
+        T0,
+        T0 + timedelta(seconds=30),
+    ),
+    OfferChanged(
+        CONVERSATION, BORIS, "withdrawn", QueueId("q1"), "", T0, T0.astimezone(MSK), "taken"
+    ),
+    RoutingAlert("sla_breach", CONVERSATION, QueueId("q1"), "Shop", "first_response", T0, T0, None),
+    RoutingAlert("sla_warning", CONVERSATION, QueueId("q1"), "Shop", "resolution", T0, T0, ANNA),
 )
 
 
