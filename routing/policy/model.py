@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NewType
 
 from inbox.domain.channels import ChannelKind
 from inbox.domain.ids import ChannelId, ConversationId, OperatorId
 from inbox.domain.operators import Presence
+from inbox.domain.routing import QueueId
 
 __all__ = [
     "CAPACITY_EPSILON",
@@ -37,8 +37,6 @@ __all__ = [
     "TaskState",
     "weight_of",
 ]
-
-QueueId = NewType("QueueId", str)
 
 #: Loads are sums of channel weights (1.0, 0.5, ...). A tolerance keeps a sum such as
 #: 0.1 + 0.2 from being refused by a capacity of 0.3 through binary rounding.
