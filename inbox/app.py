@@ -23,14 +23,16 @@ from inbox.delivery import DeliveryWorker
 from inbox.domain.channel_io import MAX_WEBHOOK_BYTES, WebhookRejected, WebhookRequest
 from inbox.domain.channels import ChannelKind
 from inbox.domain.clock import Clock, SystemClock
+from inbox.domain.content import Text
 from inbox.domain.errors import DomainError
-from inbox.domain.ids import ChannelId, OperatorId
+from inbox.domain.ids import ChannelId, ConversationId, MessageId, OperatorId, new_id
+from inbox.domain.messages import OutboundMessage
 from inbox.domain.operators import Presence
 from inbox.pollers import PollerService
 from inbox.ports import AdapterDeps, ChannelAdapter, ChannelSender, MediaStore, PasswordHasher
-from inbox.usecases import Core, list_channels, receive_webhook, set_presence
+from inbox.usecases import Core, list_channels, receive_webhook, set_presence, touch_operators
 from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
-from routing import BasicRouter
+from routing import RoutingService, RoutingSettings, parse_weights
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -97,7 +99,7 @@ class Services:
     hub: OperatorHub
     visitors: VisitorRegistry
     worker: DeliveryWorker
-    router: BasicRouter
+    router: RoutingService
     media: MediaStore
     adapters: Mapping[str, ChannelAdapter]
     pollers: PollerService
@@ -124,6 +126,9 @@ async def create_app(
     async def gone_away(operator_id: OperatorId) -> None:
         await set_presence(core, operator_id, Presence.AWAY, only_from=Presence.ONLINE)
 
+    async def seen(operator_ids: set[OperatorId]) -> None:
+        await touch_operators(core, operator_ids)
+
     hub = OperatorHub(
         core.clock,
         HubSettings(
@@ -133,6 +138,7 @@ async def create_app(
             presence_grace_seconds=settings.presence_grace_seconds,
         ),
         gone_away,
+        seen,
     )
     visitors = VisitorRegistry()
     media = FileMediaStore(settings.data_dir)
@@ -140,7 +146,20 @@ async def create_app(
     senders: dict[str, ChannelSender] = {str(ChannelKind.WEBCHAT): WebchatSender(visitors)}
     senders.update(adapters)
     worker = DeliveryWorker(core, senders)
-    router = BasicRouter(core)
+    weights = parse_weights(settings.channel_weights)
+
+    async def notify_telegram(target: Mapping[str, str], text: str) -> None:
+        await _notify_telegram(core, adapters, target, text)
+
+    router = RoutingService(
+        core,
+        weights=weights,
+        settings=RoutingSettings(
+            sweep_seconds=settings.routing_sweep_seconds,
+            presence_stale_seconds=settings.presence_stale_seconds or None,
+        ),
+        notifier=notify_telegram,
+    )
     pollers = PollerService(core, adapters)
     for subscriber in (hub, visitors, worker, router):
         bus.subscribe(subscriber.on_event)
@@ -152,12 +171,14 @@ async def create_app(
     app[SERVICES] = services
     if isinstance(bus, RedisEventBus):
         app[_REDIS_BUS] = bus
-    api = OperatorApi(core, hasher, hub, timedelta(hours=settings.token_ttl_hours), media, adapters)
+    api = OperatorApi(
+        core, hasher, hub, timedelta(hours=settings.token_ttl_hours), media, adapters, router
+    )
     app.add_routes(api.routes())
     app.add_routes(
         [
             web.get("/healthz", _healthz),
-            web.get("/ws/operator", OperatorSocket(core, hub).handle),
+            web.get("/ws/operator", OperatorSocket(core, hub, router).handle),
             web.get("/ws/webchat/{channel_id}", WebchatSocket(core, visitors).handle),
             web.get("/", _static_page("index.html", "text/html")),
             web.get("/widget.js", _static_page("widget.js", "text/javascript", csp=False)),
@@ -170,6 +191,28 @@ async def create_app(
     app.on_shutdown.append(_shutdown)
     app.on_cleanup.append(_cleanup)
     return app
+
+
+async def _notify_telegram(
+    core: Core, adapters: Mapping[str, ChannelAdapter], target: Mapping[str, str], text: str
+) -> None:
+    """A supervisor alert into a Telegram chat, through one of our Telegram channels (the
+    queue's ``alert_telegram``: ``channel_id`` and ``chat_id``)."""
+    from inbox.usecases import get_channel
+
+    adapter = adapters.get(str(ChannelKind.TELEGRAM))
+    channel = await get_channel(core, ChannelId(target["channel_id"]))
+    if adapter is None or channel is None or channel.kind is not ChannelKind.TELEGRAM:
+        raise ValueError("alert_telegram must name a Telegram channel")
+    message = OutboundMessage(
+        message_id=MessageId(new_id()),
+        conversation_id=ConversationId(""),
+        channel_id=channel.id,
+        recipient=target["chat_id"],
+        parts=(Text(text),),
+        automatic=True,
+    )
+    await adapter.send(channel, message)
 
 
 async def _start(app: web.Application) -> None:

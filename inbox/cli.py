@@ -13,6 +13,7 @@ import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,9 +27,9 @@ from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.clock import SystemClock
 from inbox.domain.content import Text
 from inbox.domain.errors import DomainError, InvalidInput
-from inbox.domain.ids import ChannelId
+from inbox.domain.ids import ChannelId, OperatorId
 from inbox.domain.messages import InboundMessage, SenderProfile
-from inbox.domain.operators import Role, parse_skills
+from inbox.domain.operators import Operator, Role, parse_skills
 from inbox.domain.views import operator_view
 from inbox.usecases import (
     Core,
@@ -40,6 +41,7 @@ from inbox.usecases import (
     set_channel_enabled,
 )
 from operator_ws import Argon2PasswordHasher
+from routing import RoutingService, parse_weights
 from storage import FileMediaStore, migrate, open_store
 
 __all__ = ["main"]
@@ -102,7 +104,146 @@ def _parser() -> argparse.ArgumentParser:
     for verb in ("enable", "disable"):
         c = ch.add_parser(verb, help=f"{verb} a channel")
         c.add_argument("channel_id")
+
+    qu = sub.add_parser("queue", help="manage routing queues").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    for verb in ("add", "update"):
+        q = qu.add_parser(verb, help=f"{verb} a queue; prints it as JSON")
+        q.add_argument("name", help="the queue's name (update: its name or id)")
+        _queue_options(q, update=verb == "update")
+    qu.add_parser("list", help="queues as JSON lines, with live numbers")
     return p
+
+
+def _queue_options(q: argparse.ArgumentParser, *, update: bool) -> None:
+    q.add_argument("--channels", help="channel ids that feed the queue, comma separated")
+    q.add_argument("--members", help="operator logins, comma separated (round-robin order)")
+    q.add_argument("--skills", help="required skills: a,b or a=3,b (levels 1..10)")
+    q.add_argument("--strategy", help="least-loaded|longest-idle|round-robin|ring-all")
+    q.add_argument(
+        "--accept-timeout", type=float, help="offer with this many seconds to accept; 0: assign"
+    )
+    q.add_argument(
+        "--escalation",
+        action="append",
+        metavar="AFTER:TARGET",
+        help="a step (repeat in order): 0:last, 60:lenses=3, 120:any, 600:overflow=QUEUE",
+    )
+    q.add_argument(
+        "--sla",
+        action="append",
+        metavar="PRIORITY:FIRST/RESOLUTION",
+        help="SLA targets in seconds for a priority and above, e.g. 0:300/86400 (- for none)",
+    )
+    q.add_argument("--sla-warning", type=float, help="warn the assignee this long before")
+    q.add_argument("--response-timeout", type=float, help="seconds for the assignee to answer")
+    q.add_argument("--response-action", choices=["reoffer", "alert"])
+    q.add_argument("--pick", action=argparse.BooleanOptionalAction, default=None)
+    q.add_argument(
+        "--priority",
+        action="append",
+        metavar="RULE=BONUS",
+        help="returning=5, unpaid_order=3, tag:vip=10",
+    )
+    q.add_argument("--position-interval", type=float, help="queue position updates; 0: off")
+    q.add_argument("--language", choices=["en", "ru"], help="language of position messages")
+    q.add_argument("--alert-telegram", metavar="CHANNEL_ID:CHAT_ID")
+    q.add_argument("--default", action=argparse.BooleanOptionalAction, default=None)
+    if update:
+        q.add_argument("--rename", help="a new name")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _queue_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings document from the flags that were given (docs/routing.md)."""
+    out: dict[str, Any] = {}
+    try:
+        if args.channels is not None:
+            out["channels"] = _csv(args.channels)
+        if args.members is not None:
+            out["members"] = _csv(args.members)
+        if args.skills is not None:
+            out["skills"] = parse_skills(args.skills)
+        if args.strategy is not None:
+            out["strategy"] = args.strategy.replace("-", "_")
+        if args.accept_timeout is not None:
+            out["accept_timeout"] = args.accept_timeout or None
+        if args.escalation is not None:
+            out["escalation"] = [_step(spec) for spec in args.escalation]
+        if args.sla is not None:
+            out["sla"] = dict(_sla(spec) for spec in args.sla)
+        if args.sla_warning is not None:
+            out["sla_warning_before"] = args.sla_warning
+        if args.response_timeout is not None:
+            out["response_timeout"] = args.response_timeout or None
+        if args.response_action is not None:
+            out["response_action"] = args.response_action
+        if args.pick is not None:
+            out["allow_pick"] = args.pick
+        if args.priority is not None:
+            out["priority"] = [_priority(spec) for spec in args.priority]
+        if args.position_interval is not None or args.language is not None:
+            position: dict[str, Any] = {"interval": args.position_interval or None}
+            if args.position_interval is None:
+                position["interval"] = 180
+            if args.language is not None:
+                position["language"] = args.language
+            out["position"] = position
+        if args.alert_telegram is not None:
+            channel_id, _, chat_id = args.alert_telegram.partition(":")
+            if not channel_id or not chat_id:
+                raise UsageError("--alert-telegram takes CHANNEL_ID:CHAT_ID")
+            out["alert_telegram"] = {"channel_id": channel_id, "chat_id": chat_id}
+    except DomainError as exc:
+        raise UsageError(exc.message) from exc
+    return out
+
+
+def _step(spec: str) -> dict[str, Any]:
+    after, colon, target = spec.partition(":")
+    try:
+        seconds = float(after)
+    except ValueError:
+        seconds = -1.0
+    if not colon or seconds < 0:
+        raise UsageError(f"--escalation takes AFTER:TARGET, got {spec!r}")
+    if target == "last":
+        return {"after": seconds, "target": "last_operator"}
+    if target == "any":
+        return {"after": seconds, "target": "any"}
+    if target.startswith("overflow="):
+        return {"after": seconds, "target": "overflow", "queue": target.removeprefix("overflow=")}
+    return {"after": seconds, "target": "skills", "skills": parse_skills(target)}
+
+
+def _sla(spec: str) -> tuple[str, dict[str, float | None]]:
+    priority, colon, targets = spec.partition(":")
+    first, _, resolution = targets.partition("/")
+    try:
+        int(priority)
+        values = [None if v in ("", "-") else float(v) for v in (first, resolution)]
+    except ValueError:
+        values = []
+    if not colon or len(values) != 2:
+        raise UsageError(f"--sla takes PRIORITY:FIRST/RESOLUTION, got {spec!r}")
+    return priority, {"first_response": values[0], "resolution": values[1]}
+
+
+def _priority(spec: str) -> dict[str, Any]:
+    rule, eq, bonus = spec.partition("=")
+    try:
+        value = int(bonus)
+    except ValueError:
+        eq = ""
+    if not eq:
+        raise UsageError(f"--priority takes RULE=BONUS, got {spec!r}")
+    if rule.startswith("tag:"):
+        return {"rule": "tag", "tag": rule.removeprefix("tag:"), "bonus": value}
+    return {"rule": rule, "bonus": value}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,6 +307,8 @@ async def _command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.command == "channel":
         return await _channel_command(settings, args)
+    if args.command == "queue":
+        return await _queue_command(settings, args)
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover - argparse
 
 
@@ -218,6 +361,47 @@ async def _channel_command(settings: Settings, args: argparse.Namespace) -> int:
     channel = await _with_core(settings, toggle)
     print(json.dumps(_channel_json(channel, settings), ensure_ascii=False))
     return 0
+
+
+#: The command line acts with the machine owner's authority.
+_CLI_ADMIN = Operator(
+    id=OperatorId("cli"),
+    login="cli",
+    display_name="Administrator (command line)",
+    role=Role.ADMIN,
+    password_hash="",
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+)
+
+
+async def _queue_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "list":
+
+        async def listing(core: Core) -> list[dict[str, object]]:
+            return await _router(core, settings).list_queues(_CLI_ADMIN)
+
+        for queue in await _with_core(settings, listing):
+            print(json.dumps(queue, ensure_ascii=False))
+        return 0
+    changes = _queue_settings(args)  # bad flags exit 2 before the database is touched
+
+    async def save(core: Core) -> dict[str, object]:
+        return await _router(core, settings).save_queue(
+            _CLI_ADMIN,
+            args.name,
+            changes,
+            create=args.action == "add",
+            is_default=args.default,
+            new_name=getattr(args, "rename", None),
+        )
+
+    queue = await _with_core(settings, save)
+    print(json.dumps(queue, ensure_ascii=False))
+    return 0
+
+
+def _router(core: Core, settings: Settings) -> RoutingService:
+    return RoutingService(core, weights=parse_weights(settings.channel_weights))
 
 
 def _channel_json(channel: Channel, settings: Settings) -> dict[str, Any]:

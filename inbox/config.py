@@ -30,6 +30,13 @@ class Settings:
     ws_replay_seconds: float = 900.0
     ws_heartbeat_seconds: float = 25.0
     presence_grace_seconds: float = 60.0
+    #: What one open conversation costs an operator's capacity, per channel kind:
+    #: ``"email=0.5,webchat=1"``; kinds not listed keep the defaults (docs/routing.md).
+    channel_weights: str = ""
+    #: An online operator with no console heartbeat for this long turns away (0: never).
+    presence_stale_seconds: float = 150.0
+    #: The router's sweep: a pass at least this often, besides events and deadlines.
+    routing_sweep_seconds: float = 5.0
     log_level: str = "INFO"
 
 

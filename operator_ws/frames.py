@@ -32,6 +32,15 @@ COMMANDS: Mapping[str, Mapping[str, tuple[type, bool]]] = {
     "conversation.claim": {"conversation_id": _ID},
     "conversation.read": {"conversation_id": _ID},
     "typing": {"conversation_id": _ID},
+    "offer.accept": {"conversation_id": _ID},
+    "offer.decline": {"conversation_id": _ID},
+    "conversation.transfer": {
+        "conversation_id": _ID,
+        "operator_id": (str, False),
+        "queue": (str, False),
+        "skills": (dict, False),
+        "note": (str, False),
+    },
     "ping": {},
 }
 

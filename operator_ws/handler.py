@@ -14,15 +14,14 @@ from aiohttp import WSMsgType, web
 
 from inbox.domain.errors import DomainError, InvalidInput, Unauthorized
 from inbox.domain.events import Typing
-from inbox.domain.ids import ConversationId
+from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.operators import Operator, Presence
 from inbox.domain.views import conversation_view, message_view, operator_view
-from inbox.ports import AuthSession
+from inbox.ports import AuthSession, RoutingControl
 from inbox.usecases import (
     Core,
     add_note,
     authenticate,
-    claim_conversation,
     get_conversation,
     mark_read,
     reopen,
@@ -50,17 +49,26 @@ Handler = Callable[["_Context", Command], Awaitable[dict[str, Any] | None]]
 
 
 class _Context:
-    def __init__(self, core: Core, hub: OperatorHub, operator: Operator, session: AuthSession):
+    def __init__(
+        self,
+        core: Core,
+        hub: OperatorHub,
+        routing: RoutingControl,
+        operator: Operator,
+        session: AuthSession,
+    ):
         self.core = core
         self.hub = hub
+        self.routing = routing
         self.operator = operator
         self.session = session
 
 
 class OperatorSocket:
-    def __init__(self, core: Core, hub: OperatorHub) -> None:
+    def __init__(self, core: Core, hub: OperatorHub, routing: RoutingControl) -> None:
         self._core = core
         self._hub = hub
+        self._routing = routing
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(
@@ -85,7 +93,9 @@ class OperatorSocket:
             },
         )
         try:
-            await self._command_loop(ws, _Context(self._core, self._hub, operator, session))
+            await self._command_loop(
+                ws, _Context(self._core, self._hub, self._routing, operator, session)
+            )
         finally:
             self._hub.detach(conn, session)
             await conn.stop()
@@ -215,7 +225,37 @@ async def _reopen(ctx: _Context, command: Command) -> dict[str, Any]:
 
 
 async def _claim(ctx: _Context, command: Command) -> dict[str, Any]:
-    conv = await claim_conversation(ctx.core, ctx.operator, _conversation_id(command))
+    conv = await ctx.routing.pick(ctx.operator, _conversation_id(command))
+    return {"type": "ack", "conversation": conversation_view(conv)}
+
+
+async def _accept(ctx: _Context, command: Command) -> dict[str, Any]:
+    conv = await ctx.routing.accept_offer(ctx.operator, _conversation_id(command))
+    return {"type": "ack", "conversation": conversation_view(conv)}
+
+
+async def _decline(ctx: _Context, command: Command) -> dict[str, Any]:
+    await ctx.routing.decline_offer(ctx.operator, _conversation_id(command))
+    return {"type": "ack"}
+
+
+async def _transfer(ctx: _Context, command: Command) -> dict[str, Any]:
+    f = command.fields
+    skills = f.get("skills")
+    if skills is not None and not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in skills.items()
+    ):
+        raise InvalidInput("skills map names to whole-number levels")
+    operator_id = command.opt_str("operator_id")
+    conv = await ctx.routing.transfer(
+        ctx.operator,
+        _conversation_id(command),
+        operator_id=OperatorId(operator_id) if operator_id else None,
+        queue=command.opt_str("queue"),
+        skills=skills,
+        note=command.opt_str("note") or "",
+    )
     return {"type": "ack", "conversation": conversation_view(conv)}
 
 
@@ -252,6 +292,9 @@ _HANDLERS: Mapping[str, Handler] = {
     "conversation.resolve": _resolve,
     "conversation.reopen": _reopen,
     "conversation.claim": _claim,
+    "conversation.transfer": _transfer,
+    "offer.accept": _accept,
+    "offer.decline": _decline,
     "conversation.read": _read,
     "typing": _typing,
     "ping": _ping,

@@ -21,11 +21,13 @@ from inbox.domain.events import (
     Event,
     MessageCreated,
     MessageUpdated,
+    OfferChanged,
     OperatorPresenceChanged,
+    RoutingAlert,
     Typing,
 )
 from inbox.domain.ids import OperatorId
-from inbox.domain.operators import Operator
+from inbox.domain.operators import Operator, Role
 from inbox.domain.views import conversation_view, message_view
 from inbox.ports import AuthSession
 from inbox.usecases.access import can_see
@@ -55,7 +57,9 @@ class OperatorHub:
         clock: Clock,
         settings: HubSettings,
         on_gone_away: Callable[[OperatorId], Awaitable[None]],
+        on_seen: Callable[[set[OperatorId]], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_seen = on_seen
         self._clock = clock
         self.settings = settings
         self._streams: dict[str, SessionStream] = {}
@@ -137,6 +141,13 @@ class OperatorHub:
         grace = self._grace.pop(operator.id, None)
         if grace is not None:
             grace.cancel()
+        self._seen({operator.id})
+
+    def _seen(self, operator_ids: set[OperatorId]) -> None:
+        """Record console heartbeats in the database, where every process's router reads
+        them (an operator whose consoles all vanished, even with their process, turns away)."""
+        if self._on_seen is not None and operator_ids:
+            self._spawn(self._on_seen(operator_ids), "operator-seen")
 
     def detach(self, conn: Connection, session: AuthSession) -> None:
         stream = self._streams.get(session.token_hash)
@@ -189,6 +200,7 @@ class OperatorHub:
 
     def heartbeat_round(self, now: datetime) -> None:
         """Heartbeat every attached stream; close expired sessions; forget idle streams."""
+        self._seen(self.connected_operators())
         for key, stream in list(self._streams.items()):
             if stream.session.expires_at <= now:
                 self.revoke(key)
@@ -232,6 +244,10 @@ class OperatorHub:
                     lambda op: True,
                     {"type": "presence", "operator_id": operator_id, "status": str(presence)},
                 )
+            case OfferChanged():
+                self._offer_changed(event)
+            case RoutingAlert():
+                self._routing_alert(event)
             case Typing():
                 self._push_where(
                     lambda op: _sees_typing(op, event),
@@ -268,6 +284,51 @@ class OperatorHub:
                 stream.push(
                     {"type": "conversation.updated", "reason": event.reason, "conversation": view}
                 )
+
+    def _offer_changed(self, event: OfferChanged) -> None:
+        if event.state == "created":
+            frame: dict[str, Any] = {
+                "type": "offer.created",
+                "offer": {
+                    "conversation_id": event.conversation.id,
+                    "queue_id": event.queue_id,
+                    "queue_name": event.queue_name,
+                    "offered_at": event.offered_at.isoformat(),
+                    "expires_at": event.expires_at.isoformat(),
+                    "contact_name": event.conversation.contact_name,
+                    "channel_kind": event.conversation.channel_kind,
+                    "preview": event.conversation.preview,
+                },
+                "conversation": conversation_view(event.conversation),
+            }
+        else:
+            frame = {
+                "type": "offer.ended",
+                "conversation_id": event.conversation.id,
+                "state": event.state,
+                "reason": event.reason,
+            }
+        self._push_where(lambda op: op.id == event.operator_id, frame)
+
+    def _routing_alert(self, event: RoutingAlert) -> None:
+        frame = {
+            "type": "routing.alert",
+            "alert": {
+                "kind": event.kind,
+                "target": event.target,
+                "conversation_id": event.conversation.id,
+                "queue_id": event.queue_id,
+                "queue_name": event.queue_name,
+                "due_at": event.due_at.isoformat(),
+                "at": event.at.isoformat(),
+                "operator_id": event.operator_id,
+            },
+            "conversation": conversation_view(event.conversation),
+        }
+        if event.kind == "sla_warning":
+            self._push_where(lambda op: op.id == event.operator_id, frame)
+        else:
+            self._push_where(lambda op: op.role in (Role.SUPERVISOR, Role.ADMIN), frame)
 
 
 def _sees_typing(op: Operator, event: Typing) -> bool:

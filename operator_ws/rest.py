@@ -14,7 +14,7 @@ from inbox.domain.errors import InvalidInput, NotFound, TooLarge, Unauthorized
 from inbox.domain.ids import ChannelId, ConversationId, MessageId, OperatorId
 from inbox.domain.operators import Operator
 from inbox.domain.views import conversation_view, message_view, operator_view
-from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher
+from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher, RoutingControl
 from inbox.usecases import (
     Core,
     authenticate,
@@ -50,7 +50,9 @@ class OperatorApi:
         token_ttl: timedelta,
         media: MediaStore,
         adapters: Mapping[str, ChannelAdapter],
+        routing: RoutingControl,
     ) -> None:
+        self._routing = routing
         self._core = core
         self._hasher = hasher
         self._hub = hub
@@ -72,6 +74,11 @@ class OperatorApi:
             web.post("/api/v1/conversations/{id}/attachments", self._authed(self.upload)),
             web.get("/api/v1/messages/{id}/media/{index}", self._authed(self.media)),
             web.get("/api/v1/channels/{id}/templates", self._authed(self.templates)),
+            web.get("/api/v1/conversations/{id}/routing", self._authed(self.routing)),
+            web.get("/api/v1/offers", self._authed(self.offers)),
+            web.get("/api/v1/queues", self._authed(self.queues)),
+            web.post("/api/v1/queues", self._authed(self.add_queue)),
+            web.patch("/api/v1/queues/{id}", self._authed(self.update_queue)),
         ]
 
     def _authed(self, handler: AuthedHandler) -> Handler:
@@ -269,6 +276,65 @@ class OperatorApi:
             raise NotFound("no such channel")
         found = [{"name": n, "language": lang} for n, lang in configured_templates(channel)]
         return web.json_response({"templates": found})
+
+    async def routing(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        found = await self._routing.explain(operator, ConversationId(request.match_info["id"]))
+        return web.json_response(found)
+
+    async def offers(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        return web.json_response({"offers": await self._routing.offers_for(operator)})
+
+    async def queues(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        return web.json_response({"queues": await self._routing.list_queues(operator)})
+
+    async def add_queue(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        body = await _json_body(request)
+        name, settings, is_default = _queue_body(body)
+        if not isinstance(name, str):
+            raise InvalidInput("a queue needs a 'name'")
+        queue = await self._routing.save_queue(
+            operator, name, settings, create=True, is_default=is_default
+        )
+        return web.json_response({"queue": queue}, status=201)
+
+    async def update_queue(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        body = await _json_body(request)
+        name, settings, is_default = _queue_body(body)
+        if name is not None and not isinstance(name, str):
+            raise InvalidInput("'name' must be a string")
+        queue = await self._routing.save_queue(
+            operator,
+            request.match_info["id"],
+            settings,
+            create=False,
+            is_default=is_default,
+            new_name=name,
+        )
+        return web.json_response({"queue": queue})
+
+
+def _queue_body(body: Mapping[str, Any]) -> tuple[Any, dict[str, Any], bool | None]:
+    """``{"name", "settings": {...}, "is_default"}`` (docs/routing.md has the settings)."""
+    unknown = sorted(set(body) - {"name", "settings", "is_default"})
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}")
+    settings = body.get("settings", {})
+    if not isinstance(settings, dict):
+        raise InvalidInput("'settings' must be an object")
+    is_default = body.get("is_default")
+    if is_default is not None and not isinstance(is_default, bool):
+        raise InvalidInput("'is_default' must be true or false")
+    return body.get("name"), settings, is_default
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

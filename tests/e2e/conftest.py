@@ -202,6 +202,9 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "data_dir": str(tmp_path / "data"),
         "ws_heartbeat_seconds": 30.0,
         "presence_grace_seconds": 30.0,
+        # Tests that move a fake clock have no heartbeats in that clock; the routing tests
+        # that check stale consoles turn this on.
+        "presence_stale_seconds": 0.0,
     }
     values.update(overrides)
     return Settings(**values)
