@@ -53,7 +53,7 @@ from inbox.domain.events import (
 )
 from inbox.domain.ids import ConversationId, OperatorId, new_id
 from inbox.domain.messages import AuthorKind, Direction
-from inbox.domain.operators import Operator, Presence, Role
+from inbox.domain.operators import Operator, Presence, Role, parse_skills
 from inbox.domain.routing import (
     DecisionRecord,
     OfferRecord,
@@ -130,7 +130,8 @@ class _Pass:
     wake: datetime | None = None
 
     def wake_at(self, at: datetime | None) -> None:
-        if at is not None and (self.wake is None or at < self.wake):
+        # A deadline at or before now was handled by this pass; never wake for it again.
+        if at is not None and at > self.now and (self.wake is None or at < self.wake):
             self.wake = at
 
 
@@ -1086,6 +1087,8 @@ class RoutingService:
             raise InvalidInput("say where to: an operator, a queue or skills")
         if operator_id is not None and (queue is not None or skills):
             raise InvalidInput("transfer to an operator or to a queue, not both")
+        if skills:
+            skills = parse_skills(",".join(f"{name}={level}" for name, level in skills.items()))
 
         async def work(tx: Tx, p: _Pass) -> Conversation:
             conv = await tx.conversations.get_for_update(conversation_id)
