@@ -9,11 +9,11 @@ plain JSON values (str, int, float, bool, None, lists, dicts: no infinities or N
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple, TypeAlias, cast
+from typing import Any, NamedTuple, TypeAlias, cast
 
 from inbox.domain.ids import ConversationId, OperatorId
 from routing.policy.model import QueueId, Strategy
@@ -91,6 +91,61 @@ class Explanation:
     winners: tuple[OperatorId, ...] = ()
     winner_score: Score | None = None
     outcome: str = ""
+
+
+class _Deferred:
+    """Candidate notes not built yet: ``build()`` makes them when first read."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], tuple[CandidateNote, ...]]) -> None:
+        self.build = build
+
+
+class _BuiltOnFirstRead:
+    """Wraps the ``candidates`` slot of :class:`Explanation`: a :class:`_Deferred` value
+    stored there is replaced by the tuple it builds the first time the field is read.
+
+    A pass scores every member for every task, but an explanation is mostly stored or
+    read later, if at all; building its notes (a tuple, a score and often a string per
+    member) was most of the cost of deciding one arriving task. Every read goes through
+    here (attribute access, ``==``, ``hash``, ``repr``, ``to_json``,
+    ``dataclasses.replace``/``asdict``, pickling), so nothing can observe the difference;
+    building is pure, so two threads racing on the first read build equal tuples.
+    """
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)
+        if type(value) is _Deferred:
+            value = value.build()
+            self.slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: object, value: object) -> None:
+        self.slot.__set__(obj, value)
+
+    def __delete__(self, obj: object) -> None:
+        self.slot.__delete__(obj)
+
+
+def deferred_candidates(
+    build: Callable[[], tuple[CandidateNote, ...]],
+) -> tuple[CandidateNote, ...]:
+    """A value for ``Explanation(candidates=...)`` that is built by ``build()`` (pure)
+    when the explanation's candidates are first read (for :mod:`routing.policy.selection`;
+    the field always reads as a tuple)."""
+    return cast(tuple[CandidateNote, ...], _Deferred(build))
+
+
+_CANDIDATES = "candidates"
+setattr(Explanation, _CANDIDATES, _BuiltOnFirstRead(Explanation.__dict__[_CANDIDATES]))
 
 
 def _score_json(score: Score | None) -> JsonValue:
