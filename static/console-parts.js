@@ -419,8 +419,227 @@ window.InboxParts = (() => {
       detail ? el('span', { class: 'part-detail' }, ` ${detail}`) : null);
   }
 
+  // ---------------------------------------------------------------- routing: words and explanations
+
+  const OUTCOME_LABELS = {
+    assign: 'Assigned', offer: 'Offered', wait: 'Kept waiting', overflow: 'Moved to the overflow queue',
+    accept: 'Offer accepted', decline: 'Offer declined', timeout: 'Offer timed out', pick: 'Picked by hand',
+    transfer: 'Transferred', requeue: 'Put back in the queue', response_timeout: 'No answer in time',
+  };
+  const outcomeLabel = (o) => OUTCOME_LABELS[o] || String(o || '?').replace(/_/g, ' ');
+
+  const EXCLUSION_LABELS = {
+    unknown: 'unknown or disabled', not_online: 'not online', missing_skill: 'lacks a required skill',
+    step_skill: "lacks this step's skills", not_last_operator: 'not the last operator',
+    declined: 'declined (or let the offer time out)', offer_pending: 'already holds an offer for it',
+    no_capacity: 'no free capacity',
+  };
+  const exclusionLabel = (x) => EXCLUSION_LABELS[x] || String(x || '').replace(/_/g, ' ');
+
+  const ALERT_TARGETS = { first_response: 'first response', resolution: 'resolution', response: 'answer to the customer' };
+
+  /** "SLA warning: first response due soon" and the like, for a routing.alert. */
+  function alertLabel(kind, target) {
+    const what = ALERT_TARGETS[target] || String(target || '').replace(/_/g, ' ');
+    switch (kind) {
+      case 'sla_warning': return `SLA warning: ${what} due soon`;
+      case 'sla_breach': return `SLA breached: ${what} overdue`;
+      case 'response_overdue': return 'Response overdue: the customer is waiting for an answer';
+      default: return `${String(kind || 'Alert').replace(/_/g, ' ')}${what ? ` (${what})` : ''}`;
+    }
+  }
+
+  const SCORE_NAMES = { load_ratio: 'load', idle_seconds: 'idle', turn_distance: 'turn distance' };
+
+  function formatNumber(v) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return '';
+    return Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100);
+  }
+
+  /** [["load_ratio", 0.33], ["idle_seconds", null]] → "load 0.33 · idle never assigned". */
+  function scoreText(score) {
+    if (!Array.isArray(score)) return '';
+    return score.map((pair) => {
+      const [name, value] = Array.isArray(pair) ? pair : [pair, null];
+      const label = SCORE_NAMES[name] || String(name).replace(/_/g, ' ');
+      let shown;
+      if (value === null || value === undefined) shown = name === 'idle_seconds' ? 'never assigned' : '—';
+      else if (name === 'idle_seconds') shown = `${formatNumber(value)} s`;
+      else if (name === 'load_ratio' && typeof value === 'number') shown = `${formatNumber(value)} (${Math.round(value * 100)}%)`;
+      else shown = formatNumber(value) || String(value);
+      return `${label} ${shown}`;
+    }).join(' · ');
+  }
+
+  /** A JSON value of a free-form explanation as one line of text. */
+  function plainValue(v) {
+    if (v === null || v === undefined || v === '') return '—';
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number') return formatNumber(v);
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    if (Array.isArray(v)) return v.length ? v.map(plainValue).join(', ') : '—';
+    const entries = Object.entries(v);
+    return entries.length ? entries.map(([k, x]) => `${k}=${plainValue(x)}`).join(', ') : '—';
+  }
+
+  const MANUAL_KEYS = {
+    operator: 'Operator', by: 'By', from: 'From', to: 'To', to_queue: 'To queue', from_queue: 'From queue',
+    skills: 'Skills required', note: 'Note', reason: 'Reason', offered_at: 'Offered at', queue: 'Queue',
+  };
+  const OPERATOR_KEYS = new Set(['operator', 'by', 'from', 'to', 'assignee', 'operator_id']);
+  const QUEUE_KEYS = new Set(['to_queue', 'from_queue', 'queue', 'queue_id']);
+
+  /**
+   * One routing explanation as nodes: a policy decision (step, strategy, winners and a
+   * table of every candidate with its score or why it was left out) or a manual one (its
+   * fields as a list). names: {operator(id) → label, queue(id) → label, time(iso) → label}.
+   */
+  function renderExplanation(x, names) {
+    const e = x && typeof x === 'object' ? x : {};
+    if (!Array.isArray(e.candidates) && typeof e.step !== 'string') {
+      const rows = Object.entries(e).map(([key, value]) => {
+        let shown;
+        if (OPERATOR_KEYS.has(key) && typeof value === 'string') shown = names.operator(value);
+        else if (QUEUE_KEYS.has(key) && typeof value === 'string') shown = names.queue(value);
+        else if (/_at$/.test(key) && typeof value === 'string') shown = names.time(value);
+        else if (key === 'skills' && value && typeof value === 'object' && !Array.isArray(value)) {
+          shown = Object.keys(value).length ? Object.entries(value).map(([k, v]) => `${k}≥${plainValue(v)}`).join(', ') : '—';
+        }
+        else shown = plainValue(value);
+        return [MANUAL_KEYS[key] || key.replace(/_/g, ' '), shown];
+      });
+      return rows.length ? keyValues(rows, 'why-fields') : el('p', { class: 'why-muted' }, 'No details were recorded.');
+    }
+    const winners = Array.isArray(e.winners) ? e.winners : [];
+    const rows = [
+      ['Step', str(e.step) || '—'],
+      ['Strategy', [str(e.strategy).replace(/_/g, ' '), str(e.rule)].filter(Boolean).join(': ') || '—'],
+      ['Waited', typeof e.waited_seconds === 'number' ? `${formatNumber(e.waited_seconds)} s` : '—'],
+      ['Priority', typeof e.priority === 'number' ? String(e.priority) : '—'],
+      ['Winners', winners.length ? winners.map((w) => names.operator(w)).join(', ') : 'nobody'],
+    ];
+    if (Array.isArray(e.winner_score)) rows.push(['Winning score', scoreText(e.winner_score)]);
+    const candidates = Array.isArray(e.candidates) ? e.candidates : [];
+    const winnerSet = new Set(winners);
+    const table = candidates.length ? el('table', { class: 'why-table', 'data-testid': 'why-candidates' },
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col' }, 'Operator'), el('th', { scope: 'col' }, 'Result'),
+        el('th', { scope: 'col' }, 'Score or reason'), el('th', { scope: 'col' }, 'Detail'))),
+      el('tbody', null, candidates.map((c) => {
+        const cand = c && typeof c === 'object' ? c : {};
+        const op = str(cand.operator);
+        const excluded = str(cand.excluded);
+        const won = winnerSet.has(op);
+        return el('tr', {
+          'data-testid': 'why-candidate', 'data-operator': op,
+          'data-result': excluded ? 'excluded' : (won ? 'winner' : 'eligible'),
+          class: excluded ? 'is-excluded' : (won ? 'is-winner' : null),
+        },
+        el('td', null, names.operator(op)),
+        el('td', null, excluded ? 'excluded' : (won ? 'winner' : 'eligible')),
+        el('td', null, excluded ? exclusionLabel(excluded) : scoreText(cand.score)),
+        el('td', null, str(cand.detail)));
+      }))) : el('p', { class: 'why-muted' }, 'No candidates were considered.');
+    return el('div', { class: 'why-explanation' }, keyValues(rows, 'why-fields'), table);
+  }
+
+  function keyValues(rows, cls) {
+    return el('dl', { class: cls }, rows.map(([k, v]) => [el('dt', null, k), el('dd', null, v)]));
+  }
+
+  // ---------------------------------------------------------------- routing styles
+
+  // The routing panels' styles. console.css belongs to the base console; these rules are
+  // adopted as a constructed style sheet (CSP's style-src governs <style> and style="",
+  // not the CSSOM), so no inline style is ever needed.
+  const ROUTING_CSS = `
+.offers-section { background: #f5f9ff; }
+.offer-list { list-style: none; margin: 0; padding: 0 8px 8px; display: flex; flex-direction: column; gap: 6px; }
+.offer-item { padding: 8px 10px; border: 1px solid #c9d8fb; border-left: 3px solid var(--accent); border-radius: var(--radius); background: #fff; }
+.offer-item.is-busy { opacity: .7; }
+.offer-row { display: flex; align-items: center; gap: 6px; min-width: 0; }
+.offer-name { flex: 1; min-width: 0; font-weight: 650; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; text-align: left; }
+button.offer-name { border: 0; background: none; padding: 0; cursor: pointer; color: inherit; }
+button.offer-name:hover { color: var(--accent); text-decoration: underline; }
+.offer-countdown { flex: none; min-width: 34px; padding: 0 6px; border-radius: 999px; background: var(--accent-soft); color: var(--accent); font-weight: 700; font-size: 12px; text-align: center; font-variant-numeric: tabular-nums; }
+.offer-countdown[data-urgent="true"] { background: #ffebe9; color: var(--danger); }
+.offer-queue { margin-top: 2px; color: var(--muted); font-size: 12px; }
+.offer-preview { margin-top: 2px; color: var(--text); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.offer-progress { display: block; width: 100%; height: 4px; margin-top: 6px; }
+.offer-actions { display: flex; gap: 6px; margin-top: 6px; }
+.offer-actions .btn { height: 26px; padding: 0 10px; font-size: 12px; }
+.offer-error { margin-top: 4px; color: var(--danger); font-size: 12px; }
+.alert-stack { flex: none; list-style: none; margin: 0; padding: 6px 12px; display: flex; flex-direction: column; gap: 4px; background: var(--bg); border-bottom: 1px solid var(--border); max-height: 30vh; overflow-y: auto; }
+.alert-item { display: flex; align-items: center; gap: 8px; padding: 5px 8px 5px 10px; border-radius: var(--radius); font-size: 12px; background: #fff4d6; color: #6b4a00; border: 1px solid #f0d78a; border-left: 3px solid #d4a72c; }
+.alert-item[data-kind="sla_breach"], .alert-item[data-kind="response_overdue"] { background: #ffebe9; color: #82071e; border-color: #ffcecb; border-left-color: var(--danger); }
+.alert-kind { font-weight: 650; }
+.alert-text { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.alert-item .link-btn { margin-left: 0; font-size: 12px; color: inherit; font-weight: 600; }
+.alert-dismiss { flex: none; width: 22px; height: 22px; border: 0; border-radius: 4px; background: none; color: inherit; font-size: 15px; line-height: 1; cursor: pointer; }
+.alert-dismiss:hover { background: rgba(0, 0, 0, .08); }
+.btn[aria-pressed="true"] { background: var(--accent-soft); border-color: #c9d8fb; color: var(--accent); }
+.queues-view { flex: 1; min-height: 0; overflow: auto; padding: 14px 16px; }
+.queues-head { display: flex; align-items: center; gap: 10px; margin-bottom: 10px; }
+.queues-head h2 { margin: 0; font-size: 15px; font-weight: 650; }
+.queues-updated { color: var(--faint); font-size: 12px; margin-right: auto; }
+.data-table { width: 100%; border-collapse: collapse; background: var(--panel); border: 1px solid var(--border); border-radius: var(--radius); font-size: 12px; }
+.data-table th, .data-table td { padding: 6px 10px; text-align: left; border-bottom: 1px solid var(--border); vertical-align: top; }
+.data-table th { font-weight: 650; color: var(--muted); background: #f6f8fa; white-space: nowrap; }
+.data-table tbody th { font-weight: 600; color: var(--text); background: none; }
+.data-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.data-table tr.has-breach td.breaches { color: var(--danger); font-weight: 700; }
+.queues-settings { color: var(--muted); }
+.queues-error, .dialog-error { margin: 0 0 10px; padding: 6px 10px; border-radius: var(--radius); background: #ffebe9; color: var(--danger); border: 1px solid #ffcecb; font-size: 12px; }
+.panel-dialog { width: min(560px, 92vw); max-height: 86vh; padding: 0; border: 1px solid var(--border-strong); border-radius: 10px; box-shadow: 0 16px 40px rgba(31, 35, 40, .22); color: var(--text); }
+.panel-dialog.wide { width: min(900px, 94vw); }
+.panel-dialog::backdrop { background: rgba(15, 17, 20, .35); }
+.dialog-head { display: flex; align-items: center; gap: 8px; padding: 12px 16px; border-bottom: 1px solid var(--border); }
+.dialog-head h2 { flex: 1; margin: 0; font-size: 15px; font-weight: 650; }
+.dialog-body { padding: 12px 16px; overflow: auto; max-height: calc(86vh - 110px); }
+.dialog-foot { display: flex; justify-content: flex-end; gap: 8px; padding: 10px 16px; border-top: 1px solid var(--border); }
+.dialog-close { width: 28px; height: 28px; border: 0; border-radius: 50%; background: none; color: var(--muted); font-size: 18px; line-height: 1; cursor: pointer; }
+.dialog-close:hover { background: #eef0f2; color: var(--text); }
+.transfer-modes { display: flex; gap: 16px; margin: 0 0 10px; padding: 0; border: 0; }
+.transfer-modes label { display: inline-flex; align-items: center; gap: 5px; cursor: pointer; }
+.dialog-field { display: block; margin-bottom: 10px; }
+.dialog-field > span { display: block; margin-bottom: 4px; font-weight: 500; }
+.dialog-field select, .dialog-field input, .dialog-field textarea { width: 100%; padding: 5px 8px; border: 1px solid var(--border-strong); border-radius: var(--radius); background: #fff; }
+.dialog-field select, .dialog-field input { height: 30px; }
+.dialog-field textarea { min-height: 60px; resize: vertical; }
+.dialog-field :focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3px var(--accent-soft); }
+.dialog-hint { display: block; margin-top: 3px; color: var(--faint); font-size: 11px; }
+.why-section + .why-section { margin-top: 14px; }
+.why-section h3 { margin: 0 0 6px; font-size: 13px; font-weight: 650; }
+.why-decisions { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 8px; }
+.why-decision { padding: 8px 10px; border: 1px solid var(--border); border-radius: var(--radius); background: #fbfcfd; }
+.why-decision-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px; margin-bottom: 4px; }
+.why-outcome { font-weight: 700; }
+.why-decision[data-outcome="assign"] .why-outcome, .why-decision[data-outcome="accept"] .why-outcome, .why-decision[data-outcome="pick"] .why-outcome { color: var(--ok); }
+.why-decision[data-outcome="timeout"] .why-outcome, .why-decision[data-outcome="decline"] .why-outcome, .why-decision[data-outcome="response_timeout"] .why-outcome { color: var(--warn); }
+.why-time, .why-queue { color: var(--muted); font-size: 12px; }
+.why-fields { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0 0 6px; font-size: 12px; }
+.why-fields dt { color: var(--muted); }
+.why-fields dd { margin: 0; overflow-wrap: anywhere; }
+.why-table { width: 100%; border-collapse: collapse; font-size: 12px; background: #fff; }
+.why-table th, .why-table td { padding: 3px 8px; border: 1px solid var(--border); text-align: left; vertical-align: top; }
+.why-table th { background: #f6f8fa; color: var(--muted); font-weight: 600; }
+.why-table tr.is-winner td { background: #e6f4ea; }
+.why-table tr.is-excluded td { color: var(--muted); }
+.why-muted { margin: 0; color: var(--faint); font-style: italic; }
+`;
+
+  function installRoutingStyles() {
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(ROUTING_CSS);
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    } catch (_) { /* an old browser: the panels still work, unstyled */ }
+  }
+  installRoutingStyles();
+
   return {
     el, append, clear, setText, firstString, formatSize, channelLabel, partTypeOfMime,
     SAFE_IMAGE, createMediaLoader, renderParts, renderButtonChips, closeLightbox,
+    outcomeLabel, exclusionLabel, alertLabel, scoreText, formatNumber, renderExplanation, keyValues,
   };
 })();

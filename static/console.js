@@ -25,6 +25,12 @@
   const MAX_BUTTON_TITLE = 40;
   const MAX_BUTTON_URL = 2000;
   const WINDOW_WARN_MS = 60 * 60 * 1000;   // "closing soon" in the last hour
+  const OFFER_TICK_MS = 250;               // offer countdowns
+  const OFFER_URGENT_MS = 5000;            // the countdown turns red
+  const OFFER_ERROR_SHOWN_MS = 4000;       // a refused accept stays readable this long
+  const COMMAND_TIMEOUT_MS = 20000;        // no ack or error by then: tell the operator
+  const QUEUES_REFRESH_MS = 10000;
+  const MAX_ALERTS = 30;
 
   const P = window.InboxParts;
   const { el, clear, setText, formatSize } = P;
@@ -76,6 +82,21 @@
     templatesShown: '',         // which list the <select> holds
     windowClosed: new Map(),    // conversation id → window_expires_at the server refused
     windowTimer: null,
+    // routing
+    offers: new Map(),          // conversation id → {offer, node, ...} offered to me
+    offersEnded: new Map(),     // conversation id → when its offer left (ms)
+    alerts: [],                 // newest first: {key, alert, conversation}
+    skew: 0,                    // the server's clock minus ours (ms), from live frames
+    skewFresh: false,           // no sample from the current connection yet
+    replayUntil: 0,             // frames up to this seq were replayed (their times are old)
+    view: 'conversation',       // or 'queues' (supervisors)
+    queues: null,               // GET /api/v1/queues, once loaded
+    queuesError: '',
+    queuesAt: 0,
+    queuesLoading: null,        // the promise of the load in flight
+    queuesTimer: null,
+    transferFor: null,          // conversation id of the open transfer dialog
+    whyFor: null,               // conversation id of the open "Why?" dialog
   };
 
   // Files of the open conversation: fetched with the token, revoked when it is left.
@@ -196,6 +217,7 @@
     S.everConnected = false;
     S.templates.clear();
     S.windowClosed.clear();
+    resetRouting();
     resetComposerExtras();
     media.reset();
     localStorage.removeItem(TOKEN_KEY);
@@ -243,6 +265,8 @@
       S.convs = new Map((convs.conversations || []).map((c) => [c.id, c]));
       renderAll();
       if (S.currentId) loadHistory(S.currentId);
+      loadOffers();
+      if (S.view === 'queues') loadQueues();
       return true;
     } catch (e) {
       if (mySeq !== S.bootSeq || e.status === 401) return false;
@@ -345,7 +369,9 @@
     frame.request_id = requestId;
     S.requests.set(requestId, Object.assign({ kind: frame.type }, meta || {}));
     if (S.requests.size > 500) S.requests.delete(S.requests.keys().next().value);
-    return send(frame) ? requestId : null;
+    if (send(frame)) return requestId;
+    S.requests.delete(requestId);   // never sent: no answer will come
+    return null;
   }
 
   function setConn(state) {
@@ -416,8 +442,20 @@
       case 'error':
         onErrorFrame(f);
         break;
+      case 'offer.created':
+        onOfferCreated(f);
+        break;
+      case 'offer.ended':
+        if (typeof f.conversation_id === 'string') dropOffer(f.conversation_id);
+        break;
+      case 'routing.alert':
+        onRoutingAlert(f);
+        break;
+      case 'heartbeat':
+        noteServerTime(f.at, f.seq);
+        break;
       default:
-        break;   // heartbeat, pong, and anything newer than this console
+        break;   // pong, and anything newer than this console
     }
   }
 
@@ -428,6 +466,10 @@
     if (!f.resumed) S.lastSeq = typeof f.last_seq === 'number' ? f.last_seq : 0;
     const reconnected = S.everConnected;
     S.everConnected = true;
+    // Frames up to the stream's position are a replay: their times are not "now".
+    S.replayUntil = typeof f.last_seq === 'number' ? f.last_seq : 0;
+    S.skewFresh = false;
+    noteServerTime(f.at || f.server_time);
     if (f.operator) setMe(f.operator);
     setConn('up');
     // Fresh stream on a reconnect (e.g. the page slept for longer than the replay window
@@ -439,6 +481,7 @@
   function onAck(f) {
     const req = S.requests.get(f.request_id);
     S.requests.delete(f.request_id);
+    if (req) clearTimeout(req.timer);
     if (f.message) {
       const m = f.message;
       dropFromOutbox(m.client_id);
@@ -450,12 +493,15 @@
       S.operators.set(f.operator.id, f.operator);
     }
     if (req && req.conversationId === S.currentId && req.kind !== 'conversation.read') hideComposerError();
+    if (req && req.onAck) req.onAck(f);
   }
 
   function onErrorFrame(f) {
     if (f.code === 'unauthorized') { onUnauthorized(); return; }
     const req = f.request_id ? S.requests.get(f.request_id) : null;
     if (f.request_id) S.requests.delete(f.request_id);
+    if (req) clearTimeout(req.timer);
+    if (req && req.onError) { req.onError(f); return; }   // the command's own UI shows it
     const text = f.message || f.code || 'The server refused the request.';
     let shown = text;
     if (f.code === 'window_closed') {
@@ -602,6 +648,8 @@
     if (select.value !== presence && document.activeElement !== select) select.value = presence;
     $('presence-dot').dataset.status = presence;
     $('section-others').hidden = !isSuper();
+    $('queues-btn').hidden = !isSuper();
+    if (!isSuper() && S.view === 'queues') showQueues(false);
   }
 
   function renderLists() {
@@ -620,7 +668,16 @@
       setText($(`count-${name}`), list.length);
       if (name === 'mine') unreadTotal += list.reduce((n, c) => n + (c.unread_count || 0), 0);
     }
-    document.title = `${unreadTotal ? `(${unreadTotal}) ` : ''}Inbox`;
+    renderTitle(unreadTotal);
+  }
+
+  let lastUnread = 0;
+
+  /** "(3) Inbox", with pending offers first so another tab shows them too. */
+  function renderTitle(unreadTotal) {
+    if (typeof unreadTotal === 'number') lastUnread = unreadTotal;
+    const offers = S.offers.size;
+    document.title = `${offers ? `[${offers} offered] ` : ''}${lastUnread ? `(${lastUnread}) ` : ''}Inbox`;
   }
 
   function renderItem(c) {
@@ -653,6 +710,7 @@
 
   async function openConversation(id) {
     if (!id) return;
+    if (S.view === 'queues') showQueues(false);
     const changed = id !== S.currentId;
     S.currentId = id;
     if (changed) {
@@ -722,8 +780,10 @@
 
   function renderConversation() {
     const c = S.currentId ? S.convs.get(S.currentId) : null;
-    $('conv-empty').hidden = !!c;
-    $('conv-main').hidden = !c;
+    const queues = S.view === 'queues';
+    $('queues-view').hidden = !queues;
+    $('conv-empty').hidden = queues || !!c;
+    $('conv-main').hidden = queues || !c;
     if (!c) return;
     renderHeader();
     renderMessages();
@@ -749,6 +809,8 @@
     $('btn-claim').hidden = c.status !== 'queued';
     $('btn-resolve').hidden = c.status === 'resolved' || !(act || (isSuper()));
     $('btn-reopen').hidden = c.status !== 'resolved' || !act;
+    $('btn-transfer').hidden = !canTransfer(c);
+    $('btn-why').hidden = !isSuper();
 
     const notice = $('conv-notice');
     let note = '';
@@ -1312,6 +1374,655 @@
     }
   }
 
+  // ---------------------------------------------------------------- routing: commands with their own UI
+
+  /**
+   * Sends a command whose answer goes to callbacks (not to the composer): onAck(frame),
+   * onError({code, message}). No answer within COMMAND_TIMEOUT_MS (the socket died and the
+   * stream was not resumed) counts as an error. false when not connected.
+   */
+  function command(frame, meta) {
+    const requestId = request(frame, meta);
+    const req = requestId ? S.requests.get(requestId) : null;
+    if (!req) return false;
+    req.timer = setTimeout(() => {
+      if (S.requests.get(requestId) !== req) return;
+      S.requests.delete(requestId);
+      req.onError({ code: 'timeout', message: 'No answer from the server. Check the connection and try again.' });
+    }, COMMAND_TIMEOUT_MS);
+    return true;
+  }
+
+  function resetRouting() {
+    for (const entry of S.offers.values()) entry.node.remove();
+    S.offers.clear();
+    S.offersEnded.clear();
+    renderOfferSection();
+    S.alerts = [];
+    renderAlerts();
+    S.queues = null;
+    S.queuesError = '';
+    S.queuesAt = 0;
+    S.skew = 0;
+    S.skewFresh = false;
+    S.replayUntil = 0;
+    showQueues(false);
+    for (const id of ['transfer-dialog', 'why-dialog']) if ($(id).open) $(id).close();
+  }
+
+  // Server time ------------------------------------------------------------------
+
+  /**
+   * A time the server stamped on a live frame. Each sample is the server's clock minus
+   * ours, less the frame's travel time, so the largest sample of a connection is the best
+   * guess of the offset; replayed frames (old times) are skipped. Before any sample the
+   * console uses its own clock.
+   */
+  function noteServerTime(iso, seq) {
+    const t = tsOf(iso);
+    if (!t) return;
+    if (typeof seq === 'number' && seq <= S.replayUntil) return;
+    const sample = t - Date.now();
+    if (!S.skewFresh || sample > S.skew) {
+      S.skew = sample;
+      S.skewFresh = true;
+    }
+  }
+
+  const serverNow = () => Date.now() + S.skew;
+
+  function fullTime(value) {
+    const t = tsOf(value);
+    if (!t) return '—';
+    const d = new Date(t);
+    const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return d.toDateString() === new Date().toDateString()
+      ? time : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`;
+  }
+
+  // Offers -----------------------------------------------------------------------
+
+  function validOffer(o) {
+    return !!o && typeof o === 'object' && typeof o.conversation_id === 'string' && !!tsOf(o.expires_at);
+  }
+
+  function onOfferCreated(f) {
+    const offer = f.offer;
+    if (!validOffer(offer)) return;
+    noteServerTime(offer.offered_at, f.seq);   // a lower bound of the server's "now"
+    if (f.conversation && f.conversation.id) upsertConversation(f.conversation);
+    putOffer(offer);
+  }
+
+  function putOffer(offer) {
+    const id = offer.conversation_id;
+    let entry = S.offers.get(id);
+    if (!entry) {
+      entry = { offer, addedAt: Date.now(), busy: false, goneAt: 0 };
+      S.offers.set(id, entry);
+      buildOffer(entry);
+    } else {
+      entry.offer = offer;
+      entry.goneAt = 0;
+      fillOffer(entry);
+    }
+    placeOffers();
+    tickOffers();
+  }
+
+  function dropOffer(id) {
+    const entry = S.offers.get(id);
+    if (!entry) return;
+    S.offers.delete(id);
+    S.offersEnded.set(id, Date.now());
+    if (S.offersEnded.size > 200) S.offersEnded.delete(S.offersEnded.keys().next().value);
+    entry.node.remove();
+    renderOfferSection();
+  }
+
+  /** One offer's nodes, built once: the countdown ticks without rebuilding the buttons. */
+  function buildOffer(entry) {
+    const id = entry.offer.conversation_id;
+    entry.name = el('button', {
+      class: 'offer-name', type: 'button', 'data-testid': 'offer-contact', title: 'Open the conversation',
+      onclick: () => openConversation(id),
+    });
+    entry.kind = el('span', { class: 'badge badge-kind' });
+    entry.countdown = el('span', { class: 'offer-countdown', 'data-testid': 'offer-countdown', 'aria-hidden': 'true' });
+    entry.queue = el('div', { class: 'offer-queue', 'data-testid': 'offer-queue' });
+    entry.preview = el('div', { class: 'offer-preview', 'data-testid': 'offer-preview' });
+    // Said once by screen readers (the ticking countdown is hidden from them).
+    const secs = Math.max(0, Math.ceil((tsOf(entry.offer.expires_at) - serverNow()) / 1000));
+    entry.spoken = el('span', { class: 'visually-hidden' }, `New conversation offered to you; ${secs} seconds to accept.`);
+    entry.progress = el('progress', { class: 'offer-progress', max: 1000, value: 1000, 'aria-hidden': 'true' });
+    entry.error = el('div', { class: 'offer-error', 'data-testid': 'offer-error', hidden: true });
+    entry.accept = el('button', { class: 'btn btn-primary', type: 'button', 'data-testid': 'offer-accept', onclick: () => acceptOffer(id) }, 'Accept');
+    entry.decline = el('button', { class: 'btn', type: 'button', 'data-testid': 'offer-decline', onclick: () => declineOffer(id) }, 'Decline');
+    entry.node = el('li', { class: 'offer-item', 'data-testid': 'offer', 'data-conversation-id': id, role: 'alert' },
+      el('div', { class: 'offer-row' }, entry.name, entry.kind, entry.countdown),
+      entry.queue, entry.preview, entry.spoken, entry.progress, entry.error,
+      el('div', { class: 'offer-actions' }, entry.accept, entry.decline));
+    fillOffer(entry);
+  }
+
+  function fillOffer(entry) {
+    const o = entry.offer;
+    const name = o.contact_name || 'Unknown contact';
+    setText(entry.name, name);
+    setText(entry.kind, P.channelLabel(o.channel_kind));
+    entry.kind.dataset.kind = o.channel_kind || '';
+    setText(entry.queue, o.queue_name ? `Queue: ${o.queue_name}` : '');
+    setText(entry.preview, o.preview || '');
+    entry.accept.disabled = entry.busy || !!entry.goneAt;
+    entry.decline.disabled = entry.busy || !!entry.goneAt;
+    entry.node.classList.toggle('is-busy', entry.busy);
+  }
+
+  /** Soonest to expire first. */
+  function placeOffers() {
+    const list = $('offer-list');
+    const sorted = Array.from(S.offers.values()).sort((a, b) => tsOf(a.offer.expires_at) - tsOf(b.offer.expires_at));
+    sorted.forEach((entry, i) => {
+      if (list.children[i] !== entry.node) list.insertBefore(entry.node, list.children[i] || null);
+    });
+    renderOfferSection();
+  }
+
+  function renderOfferSection() {
+    $('offers-section').hidden = S.offers.size === 0;
+    setText($('count-offers'), S.offers.size);
+    renderTitle();
+  }
+
+  function tickOffers() {
+    if (!S.offers.size) return;
+    const now = serverNow();
+    for (const [id, entry] of Array.from(S.offers)) {
+      const o = entry.offer;
+      const left = tsOf(o.expires_at) - now;
+      if ((left <= 0 && !entry.busy) || (entry.goneAt && Date.now() >= entry.goneAt)) {
+        dropOffer(id);
+        continue;
+      }
+      const secs = Math.max(0, Math.ceil(left / 1000));
+      if (entry.countdown.dataset.seconds !== String(secs)) {
+        entry.countdown.dataset.seconds = String(secs);
+        setText(entry.countdown, `${secs} s`);
+        entry.countdown.title = `${secs} seconds left to accept`;
+      }
+      entry.countdown.dataset.urgent = String(left <= OFFER_URGENT_MS);
+      const total = tsOf(o.expires_at) - tsOf(o.offered_at);
+      entry.progress.value = total > 0 ? Math.max(0, Math.min(1000, Math.round((left / total) * 1000))) : 0;
+    }
+  }
+
+  async function loadOffers() {
+    const mySeq = S.bootSeq;
+    const started = Date.now();
+    let data;
+    try {
+      data = await api('GET', '/api/v1/offers');
+    } catch (_) {
+      return;   // a server without routing, or a hiccup: offers still come over the socket
+    }
+    if (mySeq !== S.bootSeq) return;
+    const fresh = new Set();
+    for (const o of Array.isArray(data.offers) ? data.offers : []) {
+      if (!validOffer(o)) continue;
+      // Ended while this request was under way: the snapshot is older than offer.ended.
+      if ((S.offersEnded.get(o.conversation_id) || 0) >= started) continue;
+      fresh.add(o.conversation_id);
+      putOffer(o);
+    }
+    // Gone meanwhile, unless it came live after this request left.
+    for (const [id, entry] of Array.from(S.offers)) {
+      if (!fresh.has(id) && !entry.busy && entry.addedAt < started) dropOffer(id);
+    }
+  }
+
+  function setOfferBusy(entry, busy, error) {
+    entry.busy = busy;
+    entry.error.hidden = !error;
+    setText(entry.error, error || '');
+    fillOffer(entry);
+  }
+
+  function offerRefused(id, f) {
+    const entry = S.offers.get(id);
+    if (!entry) return;
+    const gone = f.code === 'conflict' || f.code === 'not_found' || f.code === 'invalid_transition';
+    if (gone) entry.goneAt = Date.now() + OFFER_ERROR_SHOWN_MS;
+    setOfferBusy(entry, false, f.message || f.code || 'The server refused.');
+  }
+
+  function acceptOffer(id) {
+    const entry = S.offers.get(id);
+    if (!entry || entry.busy || entry.goneAt) return;
+    setOfferBusy(entry, true);
+    const sent = command({ type: 'offer.accept', conversation_id: id }, {
+      onAck: () => {
+        dropOffer(id);
+        openConversation(id);
+      },
+      onError: (f) => offerRefused(id, f),
+    });
+    if (!sent) setOfferBusy(entry, false, 'Not connected. Try again when the connection is back.');
+  }
+
+  function declineOffer(id) {
+    const entry = S.offers.get(id);
+    if (!entry || entry.busy || entry.goneAt) return;
+    setOfferBusy(entry, true);
+    const sent = command({ type: 'offer.decline', conversation_id: id }, {
+      onAck: () => dropOffer(id),
+      onError: (f) => offerRefused(id, f),
+    });
+    if (!sent) setOfferBusy(entry, false, 'Not connected. Try again when the connection is back.');
+  }
+
+  // Alerts -----------------------------------------------------------------------
+
+  function onRoutingAlert(f) {
+    const a = f.alert;
+    if (!a || typeof a !== 'object' || typeof a.conversation_id !== 'string') return;
+    if (f.conversation && f.conversation.id && canSee(f.conversation)) upsertConversation(f.conversation);
+    const key = `${a.kind}:${a.target}:${a.conversation_id}`;
+    S.alerts = S.alerts.filter((x) => x.key !== key);
+    S.alerts.unshift({ key, alert: a, conversation: f.conversation || null });
+    if (S.alerts.length > MAX_ALERTS) S.alerts.length = MAX_ALERTS;
+    renderAlerts();
+  }
+
+  function dismissAlert(key) {
+    S.alerts = S.alerts.filter((x) => x.key !== key);
+    renderAlerts();
+  }
+
+  function renderAlerts() {
+    const list = $('alert-list');
+    clear(list);
+    for (const { key, alert: a, conversation } of S.alerts) {
+      const c = S.convs.get(a.conversation_id) || conversation || {};
+      const who = a.operator_id && isSuper() && !(S.me && a.operator_id === S.me.id)
+        ? `assignee ${operatorName(a.operator_id) || 'another operator'}` : '';
+      const details = [
+        a.queue_name ? `queue ${a.queue_name}` : '',
+        c.contact_name || '',
+        a.due_at ? `due ${clockTime(a.due_at)}` : '',
+        who,
+      ].filter(Boolean).join(' · ');
+      list.appendChild(el('li', {
+        class: 'alert-item', 'data-testid': 'routing-alert', 'data-kind': a.kind || '', 'data-target': a.target || '',
+        'data-conversation-id': a.conversation_id, title: a.at ? `Raised ${fullTime(a.at)}` : null,
+      },
+      el('span', { class: 'alert-text' },
+        el('span', { class: 'alert-kind' }, P.alertLabel(a.kind, a.target)),
+        details ? ` — ${details}` : ''),
+      el('button', { class: 'link-btn', type: 'button', 'data-testid': 'alert-open', onclick: () => openConversation(a.conversation_id) },
+        'Open conversation'),
+      el('button', { class: 'alert-dismiss', type: 'button', 'data-testid': 'alert-dismiss', 'aria-label': 'Dismiss', title: 'Dismiss', onclick: () => dismissAlert(key) }, '×')));
+    }
+    list.hidden = !S.alerts.length;
+  }
+
+  // Queues (supervisors) -----------------------------------------------------------
+
+  /** GET /api/v1/queues into S.queues; one load at a time. */
+  function loadQueues() {
+    if (S.queuesLoading) return S.queuesLoading;
+    const mySeq = S.bootSeq;
+    S.queuesLoading = (async () => {
+      try {
+        const data = await api('GET', '/api/v1/queues');
+        if (mySeq !== S.bootSeq) return;
+        S.queues = (Array.isArray(data.queues) ? data.queues : []).filter((q) => q && typeof q.id === 'string');
+        S.queuesAt = Date.now();
+        S.queuesError = '';
+      } catch (e) {
+        if (mySeq !== S.bootSeq) return;
+        S.queuesError = e.message;
+      } finally {
+        S.queuesLoading = null;
+      }
+      renderQueues();
+    })();
+    return S.queuesLoading;
+  }
+
+  function queueName(id) {
+    if (!id) return '—';
+    const q = (S.queues || []).find((x) => x.id === id || x.name === id);
+    return q ? q.name : `queue ${id.slice(0, 8)}`;
+  }
+
+  function showQueues(show) {
+    const on = !!show && isSuper();
+    S.view = on ? 'queues' : 'conversation';
+    $('queues-btn').setAttribute('aria-pressed', String(on));
+    clearInterval(S.queuesTimer);
+    S.queuesTimer = null;
+    if (on) {
+      renderQueues();
+      loadQueues();
+      S.queuesTimer = setInterval(() => { if (document.visibilityState === 'visible') loadQueues(); }, QUEUES_REFRESH_MS);
+    }
+    renderConversation();
+  }
+
+  const STRATEGY_LABELS = {
+    least_loaded: 'least loaded', longest_idle: 'longest idle', round_robin: 'round robin', ring_all: 'ring all',
+  };
+
+  function queueSettingsText(settings) {
+    const st = settings && typeof settings === 'object' ? settings : {};
+    const out = [];
+    const strategy = typeof st.strategy === 'string' ? st.strategy.replace(/-/g, '_') : 'least_loaded';
+    out.push(STRATEGY_LABELS[strategy] || strategy.replace(/_/g, ' '));
+    out.push(typeof st.accept_timeout === 'number' ? `offers, ${P.formatNumber(st.accept_timeout)} s to accept` : 'assigns directly');
+    if (st.allow_pick === false) out.push('no picking by hand');
+    out.push(Array.isArray(st.members) && st.members.length ? `${st.members.length} member${st.members.length === 1 ? '' : 's'}` : 'every operator');
+    if (st.skills && typeof st.skills === 'object' && Object.keys(st.skills).length) {
+      out.push(`skills ${Object.entries(st.skills).map(([k, v]) => `${k}≥${v}`).join(', ')}`);
+    } else if (typeof st.skills === 'string' && st.skills) out.push(`skills ${st.skills}`);
+    if (Array.isArray(st.channels) && st.channels.length) out.push(`${st.channels.length} channel${st.channels.length === 1 ? '' : 's'}`);
+    if (st.sla && typeof st.sla === 'object' && Object.keys(st.sla).length) out.push('SLA');
+    if (typeof st.response_timeout === 'number') out.push(`answer within ${P.formatNumber(st.response_timeout)} s`);
+    return out.join(' · ');
+  }
+
+  function waitText(seconds, waiting) {
+    if (!waiting || typeof seconds !== 'number') return '—';
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  }
+
+  function renderQueues() {
+    if (S.view !== 'queues') return;
+    const body = $('queues-body');
+    const err = $('queues-error');
+    err.hidden = !S.queuesError;
+    setText(err, S.queuesError ? `Could not load the queues: ${S.queuesError}` : '');
+    setText($('queues-updated'), S.queuesAt
+      ? `Updated ${new Date(S.queuesAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`
+      : 'Loading…');
+    clear(body);
+    if (!S.queues) return;
+    if (!S.queues.length) {
+      body.appendChild(el('tr', null, el('td', { colspan: 8, class: 'queues-settings' }, 'No queues yet.')));
+      return;
+    }
+    for (const q of S.queues) {
+      const st = q.stats && typeof q.stats === 'object' ? q.stats : {};
+      const n = (v) => (typeof v === 'number' ? P.formatNumber(v) : '—');
+      const breaches = typeof st.sla_breaches === 'number' ? st.sla_breaches : 0;
+      body.appendChild(el('tr', {
+        'data-testid': 'queue-row', 'data-queue-id': q.id, 'data-waiting': n(st.waiting),
+        class: breaches > 0 ? 'has-breach' : null,
+      },
+      el('th', { scope: 'row' }, q.name || q.id, q.is_default ? ' ' : null,
+        q.is_default ? el('span', { class: 'badge', title: 'Conversations of channels no queue lists go here' }, 'default') : null),
+      el('td', { class: 'num', 'data-stat': 'waiting' }, n(st.waiting)),
+      el('td', { class: 'num', 'data-stat': 'longest_wait' }, waitText(st.longest_wait_seconds, st.waiting)),
+      el('td', { class: 'num', 'data-stat': 'offers' }, n(st.offers)),
+      el('td', { class: 'num', 'data-stat': 'assigned' }, n(st.assigned)),
+      el('td', { class: 'num', 'data-stat': 'members_online' }, n(st.members_online)),
+      el('td', { class: 'num breaches', 'data-stat': 'sla_breaches' }, n(st.sla_breaches)),
+      el('td', { class: 'queues-settings' }, queueSettingsText(q.settings))));
+    }
+  }
+
+  // Transfer ---------------------------------------------------------------------
+
+  /** The assignee moves their conversation on; supervisors also move waiting ones. */
+  function canTransfer(c) {
+    if (!c || !S.me) return false;
+    if (c.status === 'assigned') return canAct(c);
+    return c.status === 'queued' && isSuper();
+  }
+
+  const PRESENCE_RANK = { online: 0, away: 1, offline: 2 };
+
+  function transferMode() {
+    const checked = document.querySelector('input[name="transfer-mode"]:checked');
+    return checked ? checked.value : 'operator';
+  }
+
+  function setTransferMode(mode) {
+    for (const input of document.querySelectorAll('input[name="transfer-mode"]')) input.checked = input.value === mode;
+    $('transfer-operator-field').hidden = mode !== 'operator';
+    $('transfer-queue-fields').hidden = mode !== 'queue';
+  }
+
+  function fillTransferOperators() {
+    const c = S.convs.get(S.transferFor);
+    const select = $('transfer-operator');
+    const keep = select.value;
+    clear(select);
+    const everyone = Array.from(S.operators.values())
+      .filter((o) => o && o.id && !o.disabled && (!c || o.id !== c.assignee_id))
+      .sort((a, b) => ((PRESENCE_RANK[a.presence] ?? 3) - (PRESENCE_RANK[b.presence] ?? 3))
+        || String(a.name || a.login).localeCompare(String(b.name || b.login)));
+    let firstEnabled = '';
+    for (const o of everyone) {
+      const presence = o.presence || 'offline';
+      // The server only lets a plain operator hand over to someone online.
+      const disabled = !isSuper() && presence !== 'online';
+      const me = S.me && o.id === S.me.id ? ' (you)' : '';
+      select.appendChild(el('option', { value: o.id, disabled, 'data-presence': presence },
+        `${o.name || o.login}${me}${o.login && o.name ? ` (${o.login})` : ''} — ${presence}`));
+      if (!disabled && !firstEnabled) firstEnabled = o.id;
+    }
+    if (!everyone.length) select.appendChild(el('option', { value: '', disabled: true }, 'No other operator'));
+    const keepOk = everyone.some((o) => o.id === keep && !(!isSuper() && o.presence !== 'online'));
+    select.value = keepOk ? keep : firstEnabled;
+  }
+
+  function fillTransferQueues() {
+    const select = $('transfer-queue');
+    const keep = select.value;
+    clear(select);
+    select.appendChild(el('option', { value: '' }, 'Its current queue (with the skills below)'));
+    for (const q of S.queues || []) {
+      select.appendChild(el('option', { value: q.id }, `${q.name || q.id}${q.is_default ? ' (default)' : ''}`));
+    }
+    if (Array.from(select.options).some((o) => o.value === keep)) select.value = keep;
+  }
+
+  function showTransferError(text) {
+    const node = $('transfer-error');
+    setText(node, text || '');
+    node.hidden = !text;
+  }
+
+  async function openTransfer() {
+    const c = S.convs.get(S.currentId);
+    if (!canTransfer(c)) return;
+    const dialog = $('transfer-dialog');
+    S.transferFor = c.id;
+    setTransferMode('operator');
+    $('transfer-operator').value = '';
+    $('transfer-queue').value = '';
+    $('transfer-skills').value = '';
+    $('transfer-note').value = '';
+    $('transfer-submit').disabled = false;
+    showTransferError('');
+    fillTransferOperators();
+    fillTransferQueues();
+    if (!dialog.open) dialog.showModal();
+    const mySeq = S.bootSeq;
+    const [ops] = await Promise.all([
+      api('GET', '/api/v1/operators').catch((e) => ({ error: e })),
+      loadQueues(),
+    ]);
+    if (mySeq !== S.bootSeq || S.transferFor !== c.id || !dialog.open) return;
+    if (ops && Array.isArray(ops.operators)) {
+      for (const o of ops.operators) if (o && o.id) S.operators.set(o.id, Object.assign({}, S.operators.get(o.id) || {}, o));
+    }
+    fillTransferOperators();
+    fillTransferQueues();
+    if (S.queuesError && $('transfer-error').hidden) showTransferError(`Could not load the queues: ${S.queuesError}`);
+  }
+
+  /** "lenses=3, ru" → {lenses: 3, ru: 1}; null when empty. Throws Error with a sentence. */
+  function parseSkills(text) {
+    const out = {};
+    for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const [rawName, ...rest] = item.split('=');
+      const name = rawName.trim();
+      const level = rest.length ? rest.join('=').trim() : '1';
+      if (!name || !/^[\p{L}\p{N}_:.-]+$/u.test(name)) throw new Error(`"${name || item}" is not a skill name (letters, digits, _ - : .).`);
+      if (!/^\d+$/.test(level) || Number(level) < 1 || Number(level) > 10) throw new Error(`The level of ${name} must be a whole number 1–10.`);
+      out[name] = Number(level);
+    }
+    return Object.keys(out).length ? out : null;
+  }
+
+  function submitTransfer(ev) {
+    ev.preventDefault();
+    const id = S.transferFor;
+    if (!id || $('transfer-submit').disabled) return;
+    const frame = { type: 'conversation.transfer', conversation_id: id };
+    if (transferMode() === 'operator') {
+      const op = $('transfer-operator').value;
+      if (!op) { showTransferError('Choose an operator.'); return; }
+      frame.operator_id = op;
+    } else {
+      let skills;
+      try { skills = parseSkills($('transfer-skills').value); } catch (e) { showTransferError(e.message); return; }
+      const queue = $('transfer-queue').value;
+      if (!queue && !skills) { showTransferError('Choose a queue, or give the skills the next operator needs.'); return; }
+      if (queue) frame.queue = queue;
+      if (skills) frame.skills = skills;
+    }
+    const note = $('transfer-note').value.trim();
+    if (note) frame.note = note;
+    showTransferError('');
+    $('transfer-submit').disabled = true;
+    const sent = command(frame, {
+      conversationId: id,
+      onAck: () => {
+        $('transfer-submit').disabled = false;
+        if (S.transferFor === id && $('transfer-dialog').open) $('transfer-dialog').close();
+      },
+      onError: (f) => {
+        $('transfer-submit').disabled = false;
+        if (S.transferFor === id) showTransferError(f.message || f.code || 'The server refused the transfer.');
+      },
+    });
+    if (!sent) {
+      $('transfer-submit').disabled = false;
+      showTransferError('Not connected. Try again when the connection is back.');
+    }
+  }
+
+  // Why? (supervisors) ------------------------------------------------------------
+
+  const TASK_STATUS = { waiting: 'waiting in the queue', assigned: 'assigned', done: 'done', finished: 'done' };
+
+  const whyNames = {
+    operator: (id) => (id ? operatorName(id) || `operator ${String(id).slice(0, 8)}` : '—'),
+    queue: (id) => queueName(id),
+    time: (iso) => fullTime(iso),
+  };
+
+  async function openWhy() {
+    const id = S.currentId;
+    if (!id || !isSuper()) return;
+    S.whyFor = id;
+    const c = S.convs.get(id);
+    setText($('why-title'), `Routing decisions — ${(c && c.contact_name) || 'conversation'}`);
+    if (!$('why-dialog').open) $('why-dialog').showModal();
+    await loadWhy(id);
+  }
+
+  async function loadWhy(id) {
+    const body = $('why-body');
+    const mySeq = S.bootSeq;
+    body.dataset.state = 'loading';
+    body.setAttribute('aria-busy', 'true');
+    clear(body);
+    body.appendChild(el('p', { class: 'why-muted' }, 'Loading…'));
+    let data;
+    try {
+      [data] = await Promise.all([
+        api('GET', `/api/v1/conversations/${encodeURIComponent(id)}/routing`),
+        S.queues ? null : loadQueues(),
+      ]);
+    } catch (e) {
+      if (mySeq !== S.bootSeq || S.whyFor !== id) return;
+      body.dataset.state = 'error';
+      body.removeAttribute('aria-busy');
+      clear(body);
+      body.appendChild(el('div', { class: 'dialog-error', 'data-testid': 'why-error', role: 'alert' },
+        e.status === 403 ? 'Only supervisors and admins can see routing decisions.' : `Could not load the routing decisions: ${e.message}`,
+        el('button', { class: 'link-btn', type: 'button', onclick: () => loadWhy(id) }, 'Retry')));
+      return;
+    }
+    if (mySeq !== S.bootSeq || S.whyFor !== id) return;
+    body.dataset.state = 'ready';
+    body.removeAttribute('aria-busy');
+    clear(body);
+    body.appendChild(renderWhy(data || {}));
+  }
+
+  function renderWhy(data) {
+    const task = data.task && typeof data.task === 'object' ? data.task : null;
+    const sections = [];
+    if (task) {
+      const rows = [
+        ['Queue', queueName(task.queue_id)],
+        ['Status', TASK_STATUS[task.status] || String(task.status || '—')],
+        ['Priority', typeof task.priority === 'number' ? String(task.priority) : '—'],
+      ];
+      if (task.assignee_id) rows.push(['Assignee', whyNames.operator(task.assignee_id)]);
+      if (task.last_operator_id) rows.push(['Last operator', whyNames.operator(task.last_operator_id)]);
+      if (Array.isArray(task.declined_by) && task.declined_by.length) {
+        rows.push(['Declined by', task.declined_by.map(whyNames.operator).join(', ')]);
+      }
+      if (task.extra_skills && Object.keys(task.extra_skills).length) {
+        rows.push(['Skills asked for', Object.entries(task.extra_skills).map(([k, v]) => `${k}≥${v}`).join(', ')]);
+      }
+      if (task.entered_queue_at) rows.push(['In this queue since', fullTime(task.entered_queue_at)]);
+      if (task.first_response_due) {
+        rows.push(['First response due', fullTime(task.first_response_due) + (task.first_response_breached_at ? ' — breached' : '')]);
+      }
+      if (task.resolution_due) {
+        rows.push(['Resolution due', fullTime(task.resolution_due) + (task.resolution_breached_at ? ' — breached' : '')]);
+      }
+      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-task' }, el('h3', null, 'Routing task'), P.keyValues(rows, 'why-fields')));
+    } else {
+      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-task' },
+        el('p', { class: 'why-muted' }, 'The router has no task for this conversation (a bot handles it, or it is resolved).')));
+    }
+    const offers = Array.isArray(data.offers) ? data.offers : [];
+    if (offers.length) {
+      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-offers' }, el('h3', null, 'Pending offers'),
+        el('ul', null, offers.map((o) => el('li', null, `${whyNames.operator(o.operator_id)}, until ${fullTime(o.expires_at)}`)))));
+    }
+    if (data.now && typeof data.now === 'object') {
+      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-now' },
+        el('h3', null, `If the router decided now: ${P.outcomeLabel(data.now.outcome)}`),
+        P.renderExplanation(data.now, whyNames)));
+    }
+    const decisions = Array.isArray(data.decisions) ? data.decisions : [];
+    sections.push(el('section', { class: 'why-section' },
+      el('h3', null, `Decisions (${decisions.length})`),
+      decisions.length
+        ? el('ol', { class: 'why-decisions', 'data-testid': 'why-decisions' }, decisions.map((d) => {
+          const x = d && typeof d === 'object' ? d : {};
+          return el('li', { class: 'why-decision', 'data-testid': 'why-decision', 'data-outcome': x.outcome || '' },
+            el('div', { class: 'why-decision-head' },
+              el('span', { class: 'why-outcome', 'data-testid': 'why-outcome' }, P.outcomeLabel(x.outcome)),
+              el('time', { class: 'why-time', datetime: x.decided_at || '' }, fullTime(x.decided_at)),
+              x.queue_id ? el('span', { class: 'why-queue' }, `queue ${queueName(x.queue_id)}`) : null),
+            P.renderExplanation(x.explanation, whyNames));
+        }))
+        : el('p', { class: 'why-muted' }, 'No routing decisions were recorded for this conversation.')));
+    return el('div', null, sections);
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function wire() {
@@ -1365,6 +2076,23 @@
     $('btn-claim').addEventListener('click', () => conversationCommand('conversation.claim'));
     $('btn-resolve').addEventListener('click', () => conversationCommand('conversation.resolve'));
     $('btn-reopen').addEventListener('click', () => conversationCommand('conversation.reopen'));
+    // Routing: offers, transfers, queues and the "Why?" of a conversation.
+    setInterval(tickOffers, OFFER_TICK_MS);
+    $('btn-transfer').addEventListener('click', openTransfer);
+    $('transfer-form').addEventListener('submit', submitTransfer);
+    for (const input of document.querySelectorAll('input[name="transfer-mode"]')) {
+      input.addEventListener('change', () => { setTransferMode(transferMode()); showTransferError(''); });
+    }
+    $('transfer-dialog').addEventListener('close', () => { S.transferFor = null; });
+    $('btn-why').addEventListener('click', openWhy);
+    $('why-reload').addEventListener('click', () => { if (S.whyFor) loadWhy(S.whyFor); });
+    $('why-dialog').addEventListener('close', () => { S.whyFor = null; });
+    for (const btn of document.querySelectorAll('dialog [data-close]')) {
+      btn.addEventListener('click', () => btn.closest('dialog').close());
+    }
+    $('queues-btn').addEventListener('click', () => showQueues(S.view !== 'queues'));
+    $('queues-refresh').addEventListener('click', () => loadQueues());
+    $('queues-close').addEventListener('click', () => showQueues(false));
     setInterval(renderLists, 30000);   // keep relative times fresh
     window.addEventListener('storage', (ev) => {
       // Logged out in another tab.
