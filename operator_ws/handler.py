@@ -89,6 +89,8 @@ class OperatorSocket:
             {
                 "type": "auth.ok",
                 "operator": operator_view(operator),
+                # The server's clock, so a console can count offers down correctly.
+                "at": self._core.clock.now().isoformat(),
                 "heartbeat_interval": self._hub.settings.heartbeat_seconds,
             },
         )

@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,8 +69,10 @@ from inbox.usecases.access import require_act
 from routing.policy import (
     DEFAULT_WEIGHTS,
     Assign,
+    CandidateNote,
     ChannelWeights,
     CustomerFacts,
+    Explanation,
     Offer,
     OperatorState,
     Overflow,
@@ -98,6 +101,15 @@ DEFAULT_HANDLE_SECONDS = 300.0
 HANDLE_EWMA = 0.2
 
 _DECISION_SEQ = itertools.count()
+
+#: The queue settings a plain operator may read (``list_queues``).
+OPERATOR_VISIBLE_SETTINGS = frozenset(
+    {"skills", "strategy", "accept_timeout", "allow_pick", "response_timeout", "sla"}
+)
+
+#: Bounds of the pause between two passes under a stream of events (see ``_loop``).
+MIN_PASS_GAP_SECONDS = 0.005
+MAX_PASS_GAP_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +166,14 @@ class RoutingService:
         self._task: asyncio.Task[None] | None = None
         self._touched: set[ConversationId] = set()
         self._wake: datetime | None = None
+        self._last_pass_seconds = 0.0
+        self._last_pass_end = 0.0
 
     # ------------------------------------------------------------------ Router port
 
     async def on_event(self, event: Event) -> None:
         match event:
-            case ConversationChanged():
+            case ConversationChanged(reason=reason) if reason not in ("read", "updated"):
                 self._kick.set()
             case OperatorPresenceChanged():
                 self._kick.set()
@@ -172,6 +186,7 @@ class RoutingService:
 
     def start(self) -> None:
         if self._task is None:
+            self._kick.set()  # a first pass at once: whatever fell due while we were down
             self._task = asyncio.create_task(self._loop(), name="routing-service")
 
     async def stop(self) -> None:
@@ -200,9 +215,18 @@ class RoutingService:
                 with contextlib.suppress(TimeoutError):  # not wait_for: see inbox/delivery.py
                     async with asyncio.timeout(timeout):
                         await self._kick.wait()
+            # Under a stream of events, passes keep a gap as long as the last pass took:
+            # the router never holds the database more than about half of the time,
+            # and the events of the gap are handled together in the next pass.
+            gap = self._last_pass_seconds - (time.monotonic() - self._last_pass_end)
+            if gap > 0:
+                await asyncio.sleep(min(gap, MAX_PASS_GAP_SECONDS))
             self._kick.clear()
+            started = time.monotonic()
             try:
                 await self.run_pass()
+                self._last_pass_end = time.monotonic()
+                self._last_pass_seconds = max(MIN_PASS_GAP_SECONDS, self._last_pass_end - started)
             except Exception:
                 logger.exception("routing pass failed")
                 await asyncio.sleep(min(1.0, self._settings.sweep_seconds))
@@ -798,7 +822,7 @@ class RoutingService:
                 match d:
                     case Assign():
                         ok = await self._assign(
-                            tx, p, task, d.operator.id, "assign", to_json(d.explanation)
+                            tx, p, task, d.operator.id, "assign", stored_explanation(d.explanation)
                         )
                         if ok and config.strategy.value == "round_robin":
                             self._set_turn(p, qid, d.operator)
@@ -892,7 +916,7 @@ class RoutingService:
             p.events.append(self._offer_event(p, conv, offer, "created"))
             made.append(state.id)
         if made:
-            await self._decision(tx, p, task, "offer", to_json(d.explanation))
+            await self._decision(tx, p, task, "offer", stored_explanation(d.explanation))
             p.wake_at(d.expires_at)
 
     async def _overflow(self, tx: Tx, p: _Pass, task: RoutingTask, d: Overflow) -> bool:
@@ -906,7 +930,7 @@ class RoutingService:
         conv = p.convs.get(task.conversation_id)
         if conv is not None:
             await self._withdraw(tx, p, conv, "overflow")
-        why = dict(to_json(d.explanation))
+        why = dict(stored_explanation(d.explanation))
         why["to_queue"] = target
         await self._decision(tx, p, task, "overflow", why)
         await self._put(
@@ -1235,7 +1259,7 @@ class RoutingService:
                         now,
                         weights=self._weights,
                     )
-                    current = to_json(ds[0].explanation)
+                    current = to_json(ds[0].explanation)  # live: every candidate
             return {
                 "conversation_id": conversation_id,
                 "task": task_view(task) if task else None,
@@ -1296,6 +1320,14 @@ class RoutingService:
                 ]
                 members = self._config(p, queue).members if queue else ()
                 view = queue_view(record)
+                if actor.role is Role.OPERATOR:
+                    # Operators see how a queue works, not who else is in it or where
+                    # alerts go.
+                    settings = view["settings"]
+                    assert isinstance(settings, dict)
+                    view["settings"] = {
+                        k: v for k, v in settings.items() if k in OPERATOR_VISIBLE_SETTINGS
+                    }
                 view["stats"] = {
                     "waiting": len(waiting),
                     "longest_wait_seconds": max(
@@ -1425,6 +1457,36 @@ class RoutingService:
                 fixed.append(step)
             settings["escalation"] = fixed
         return settings
+
+
+#: An explanation stores every candidate up to this many; above it, the winners, the first
+#: eligible ones and a sample of each exclusion reason, with the counts of all reasons.
+STORED_CANDIDATES = 30
+
+
+def stored_explanation(explanation: Explanation) -> dict[str, Any]:
+    """The explanation as stored in the decision log. A queue of 500 members would store
+    500 notes per decision (tens of kilobytes, on the hot path); a supervisor needs the
+    winner, the runners-up and why the others were out, so a large list is cut to
+    :data:`STORED_CANDIDATES` notes plus ``excluded_counts`` and ``candidates_total``."""
+    notes = explanation.candidates
+    if len(notes) <= STORED_CANDIDATES:
+        return dict(to_json(explanation))
+    winners = set(explanation.winners)
+    kept: list[CandidateNote] = [n for n in notes if n.operator_id in winners]
+    eligible = [n for n in notes if n.score is not None and n.operator_id not in winners]
+    kept.extend(eligible[: STORED_CANDIDATES // 2])
+    by_reason: dict[str, list[CandidateNote]] = defaultdict(list)
+    for n in notes:
+        if n.excluded is not None:
+            by_reason[str(n.excluded)].append(n)
+    samples = list(itertools.chain.from_iterable(itertools.zip_longest(*by_reason.values())))
+    kept.extend(n for n in samples if n is not None and len(kept) < STORED_CANDIDATES)
+    doc = dict(to_json(dataclasses.replace(explanation, candidates=tuple(kept))))
+    doc["candidates_total"] = len(notes)
+    doc["eligible_total"] = sum(1 for n in notes if n.score is not None)
+    doc["excluded_counts"] = {reason: len(ns) for reason, ns in sorted(by_reason.items())}
+    return doc
 
 
 def _plus(at: datetime, seconds: float | None) -> datetime | None:
