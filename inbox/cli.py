@@ -39,6 +39,7 @@ from inbox.usecases import (
     list_channels,
     list_operators,
     set_channel_enabled,
+    update_operator,
 )
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, parse_weights
@@ -91,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.add_argument("--skills", default="", help="a,b or a=3,b (levels 1..10)")
     add.add_argument("--capacity", type=int, default=5)
+    upd = op.add_parser("update", help="change an operator's skills, capacity, name, role")
+    upd.add_argument("login")
+    upd.add_argument("--skills", help="replaces the skills: a,b or a=3,b (levels 1..10)")
+    upd.add_argument("--capacity", type=int)
+    upd.add_argument("--name")
+    upd.add_argument("--role", choices=[r.value for r in Role])
+    upd.add_argument("--disabled", action=argparse.BooleanOptionalAction, default=None)
     op.add_parser("list", help="operators as JSON lines")
 
     ch = sub.add_parser("channel", help="manage channels").add_subparsers(
@@ -299,6 +307,27 @@ async def _command(settings: Settings, args: argparse.Namespace) -> int:
             )
 
         operator = await _with_core(settings, add)
+        print(json.dumps(operator_view(operator), ensure_ascii=False))
+        return 0
+    if args.command == "operator" and args.action == "update":
+        try:
+            new_skills = parse_skills(args.skills) if args.skills is not None else None
+        except DomainError as exc:
+            raise UsageError(exc.message) from exc
+
+        async def change(core: Core) -> Any:
+            return await update_operator(
+                core,
+                _CLI_ADMIN,
+                args.login,
+                skills=new_skills,
+                capacity=args.capacity,
+                display_name=args.name,
+                role=Role(args.role) if args.role else None,
+                disabled=args.disabled,
+            )
+
+        operator = await _with_core(settings, change)
         print(json.dumps(operator_view(operator), ensure_ascii=False))
         return 0
     if args.command == "operator" and args.action == "list":

@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, web
 from inbox.domain.conversations import ConversationStatus
 from inbox.domain.errors import InvalidInput, NotFound, TooLarge, Unauthorized
 from inbox.domain.ids import ChannelId, ConversationId, MessageId, OperatorId
-from inbox.domain.operators import Operator
+from inbox.domain.operators import Operator, Role, parse_skills
 from inbox.domain.views import conversation_view, message_view, operator_view
 from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher, RoutingControl
 from inbox.usecases import (
@@ -27,6 +27,7 @@ from inbox.usecases import (
     login,
     logout,
     send_reply,
+    update_operator,
 )
 from inbox.usecases.media import MAX_UPLOAD_BYTES, open_media, upload_attachment
 from inbox.usecases.replies import configured_templates
@@ -66,6 +67,7 @@ class OperatorApi:
             web.post("/api/v1/auth/logout", self._authed(self.logout)),
             web.get("/api/v1/me", self._authed(self.me)),
             web.get("/api/v1/operators", self._authed(self.operators)),
+            web.patch("/api/v1/operators/{id}", self._authed(self.update_operator)),
             web.get("/api/v1/channels", self._authed(self.channels)),
             web.get("/api/v1/conversations", self._authed(self.conversations)),
             web.get("/api/v1/conversations/{id}", self._authed(self.conversation)),
@@ -276,6 +278,44 @@ class OperatorApi:
             raise NotFound("no such channel")
         found = [{"name": n, "language": lang} for n, lang in configured_templates(channel)]
         return web.json_response({"templates": found})
+
+    async def update_operator(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        body = await _json_body(request)
+        unknown = sorted(set(body) - {"skills", "capacity", "name", "role", "disabled"})
+        if unknown:
+            raise InvalidInput(f"unknown field {unknown[0]!r}")
+        skills = body.get("skills")
+        if skills is not None:
+            if not isinstance(skills, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in skills.values()
+            ):
+                raise InvalidInput("'skills' maps names to whole-number levels")
+            skills = parse_skills(",".join(f"{k}={v}" for k, v in skills.items()))
+        capacity = body.get("capacity")
+        if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)):
+            raise InvalidInput("'capacity' must be a whole number")
+        name, role, disabled = body.get("name"), body.get("role"), body.get("disabled")
+        if name is not None and not isinstance(name, str):
+            raise InvalidInput("'name' must be a string")
+        if disabled is not None and not isinstance(disabled, bool):
+            raise InvalidInput("'disabled' must be true or false")
+        try:
+            new_role = Role(role) if role is not None else None
+        except ValueError as exc:
+            raise InvalidInput("'role' must be operator, supervisor or admin") from exc
+        changed = await update_operator(
+            self._core,
+            operator,
+            request.match_info["id"],
+            skills=skills,
+            capacity=capacity,
+            display_name=name,
+            role=new_role,
+            disabled=disabled,
+        )
+        return web.json_response({"operator": operator_view(changed)})
 
     async def routing(
         self, request: web.Request, operator: Operator, session: AuthSession, token: str

@@ -21,6 +21,7 @@ from inbox.usecases.operators import (
     logout,
     set_presence,
     touch_operators,
+    update_operator,
 )
 from inbox.usecases.queries import (
     CustomerHistory,
@@ -74,6 +75,7 @@ __all__ = [
     "set_presence",
     "store_batch",
     "touch_operators",
+    "update_operator",
     "write_note",
     "write_system_message",
 ]

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inbox.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from inbox.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from inbox.domain.events import OperatorPresenceChanged
 from inbox.domain.ids import OperatorId, new_id
 from inbox.domain.operators import Operator, Presence, Role
@@ -26,6 +26,7 @@ __all__ = [
     "logout",
     "set_presence",
     "touch_operators",
+    "update_operator",
 ]
 
 
@@ -187,3 +188,54 @@ async def touch_operators(core: Core, operator_ids: set[OperatorId]) -> None:
         return Outcome(None)
 
     await run(core, work)
+
+
+async def update_operator(
+    core: Core,
+    actor: Operator,
+    operator: str,
+    *,
+    skills: dict[str, int] | None = None,
+    capacity: int | None = None,
+    display_name: str | None = None,
+    role: Role | None = None,
+    disabled: bool | None = None,
+) -> Operator:
+    """Change an operator (by id or login). Supervisors and admins change skills, capacity
+    and the name; only admins change roles and disable accounts, and nobody disables
+    themselves. Raises :class:`Forbidden`, :class:`NotFound` or :class:`InvalidInput`."""
+    if actor.role is Role.OPERATOR:
+        raise Forbidden("operators are managed by supervisors and admins")
+    if (role is not None or disabled is not None) and actor.role is not Role.ADMIN:
+        raise Forbidden("only admins change roles and disable accounts")
+    if capacity is not None and not 0 <= capacity <= 1000:
+        raise InvalidInput("capacity must be 0..1000")
+    if display_name is not None and not display_name.strip():
+        raise InvalidInput("the name must not be empty")
+
+    async def work(tx: Tx) -> Outcome[Operator]:
+        found = await tx.operators.get_by_login(operator)
+        if found is None:
+            found = await tx.operators.get(OperatorId(operator))
+        if found is None:
+            raise NotFound(f"no operator {operator!r}")
+        current = await tx.operators.get_for_update(found.id)
+        assert current is not None
+        if disabled and current.id == actor.id:
+            raise InvalidInput("you cannot disable your own account")
+        changed = dataclasses.replace(
+            current,
+            skills=dict(skills) if skills is not None else current.skills,
+            capacity=capacity if capacity is not None else current.capacity,
+            display_name=display_name.strip() if display_name is not None else current.display_name,
+            role=role or current.role,
+            disabled=disabled if disabled is not None else current.disabled,
+        )
+        await tx.operators.update(changed)
+        # Routing looks again: more capacity or a new skill may let someone be served.
+        return Outcome(
+            changed,
+            [OperatorPresenceChanged(changed.id, changed.presence, core.clock.now())],
+        )
+
+    return await run(core, work)

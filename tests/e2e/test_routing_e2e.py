@@ -598,3 +598,32 @@ async def test_transfer_to_an_operator_with_a_note_then_to_a_queue_and_skill(liv
     assert excluded[anna_op.id] == "missing_skill"
     assert excluded[boris_op.id] == "missing_skill"
     assert explained["task"]["extra_skills"] == {"returns": 2}
+
+
+async def test_supervisors_change_skills_and_capacity_and_routing_follows(live: Live) -> None:
+    anna = await live.add_operator("anna", capacity=0)
+    await live.add_operator("sveta", role=Role.SUPERVISOR)
+    await live.add_operator("admin", role=Role.ADMIN)
+    sveta, admin = await live.token("sveta"), await live.token("admin")
+    client = await live.online_operator("anna")
+    customer = await live.customer()
+    await customer.hello()
+    await customer.say("Hello", "c1")
+    status, _ = await live.api(
+        "PATCH", f"/api/v1/operators/{anna.id}", await live.token("anna"), json={"capacity": 3}
+    )
+    assert status == 403
+    status, body = await live.api(
+        "PATCH", "/api/v1/operators/anna", sveta, json={"capacity": 2, "skills": {"lenses": 3}}
+    )
+    assert status == 200
+    assert body["operator"]["capacity"] == 2
+    assert body["operator"]["skills"] == {"lenses": 3}
+    await client.expect("conversation.assigned", timeout=5)  # room now: routing looked again
+    status, body = await live.api("PATCH", "/api/v1/operators/anna", sveta, json={"role": "admin"})
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    for bad in ({"capacity": -1}, {"skills": {"x": 11}}, {"role": "king"}, {"shoe": 1}):
+        status, body = await live.api("PATCH", "/api/v1/operators/anna", admin, json=bad)
+        assert (status, body["error"]["code"]) == (400, "invalid_input"), bad
+    status, body = await live.api("PATCH", "/api/v1/operators/ghost", admin, json={"capacity": 1})
+    assert status == 404

@@ -129,3 +129,91 @@ def test_migrate(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "migrate")
     assert code == 0
     assert "up to date" in out
+
+
+def test_operator_update_changes_skills_and_capacity(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "operator", "add", "anna", "--password", "s3cret-pass")[0] == 0
+    code, out, _ = run(
+        capsys, "operator", "update", "anna", "--skills", "lenses=4,lang:ru", "--capacity", "2"
+    )
+    assert code == 0
+    assert json.loads(out)["skills"] == {"lenses": 4, "lang:ru": 1}
+    assert json.loads(out)["capacity"] == 2
+    assert run(capsys, "operator", "update", "anna", "--skills", "lenses=11")[0] == 2
+    code, _, err = run(capsys, "operator", "update", "ghost", "--capacity", "1")
+    assert code == 1
+    assert "no operator" in err
+
+
+def test_queue_commands_add_update_list_and_refuse_bad_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(capsys, "operator", "add", "anna", "--password", "s3cret-pass")[0] == 0
+    code, out, _ = run(
+        capsys,
+        "queue",
+        "add",
+        "Lenses",
+        "--members",
+        "anna",
+        "--skills",
+        "lenses=2",
+        "--strategy",
+        "round-robin",
+        "--accept-timeout",
+        "30",
+        "--escalation",
+        "0:last",
+        "--escalation",
+        "60:lenses=3",
+        "--escalation",
+        "120:any",
+        "--sla",
+        "0:300/86400",
+        "--priority",
+        "tag:vip=10",
+        "--position-interval",
+        "120",
+        "--language",
+        "ru",
+    )
+    assert code == 0
+    queue = json.loads(out)
+    settings = queue["settings"]
+    assert settings["strategy"] == "round_robin"
+    assert settings["accept_timeout"] == 30
+    assert [s["target"] for s in settings["escalation"]] == ["last_operator", "skills", "any"]
+    assert settings["sla"] == {"0": {"first_response": 300, "resolution": 86400}}
+    assert settings["priority"] == [{"rule": "tag", "tag": "vip", "bonus": 10}]
+    assert settings["position"] == {"interval": 120, "language": "ru"}
+    assert len(settings["members"]) == 1
+    assert run(capsys, "queue", "add", "Night")[0] == 0
+    code, out, _ = run(
+        capsys,
+        "queue",
+        "update",
+        "Lenses",
+        "--escalation",
+        "0:any",
+        "--escalation",
+        "600:overflow=Night",
+        "--rename",
+        "Optics",
+    )
+    assert code == 0
+    assert json.loads(out)["name"] == "Optics"
+    code, out, _ = run(capsys, "queue", "list")
+    names = [json.loads(line)["name"] for line in out.splitlines()]
+    assert "Optics" in names
+    assert "Night" in names
+    for argv, message in (
+        (("queue", "add", "X", "--strategy", "fastest"), "strategy"),
+        (("queue", "add", "X", "--sla", "0:abc"), "--sla"),
+        (("queue", "add", "X", "--escalation", "10:any"), "start at 0"),
+        (("queue", "add", "X", "--members", "ghost"), "ghost"),
+        (("queue", "add", "Night"), "exists"),
+        (("queue", "update", "Nope", "--pick"), "no queue"),
+    ):
+        code, _, err = run(capsys, *argv)
+        assert code in (1, 2), argv
+        assert message in err, (argv, err)
