@@ -87,6 +87,9 @@ class ContactRepo(Protocol):
     async def update_identity(self, identity: ChannelIdentity) -> None:
         """Overwrite the profile fields of an existing identity (same channel and user)."""
 
+    async def set_tags(self, contact_id: ContactId, tags: frozenset[str]) -> None:
+        """Replace the contact's tags."""
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationFilter:

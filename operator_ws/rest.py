@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from inbox.domain.contacts import Contact
 from inbox.domain.conversations import ConversationStatus
 from inbox.domain.errors import InvalidInput, NotFound, TooLarge, Unauthorized
 from inbox.domain.ids import ChannelId, ConversationId, MessageId, OperatorId
@@ -18,6 +19,7 @@ from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher,
 from inbox.usecases import (
     Core,
     authenticate,
+    conversation_contact,
     get_channel,
     get_conversation,
     list_channels,
@@ -26,7 +28,9 @@ from inbox.usecases import (
     list_operators,
     login,
     logout,
+    parse_tags,
     send_reply,
+    set_contact_tags,
     update_operator,
 )
 from inbox.usecases.media import MAX_UPLOAD_BYTES, open_media, upload_attachment
@@ -78,6 +82,8 @@ class OperatorApi:
             web.get("/api/v1/channels/{id}/templates", self._authed(self.templates)),
             web.get("/api/v1/conversations/{id}/routing", self._authed(self.routing)),
             web.get("/api/v1/offers", self._authed(self.offers)),
+            web.get("/api/v1/conversations/{id}/contact", self._authed(self.contact)),
+            web.put("/api/v1/conversations/{id}/contact/tags", self._authed(self.contact_tags)),
             web.get("/api/v1/queues", self._authed(self.queues)),
             web.post("/api/v1/queues", self._authed(self.add_queue)),
             web.patch("/api/v1/queues/{id}", self._authed(self.update_queue)),
@@ -279,6 +285,26 @@ class OperatorApi:
         found = [{"name": n, "language": lang} for n, lang in configured_templates(channel)]
         return web.json_response({"templates": found})
 
+    async def contact(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        found = await conversation_contact(
+            self._core, operator, ConversationId(request.match_info["id"])
+        )
+        return web.json_response({"contact": _contact_view(found)})
+
+    async def contact_tags(
+        self, request: web.Request, operator: Operator, session: AuthSession, token: str
+    ) -> web.StreamResponse:
+        body = await _json_body(request)
+        changed = await set_contact_tags(
+            self._core,
+            operator,
+            ConversationId(request.match_info["id"]),
+            parse_tags(body.get("tags")),
+        )
+        return web.json_response({"contact": _contact_view(changed)})
+
     async def update_operator(
         self, request: web.Request, operator: Operator, session: AuthSession, token: str
     ) -> web.StreamResponse:
@@ -361,6 +387,16 @@ class OperatorApi:
             new_name=name,
         )
         return web.json_response({"queue": queue})
+
+
+def _contact_view(contact: Contact) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "name": contact.display_name,
+        "phone": contact.phone,
+        "email": contact.email,
+        "tags": sorted(contact.tags),
+    }
 
 
 def _queue_body(body: Mapping[str, Any]) -> tuple[Any, dict[str, Any], bool | None]:

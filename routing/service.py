@@ -340,7 +340,9 @@ class RoutingService:
             previous is not None
             or await tx.routing.count_contact_conversations(conv.contact_id) > 1
         )
-        priority = priority_of(queue.priority_rules, CustomerFacts(returning=returning))
+        contact = await tx.contacts.get(conv.contact_id)
+        tags = contact.tags if contact is not None else frozenset()
+        priority = priority_of(queue.priority_rules, CustomerFacts(returning=returning, tags=tags))
         started = conv.queued_at or p.now
         sla = queue.config.sla_for(priority)
         return RoutingTask(

@@ -95,6 +95,7 @@ def contact_values(contact: Contact) -> dict[str, Any]:
         "created_at": contact.created_at,
         "phone": contact.phone,
         "email": contact.email,
+        "tags": sorted(contact.tags),
     }
 
 
@@ -105,6 +106,7 @@ def contact_from_row(row: Row) -> Contact:
         created_at=row["created_at"],
         phone=row["phone"],
         email=row["email"],
+        tags=frozenset(row["tags"] or ()),
     )
 
 

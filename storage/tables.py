@@ -79,6 +79,8 @@ contacts = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("phone", Text, nullable=False),
     Column("email", Text, nullable=False),
+    # A JSON list of tags ("vip", "wholesale"); NULL for none (rows older than the column).
+    Column("tags", json_document(), nullable=True),
 )
 
 channel_identities = Table(

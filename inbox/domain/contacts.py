@@ -17,6 +17,8 @@ class Contact:
     created_at: datetime
     phone: str = ""
     email: str = ""
+    #: Labels operators give the customer ("vip", "wholesale"); priority rules read them.
+    tags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Use cases: plain async ``verb_noun`` functions over the ports (STYLE.md #6)."""
 
 from inbox.usecases.channels import add_channel, get_channel, list_channels, set_channel_enabled
+from inbox.usecases.contacts import conversation_contact, parse_tags, set_contact_tags
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core, Outcome, run
 from inbox.usecases.ingest import IngestResult, ingest_inbound
@@ -52,6 +53,7 @@ __all__ = [
     "assign_conversation",
     "authenticate",
     "claim_conversation",
+    "conversation_contact",
     "customer_history",
     "get_channel",
     "get_conversation",
@@ -64,6 +66,7 @@ __all__ = [
     "login",
     "logout",
     "mark_read",
+    "parse_tags",
     "receive_webhook",
     "record_delivery",
     "record_status",
@@ -72,6 +75,7 @@ __all__ = [
     "run",
     "send_reply",
     "set_channel_enabled",
+    "set_contact_tags",
     "set_presence",
     "store_batch",
     "touch_operators",

@@ -20,6 +20,7 @@ _FIND_IDENTITY = select(_ids).where(
 )
 _INSERT_CONTACT = insert(contacts)
 _INSERT_IDENTITY = insert(_ids)
+_SET_TAGS = update(contacts).where(contacts.c.id == bindparam("b_id"))
 _UPDATE_IDENTITY = update(_ids).where(
     _ids.c.channel_id == bindparam("b_channel_id"),
     _ids.c.external_user_id == bindparam("b_external_user_id"),
@@ -46,6 +47,9 @@ class SqlContactRepo(SqlRepo):
         (and the store's savepoint takes the contact row back out with it)."""
         await self._run(_INSERT_CONTACT, contact_values(contact))
         await self._run(_INSERT_IDENTITY, identity_values(identity))
+
+    async def set_tags(self, contact_id: ContactId, tags: frozenset[str]) -> None:
+        await self._run(_SET_TAGS, {"b_id": contact_id, "tags": sorted(tags)})
 
     async def update_identity(self, identity: ChannelIdentity) -> None:
         await self._run(

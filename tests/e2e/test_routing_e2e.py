@@ -627,3 +627,26 @@ async def test_supervisors_change_skills_and_capacity_and_routing_follows(live: 
         assert (status, body["error"]["code"]) == (400, "invalid_input"), bad
     status, body = await live.api("PATCH", "/api/v1/operators/ghost", admin, json={"capacity": 1})
     assert status == 404
+
+
+async def test_the_assignee_tags_the_customer_over_rest(live: Live) -> None:
+    await live.add_operator("anna")
+    await live.add_operator("boris", capacity=0)
+    anna = await live.online_operator("anna")
+    customer = await live.customer()
+    await customer.hello()
+    await customer.say("Hello", "c1")
+    conv = (await anna.expect("conversation.assigned", timeout=5))["conversation"]
+    path = f"/api/v1/conversations/{conv['id']}/contact"
+    token = await live.token("anna")
+    status, body = await live.api("PUT", path + "/tags", token, json={"tags": ["VIP", "opt"]})
+    assert status == 200
+    assert body["contact"]["tags"] == ["opt", "vip"]
+    status, body = await live.api("GET", path, token)
+    assert (status, body["contact"]["tags"]) == (200, ["opt", "vip"])
+    boris = await live.token("boris")
+    status, body = await live.api("PUT", path + "/tags", boris, json={"tags": []})
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    for bad in ({"tags": "vip"}, {"tags": ["no spaces"]}, {"tags": [f"t{i}" for i in range(21)]}):
+        status, body = await live.api("PUT", path + "/tags", token, json=bad)
+        assert (status, body["error"]["code"]) == (400, "invalid_input"), bad

@@ -30,6 +30,7 @@ from inbox.usecases import (
     ingest_inbound,
     resolve_conversation,
     send_reply,
+    set_contact_tags,
     set_presence,
     touch_operators,
 )
@@ -519,3 +520,24 @@ async def test_operators_may_not_manage_queues(h: Harness) -> None:
     anna = await h.operator("anna")
     with pytest.raises(Forbidden):
         await h.router.save_queue(anna, "Mine", {}, create=True)
+
+
+async def test_a_vip_tag_puts_the_customer_first(h: Harness) -> None:
+    shop = await h.channel("shop")
+    await h.queue("Shop", channels=[shop.id], priority=[{"rule": "tag", "tag": "vip", "bonus": 10}])
+    anna = await h.operator("anna", capacity=1)
+    vip = await h.customer_writes(shop, "vip")
+    await h.pass_()
+    assert await h.assignee(vip) == anna.id
+    contact = await set_contact_tags(h.core, anna, vip, frozenset({"vip"}))
+    assert contact.tags == {"vip"}
+    await resolve_conversation(h.core, anna, vip)
+    await set_presence(h.core, anna.id, Presence.OFFLINE)
+    await h.pass_(1)
+    newcomer = await h.customer_writes(shop, "newcomer")
+    await h.customer_writes(shop, "vip", "me again")
+    await set_presence(h.core, anna.id, Presence.ONLINE)
+    await h.pass_(1)
+    assert await h.assignee(vip) == anna.id
+    assert await h.assignee(newcomer) is None
+    assert (await h.task(vip)).priority == 10

@@ -1,5 +1,5 @@
 """Routing: queues, routing tasks, offers, decisions, the routing lock row, and
-operators.last_seen_at (see storage/tables.py and docs/storage.md).
+operators.last_seen_at and contacts.tags (see storage/tables.py and docs/storage.md).
 
 Revision ID: 0002
 Revises: 0001
@@ -24,6 +24,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("operators") as batch:
         batch.add_column(sa.Column("last_seen_at", UtcDateTime(), nullable=True))
+    with op.batch_alter_table("contacts") as batch:
+        batch.add_column(sa.Column("tags", json_document(), nullable=True))
     op.create_table(
         "queues",
         sa.Column("id", sa.String(64), nullable=False),
@@ -124,3 +126,5 @@ def downgrade() -> None:
     op.drop_table("queues")
     with op.batch_alter_table("operators") as batch:
         batch.drop_column("last_seen_at")
+    with op.batch_alter_table("contacts") as batch:
+        batch.drop_column("tags")
