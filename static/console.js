@@ -736,6 +736,7 @@
     }
     renderLists();
     renderConversation();
+    if (changed) { closeTags(); loadTags(id); }
     await loadHistory(id);
     markRead(id, true);
     if (S.currentId === id) $('composer-input').focus();
@@ -810,6 +811,8 @@
     $('btn-resolve').hidden = c.status === 'resolved' || !(act || (isSuper()));
     $('btn-reopen').hidden = c.status !== 'resolved' || !act;
     $('btn-transfer').hidden = !canTransfer(c);
+    $('btn-tags').hidden = !(act && c.status !== 'resolved') && !isSuper();
+    renderTags(c.id);
     $('btn-why').hidden = !isSuper();
 
     const notice = $('conv-notice');
@@ -1773,6 +1776,62 @@
     }
   }
 
+  // Customer tags ------------------------------------------------------------------
+
+  const tagsOf = new Map();   // conversation id -> the customer's tags
+
+  async function loadTags(id) {
+    try {
+      const data = await api('GET', `/api/v1/conversations/${encodeURIComponent(id)}/contact`);
+      tagsOf.set(id, (data.contact && data.contact.tags) || []);
+    } catch (_) {
+      tagsOf.set(id, []);
+    }
+    if (S.currentId === id) renderTags(id);
+  }
+
+  function renderTags(id) {
+    const box = $('conv-tags');
+    box.replaceChildren();
+    for (const tag of tagsOf.get(id) || []) {
+      const badge = document.createElement('span');
+      badge.className = 'badge badge-tag';
+      badge.textContent = tag;   // typed by an operator, but text all the same
+      box.append(badge);
+    }
+  }
+
+  function closeTags() {
+    $('tags-form').hidden = true;
+    $('tags-error').hidden = true;
+  }
+
+  function openTags() {
+    const id = S.currentId;
+    if (!id) return;
+    $('tags-input').value = (tagsOf.get(id) || []).join(', ');
+    $('tags-error').hidden = true;
+    $('tags-form').hidden = false;
+    $('tags-input').focus();
+  }
+
+  async function saveTags(ev) {
+    ev.preventDefault();
+    const id = S.currentId;
+    if (!id) return;
+    const tags = $('tags-input').value.split(',').map((t) => t.trim()).filter(Boolean);
+    try {
+      const data = await api('PUT', `/api/v1/conversations/${encodeURIComponent(id)}/contact/tags`, { tags });
+      tagsOf.set(id, (data.contact && data.contact.tags) || []);
+      renderTags(id);
+      closeTags();
+    } catch (e) {
+      const err = $('tags-error');
+      err.textContent = e.message;
+      err.hidden = false;
+    }
+  }
+
   // Transfer ---------------------------------------------------------------------
 
   /** The assignee moves their conversation on; supervisors also move waiting ones. */
@@ -2079,6 +2138,9 @@
     // Routing: offers, transfers, queues and the "Why?" of a conversation.
     setInterval(tickOffers, OFFER_TICK_MS);
     $('btn-transfer').addEventListener('click', openTransfer);
+    $('btn-tags').addEventListener('click', openTags);
+    $('tags-form').addEventListener('submit', saveTags);
+    $('tags-cancel').addEventListener('click', closeTags);
     $('transfer-form').addEventListener('submit', submitTransfer);
     for (const input of document.querySelectorAll('input[name="transfer-mode"]')) {
       input.addEventListener('change', () => { setTransferMode(transferMode()); showTransferError(''); });

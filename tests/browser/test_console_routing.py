@@ -419,3 +419,26 @@ async def test_offer_countdown_follows_the_servers_clock(browser: Browser, env: 
         await expect(page.get_by_test_id("conv-status")).to_have_text(
             "Assigned", timeout=TIMEOUT_MS
         )
+
+
+async def test_the_assignee_tags_the_customer(browser: Browser, env: Env) -> None:
+    await env.queue()
+    page = await _console(browser, env, "anna")
+    async with customer(env, "Vera") as vera:
+        await vera.say("Hello")
+        mine = page.get_by_test_id("list-mine").get_by_test_id("conversation-item")
+        await expect(mine.filter(has_text="Vera")).to_have_count(1, timeout=TIMEOUT_MS)
+        await mine.filter(has_text="Vera").click()
+        await page.get_by_test_id("btn-tags").click()
+        await page.get_by_test_id("tags-input").fill("VIP, <i>x</i>")
+        await page.get_by_test_id("tags-form").get_by_role("button", name="Save").click()
+        await expect(page.get_by_test_id("tags-error")).to_contain_text("bad tag")
+        await page.get_by_test_id("tags-input").fill("VIP, wholesale")
+        await page.get_by_test_id("tags-form").get_by_role("button", name="Save").click()
+        await expect(page.get_by_test_id("tags-form")).to_be_hidden()
+        tags = page.get_by_test_id("conv-tags").locator(".badge-tag")
+        await expect(tags).to_have_text(["vip", "wholesale"])
+        await page.reload()
+        await expect(page.get_by_test_id("conv-tags").locator(".badge-tag")).to_have_text(
+            ["vip", "wholesale"], timeout=TIMEOUT_MS
+        )
