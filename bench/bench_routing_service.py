@@ -220,7 +220,8 @@ async def main(args: argparse.Namespace) -> None:
     for which, r in burst.items():
         print(
             f"{which:8} assigned {r['assigned']:6,} in {r['seconds']:6.2f}s "
-            f"= {r['assigned'] / r['seconds']:8,.0f}/s   one pass (median) {r['pass'] * 1000:8.1f} ms"
+            f"= {r['assigned'] / r['seconds']:8,.0f}/s   "
+            f"one pass (median) {r['pass'] * 1000:8.1f} ms"
         )
     b, s = burst["basic"], burst["service"]
     print(
@@ -234,9 +235,8 @@ async def main(args: argparse.Namespace) -> None:
             f"{which:8} ingest {r['rate']:8,.0f} msg/s   queue empty "
             f"{r['drain'] * 1000:8.0f} ms after the last message"
         )
-    print(
-        f"service / basic: ingest rate x{arrivals['service']['rate'] / arrivals['basic']['rate']:.2f}"
-    )
+    ratio = arrivals["service"]["rate"] / arrivals["basic"]["rate"]
+    print(f"service / basic: ingest rate x{ratio:.2f}")
 
 
 def _parse() -> argparse.Namespace:

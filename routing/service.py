@@ -139,6 +139,8 @@ class _Pass:
     events: list[Event] = field(default_factory=list)
     alerts: list[tuple[Mapping[str, str], str]] = field(default_factory=list)
     changed_queues: set[QueueId] = field(default_factory=set)
+    #: Tasks whose episode ended in this pass.
+    done: dict[ConversationId, RoutingTask] = field(default_factory=dict)
     wake: datetime | None = None
 
     def wake_at(self, at: datetime | None) -> None:
@@ -418,9 +420,25 @@ class RoutingService:
         """Bring tasks in line with the conversations' statuses."""
         for conv in list(p.convs.values()):
             task = p.tasks.get(conv.id)
+            previous: RoutingTask | None = None
+            if (
+                task is not None
+                and conv.queued_at is not None
+                and (conv.queued_at > task.entered_queue_at)
+            ):
+                # Queued again after the task last entered its queue, and not by routing
+                # (routing moves both together): resolved and reopened between two passes.
+                # That episode is over; this is a new one.
+                for offer in p.offers.pop(conv.id, []):
+                    await tx.routing.delete_offers(conv.id, offer.operator_id)
+                    p.loads[offer.operator_id] -= offer.weight
+                    p.events.append(self._offer_event(p, conv, offer, "withdrawn", "resolved"))
+                await self._finish(tx, p, task, at=conv.queued_at)
+                previous, task = p.done.get(conv.id), None
             if conv.status is ConversationStatus.QUEUED:
                 if task is None:
-                    previous = await tx.routing.get_task(conv.id)
+                    if previous is None:
+                        previous = await tx.routing.get_task(conv.id)
                     task = await self._new_task(tx, p, conv, previous)
                     await self._put(tx, p, task)
                 elif task.status is TaskStatus.ASSIGNED:
@@ -440,7 +458,8 @@ class RoutingService:
                     )
             elif conv.status is ConversationStatus.ASSIGNED:
                 if task is None:
-                    previous = await tx.routing.get_task(conv.id)
+                    if previous is None:
+                        previous = await tx.routing.get_task(conv.id)
                     task = await self._new_task(tx, p, conv, previous)
                 if task.status is not TaskStatus.ASSIGNED or task.assignee_id != conv.assignee_id:
                     await self._withdraw(tx, p, conv, "taken")
@@ -467,29 +486,34 @@ class RoutingService:
                     p.events.append(self._offer_event(p, conv_now, offer, "withdrawn", "resolved"))
             await self._finish(tx, p, task)
 
-    async def _finish(self, tx: Tx, p: _Pass, task: RoutingTask) -> None:
+    async def _finish(
+        self, tx: Tx, p: _Pass, task: RoutingTask, *, at: datetime | None = None
+    ) -> None:
+        """End the task's episode (resolved at ``at``, by default now)."""
+        end = at or p.now
         met: bool | None = None
         if task.first_response_due is not None or task.resolution_due is not None:
             first_ok = task.first_response_due is None or (
                 task.first_response_at is not None
                 and task.first_response_at <= task.first_response_due
             )
-            resolution_ok = task.resolution_due is None or p.now <= task.resolution_due
+            resolution_ok = task.resolution_due is None or end <= task.resolution_due
             met = first_ok and resolution_ok
         if task.assigned_at is not None:
             record = p.records.get(task.queue_id)
             if record is not None:
-                handled = (p.now - task.assigned_at).total_seconds()
+                handled = max(0.0, (end - task.assigned_at).total_seconds())
                 state = dict(record.state)
                 old = float(state.get("handle_seconds", DEFAULT_HANDLE_SECONDS))
                 state["handle_seconds"] = round(old + HANDLE_EWMA * (handled - old), 3)
                 p.records[task.queue_id] = dataclasses.replace(record, state=state)
                 p.changed_queues.add(task.queue_id)
-        await self._put(
+        done = await self._put(
             tx,
             p,
-            dataclasses.replace(task, status=TaskStatus.DONE, sla_met=met, resolved_at=p.now),
+            dataclasses.replace(task, status=TaskStatus.DONE, sla_met=met, resolved_at=end),
         )
+        p.done[task.conversation_id] = done
 
     async def _track_replies(self, tx: Tx, p: _Pass, touched: Iterable[ConversationId]) -> None:
         """For conversations with new messages: when the customer started waiting for an
@@ -805,11 +829,20 @@ class RoutingService:
         ]
         if not waiting:
             return False
-        groups: dict[tuple[tuple[str, int], ...], list[RoutingTask]] = defaultdict(list)
-        for t in waiting:
-            groups[tuple(sorted(t.extra_skills.items()))].append(t)
+        # Tasks transferred to extra skills need other operators than the rest, so the
+        # policy runs once per run of consecutive tasks with the same skills, in the
+        # queue's service order: a transferred task keeps its place (the states carry
+        # every earlier decision of the pass, through ``p``).
+        ordered = service_order(self._task_state(p, t) for t in waiting)
+        runs: list[tuple[tuple[tuple[str, int], ...], list[TaskState]]] = []
+        for ts in ordered:
+            extra = tuple(sorted(p.tasks[ts.conversation_id].extra_skills.items()))
+            if runs and runs[-1][0] == extra:
+                runs[-1][1].append(ts)
+            else:
+                runs.append((extra, [ts]))
         moved = False
-        for extra, group in sorted(groups.items()):
+        for extra, tasks in runs:
             config = base
             if extra:
                 required = dict(base.required_skills)
@@ -817,7 +850,8 @@ class RoutingService:
                     required[name] = max(level, required.get(name, 0))
                 config = dataclasses.replace(base, required_skills=required)
             states = self._states(p, p.records.get(qid))
-            tasks = [self._task_state(p, t) for t in group]
+            # Offers made earlier in this pass are pending now.
+            tasks = [self._task_state(p, p.tasks[t.conversation_id]) for t in tasks]
             decisions = decide(config, tasks, list(states.values()), p.now, weights=self._weights)
             for d in decisions:
                 task = p.tasks[d.task.conversation_id]
