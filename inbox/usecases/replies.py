@@ -124,18 +124,7 @@ async def send_reply(
             unread_count=0,  # answering means the operator has read the conversation
             updated_at=now,
         )
-        await tx.messages.add(message)
-        await tx.conversations.update(conversation)
-        await tx.outbox.add(
-            OutboxItem(
-                id=OutboxId(new_id()),
-                message_id=message.id,
-                conversation_id=conversation.id,
-                channel_id=conversation.channel_id,
-                created_at=now,
-                available_at=now,
-            )
-        )
+        await _store_outbound(tx, message, conversation, now)
         events: list[Event] = [
             MessageCreated(message, conversation),
             OutboxReady(conversation.channel_id),
@@ -258,6 +247,14 @@ async def write_system_message(
     conversation = dataclasses.replace(
         conversation, last_message_seq=message.seq, last_message_at=now, updated_at=now
     )
+    await _store_outbound(tx, message, conversation, now)
+    return [MessageCreated(message, conversation), OutboxReady(conversation.channel_id)]
+
+
+async def _store_outbound(
+    tx: Tx, message: Message, conversation: Conversation, now: datetime
+) -> None:
+    """The message, the conversation after it, and its delivery job: one transaction."""
     await tx.messages.add(message)
     await tx.conversations.update(conversation)
     await tx.outbox.add(
@@ -270,7 +267,6 @@ async def write_system_message(
             available_at=now,
         )
     )
-    return [MessageCreated(message, conversation), OutboxReady(conversation.channel_id)]
 
 
 async def write_note(
