@@ -540,7 +540,17 @@ window.InboxParts = (() => {
         el('td', null, excluded ? exclusionLabel(excluded) : scoreText(cand.score)),
         el('td', null, str(cand.detail)));
       }))) : el('p', { class: 'why-muted' }, 'No candidates were considered.');
-    return el('div', { class: 'why-explanation' }, keyValues(rows, 'why-fields'), table);
+    // A large queue's stored decision keeps a sample of the candidates and counts the rest.
+    let omitted = null;
+    if (typeof e.candidates_total === 'number' && e.candidates_total > candidates.length) {
+      const counts = e.excluded_counts && typeof e.excluded_counts === 'object' ? e.excluded_counts : {};
+      const parts = Object.keys(counts).map((k) => `${exclusionLabel(k)}: ${Number(counts[k]) || 0}`);
+      omitted = el('p', { class: 'why-muted', 'data-testid': 'why-omitted' },
+        `Showing ${candidates.length} of ${e.candidates_total} members` +
+        (typeof e.eligible_total === 'number' ? ` (${e.eligible_total} eligible)` : '') +
+        (parts.length ? `. Excluded — ${parts.join(', ')}.` : '.'));
+    }
+    return el('div', { class: 'why-explanation' }, keyValues(rows, 'why-fields'), table, omitted);
   }
 
   function keyValues(rows, cls) {

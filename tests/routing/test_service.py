@@ -541,3 +541,22 @@ async def test_a_vip_tag_puts_the_customer_first(h: Harness) -> None:
     assert await h.assignee(vip) == anna.id
     assert await h.assignee(newcomer) is None
     assert (await h.task(vip)).priority == 10
+
+
+async def test_a_large_queue_stores_a_sample_of_candidates_and_counts_them_all(
+    h: Harness,
+) -> None:
+    shop = await h.channel("shop")
+    for i in range(40):
+        await h.operator(f"op{i:02d}", capacity=1, online=i % 2 == 0)
+    cid = await h.customer_writes(shop, "c1")
+    await h.pass_()
+    stored = (await h.decisions(cid))[0]["explanation"]
+    assert len(stored["candidates"]) == 30
+    assert stored["candidates_total"] == 40
+    assert stored["eligible_total"] == 20
+    assert stored["excluded_counts"] == {"not_online": 20}
+    assert stored["winners"][0] in {c["operator"] for c in stored["candidates"]}
+    reasons = [c.get("excluded") for c in stored["candidates"]]
+    assert reasons.count(None) == 16  # the winner, 15 runners-up, then a sample of the rest
+    assert reasons.count("not_online") == 14
