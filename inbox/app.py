@@ -30,7 +30,14 @@ from inbox.domain.messages import OutboundMessage
 from inbox.domain.operators import Presence
 from inbox.pollers import PollerService
 from inbox.ports import AdapterDeps, ChannelAdapter, ChannelSender, MediaStore, PasswordHasher
-from inbox.usecases import Core, list_channels, receive_webhook, set_presence, touch_operators
+from inbox.usecases import (
+    Core,
+    get_channel,
+    list_channels,
+    receive_webhook,
+    set_presence,
+    touch_operators,
+)
 from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
 from routing import RoutingService, RoutingSettings, parse_weights
 from storage import FileMediaStore, SqlStore, migrate, open_store
@@ -198,8 +205,6 @@ async def _notify_telegram(
 ) -> None:
     """A supervisor alert into a Telegram chat, through one of our Telegram channels (the
     queue's ``alert_telegram``: ``channel_id`` and ``chat_id``)."""
-    from inbox.usecases import get_channel
-
     adapter = adapters.get(str(ChannelKind.TELEGRAM))
     channel = await get_channel(core, ChannelId(target["channel_id"]))
     if adapter is None or channel is None or channel.kind is not ChannelKind.TELEGRAM:

@@ -28,7 +28,7 @@ from inbox.domain.events import (
 )
 from inbox.domain.ids import OperatorId
 from inbox.domain.operators import Operator, Role
-from inbox.domain.views import conversation_view, message_view
+from inbox.domain.views import conversation_view, message_view, offer_view
 from inbox.ports import AuthSession
 from inbox.usecases.access import can_see
 from operator_ws.streams import Connection, SessionStream
@@ -289,16 +289,13 @@ class OperatorHub:
         if event.state == "created":
             frame: dict[str, Any] = {
                 "type": "offer.created",
-                "offer": {
-                    "conversation_id": event.conversation.id,
-                    "queue_id": event.queue_id,
-                    "queue_name": event.queue_name,
-                    "offered_at": event.offered_at.isoformat(),
-                    "expires_at": event.expires_at.isoformat(),
-                    "contact_name": event.conversation.contact_name,
-                    "channel_kind": event.conversation.channel_kind,
-                    "preview": event.conversation.preview,
-                },
+                "offer": offer_view(
+                    event.conversation,
+                    event.queue_id,
+                    event.queue_name,
+                    event.offered_at,
+                    event.expires_at,
+                ),
                 "conversation": conversation_view(event.conversation),
             }
         else:

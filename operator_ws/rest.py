@@ -13,7 +13,7 @@ from inbox.domain.contacts import Contact
 from inbox.domain.conversations import ConversationStatus
 from inbox.domain.errors import InvalidInput, NotFound, TooLarge, Unauthorized
 from inbox.domain.ids import ChannelId, ConversationId, MessageId, OperatorId
-from inbox.domain.operators import Operator, Role, parse_skills
+from inbox.domain.operators import Operator, Role, validate_skills
 from inbox.domain.views import conversation_view, message_view, operator_view
 from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher, RoutingControl
 from inbox.usecases import (
@@ -314,11 +314,9 @@ class OperatorApi:
             raise InvalidInput(f"unknown field {unknown[0]!r}")
         skills = body.get("skills")
         if skills is not None:
-            if not isinstance(skills, dict) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in skills.values()
-            ):
+            if not isinstance(skills, dict):
                 raise InvalidInput("'skills' maps names to whole-number levels")
-            skills = parse_skills(",".join(f"{k}={v}" for k, v in skills.items()))
+            skills = validate_skills(skills)
         capacity = body.get("capacity")
         if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)):
             raise InvalidInput("'capacity' must be a whole number")

@@ -13,14 +13,14 @@ is an :class:`InvalidInput` that names the field. See ``docs/routing.md`` for th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from inbox.domain.channels import ChannelKind
 from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ChannelId, OperatorId
-from inbox.domain.operators import parse_skills
+from inbox.domain.operators import parse_skills, validate_skills
 from inbox.domain.routing import QueueId, QueueRecord
 from routing.policy import (
     DEFAULT_WEIGHTS,
@@ -135,13 +135,10 @@ def _skills(value: Any, name: str) -> dict[str, int]:
         return parse_skills(value)
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{name} must be an object of skill levels")
-    spec = ",".join(f"{k}={v}" for k, v in value.items() if isinstance(k, str))
-    if len(spec.split(",")) != len(value) and value:
-        raise InvalidInput(f"{name} must map skill names to levels")
-    for level in value.values():
-        if isinstance(level, bool) or not isinstance(level, int):
-            raise InvalidInput(f"{name}: levels are whole numbers 1..10")
-    return parse_skills(spec)
+    try:
+        return validate_skills(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{name}: {exc.message}") from exc
 
 
 def _ids(value: Any, name: str) -> list[str]:
@@ -338,11 +335,6 @@ def parse_settings(record: QueueRecord) -> QueueSettings:
             else None
         ),
     )
-
-
-def members_of(settings: Sequence[QueueSettings], operator_id: OperatorId) -> list[QueueSettings]:
-    """The queues ``operator_id`` is a member of."""
-    return [s for s in settings if operator_id in s.config.members]
 
 
 def parse_weights(spec: str) -> dict[ChannelKind, float]:

@@ -54,7 +54,7 @@ from inbox.domain.events import (
 )
 from inbox.domain.ids import ConversationId, OperatorId, new_id
 from inbox.domain.messages import AuthorKind, Direction
-from inbox.domain.operators import Operator, Presence, Role, parse_skills
+from inbox.domain.operators import Operator, Presence, Role, validate_skills
 from inbox.domain.routing import (
     DecisionRecord,
     OfferRecord,
@@ -63,6 +63,7 @@ from inbox.domain.routing import (
     RoutingTask,
     TaskStatus,
 )
+from inbox.domain.views import offer_view
 from inbox.ports import Tx
 from inbox.usecases import Core, Outcome, run, write_note, write_system_message
 from inbox.usecases.access import require_act
@@ -83,7 +84,7 @@ from routing.policy import (
     to_json,
 )
 from routing.queues import QueueSettings, parse_settings, position_text
-from routing.views import offer_view, queue_view, stored_explanation, task_view
+from routing.views import queue_view, stored_explanation, task_view
 
 __all__ = ["AlertNotifier", "RoutingService", "RoutingSettings"]
 
@@ -118,8 +119,6 @@ class RoutingSettings:
     #: An ``online`` operator with no console heartbeat for this long turns ``away``
     #: (every process's consoles heartbeat into the database); ``None`` turns it off.
     presence_stale_seconds: float | None = 150.0
-    #: At most this many queued conversations are taken into one pass.
-    batch: int = 5000
 
 
 @dataclass(slots=True)
@@ -266,14 +265,19 @@ class RoutingService:
         for target, text in alerts:
             try:
                 await self._notifier(target, text)
-            except Exception:
-                logger.warning("a supervisor alert could not be sent", exc_info=True)
+            except Exception as exc:
+                # Only the kind: a client library's message may carry the bot's URL (token).
+                logger.warning("a supervisor alert could not be sent (%s)", type(exc).__name__)
 
-    async def _snapshot(self, tx: Tx) -> _Pass:
+    async def _snapshot(self, tx: Tx, *, write: bool = True) -> _Pass:
+        """Everything routing decides on. ``write``: inside a routing transaction, which
+        creates the default queue if there is none yet; a read leaves it missing."""
         now = self._core.clock.now()
         records = {r.id: r for r in await tx.routing.list_queues()}
         default = next((r.id for r in records.values() if r.is_default), None)
-        if default is None:
+        if default is None and not write:
+            default = QueueId("")
+        elif default is None:
             record = QueueRecord(
                 QueueId(new_id()), DEFAULT_QUEUE_NAME, {}, now, now, is_default=True
             )
@@ -287,8 +291,9 @@ class RoutingService:
             try:
                 queues[record.id] = parse_settings(record)
             except InvalidInput as exc:
-                logger.error("queue %s has bad settings and is skipped: %s", record.name, exc)
-        if default not in queues:
+                if write:
+                    logger.error("queue %s has bad settings and is skipped: %s", record.name, exc)
+        if write and default not in queues:
             queues[default] = parse_settings(dataclasses.replace(records[default], settings={}))
         operators = {o.id: o for o in await tx.operators.list()}
         convs = {c.id: c for c in await tx.routing.list_routable()}
@@ -386,19 +391,30 @@ class RoutingService:
         )
 
     async def _withdraw(
-        self, tx: Tx, p: _Pass, conv: Conversation, reason: str, *, keep: OperatorId | None = None
+        self,
+        tx: Tx,
+        p: _Pass,
+        conv: Conversation | None,
+        reason: str,
+        *,
+        conversation_id: ConversationId | None = None,
+        keep: OperatorId | None = None,
     ) -> None:
-        """End every pending offer of ``conv`` (but ``keep``'s) and release its capacity."""
+        """End every pending offer of the conversation (but ``keep``'s), release their
+        capacity and tell the operators (when the conversation is still there to show)."""
+        cid = conv.id if conv is not None else conversation_id
+        assert cid is not None
         remaining = []
-        for offer in p.offers.pop(conv.id, []):
+        for offer in p.offers.pop(cid, []):
             if offer.operator_id == keep:
                 remaining.append(offer)
                 continue
-            await tx.routing.delete_offers(conv.id, offer.operator_id)
+            await tx.routing.delete_offers(cid, offer.operator_id)
             p.loads[offer.operator_id] -= offer.weight
-            p.events.append(self._offer_event(p, conv, offer, "withdrawn", reason))
+            if conv is not None:
+                p.events.append(self._offer_event(p, conv, offer, "withdrawn", reason))
         if remaining:
-            p.offers[conv.id] = remaining
+            p.offers[cid] = remaining
 
     def _offer_event(
         self, p: _Pass, conv: Conversation, offer: OfferRecord, state: Any, reason: str = ""
@@ -428,10 +444,7 @@ class RoutingService:
                 # Queued again after the task last entered its queue, and not by routing
                 # (routing moves both together): resolved and reopened between two passes.
                 # That episode is over; this is a new one.
-                for offer in p.offers.pop(conv.id, []):
-                    await tx.routing.delete_offers(conv.id, offer.operator_id)
-                    p.loads[offer.operator_id] -= offer.weight
-                    p.events.append(self._offer_event(p, conv, offer, "withdrawn", "resolved"))
+                await self._withdraw(tx, p, conv, "resolved")
                 await self._finish(tx, p, task, at=conv.queued_at)
                 previous, task = p.done.get(conv.id), None
             if conv.status is ConversationStatus.QUEUED:
@@ -477,12 +490,9 @@ class RoutingService:
             if cid in p.convs:
                 continue
             # Resolved (or handed to the bot) since: the episode ends.
-            for offer in p.offers.pop(cid, []):
-                await tx.routing.delete_offers(cid, offer.operator_id)
-                p.loads[offer.operator_id] -= offer.weight
-                conv_now = await tx.conversations.get(cid)
-                if conv_now is not None:
-                    p.events.append(self._offer_event(p, conv_now, offer, "withdrawn", "resolved"))
+            if cid in p.offers:
+                gone = await tx.conversations.get(cid)
+                await self._withdraw(tx, p, gone, "resolved", conversation_id=cid)
             await self._finish(tx, p, task)
 
     async def _finish(
@@ -1147,13 +1157,14 @@ class RoutingService:
         if operator_id is not None and (queue is not None or skills):
             raise InvalidInput("transfer to an operator or to a queue, not both")
         if skills:
-            skills = parse_skills(",".join(f"{name}={level}" for name, level in skills.items()))
+            skills = validate_skills(skills)
 
         async def work(tx: Tx, p: _Pass) -> Conversation:
             conv = await tx.conversations.get_for_update(conversation_id)
             if conv is None:
                 raise NotFound("no such conversation")
-            require_act(actor, conv) if conv.status is ConversationStatus.ASSIGNED else None
+            if conv.status is ConversationStatus.ASSIGNED:
+                require_act(actor, conv)
             if conv.status is ConversationStatus.QUEUED and not actor.role.sees_everything:
                 raise Forbidden("only supervisors move conversations that wait in a queue")
             if not conv.status.is_open or conv.status is ConversationStatus.BOT:
@@ -1259,7 +1270,15 @@ class RoutingService:
                 if conv is None:
                     continue
                 q = queues.get(offer.queue_id)
-                out.append(offer_view(offer, conv, q.name if q else ""))
+                out.append(
+                    offer_view(
+                        conv,
+                        offer.queue_id,
+                        q.name if q else "",
+                        offer.offered_at,
+                        offer.expires_at,
+                    )
+                )
             return out
 
         return await self._core.store.read(work)
@@ -1278,7 +1297,7 @@ class RoutingService:
             now = self._core.clock.now()
             current: object = None
             if task is not None and task.status is TaskStatus.WAITING:
-                p = await self._snapshot_read(tx)
+                p = await self._snapshot(tx, write=False)
                 queue = p.queues.get(task.queue_id)
                 if queue is not None:
                     config = self._config(p, queue)
@@ -1317,34 +1336,9 @@ class RoutingService:
 
         return await self._core.store.read(work)
 
-    async def _snapshot_read(self, tx: Tx) -> _Pass:
-        """A snapshot for reading only (the default queue may not exist yet)."""
-        now = self._core.clock.now()
-        records = {r.id: r for r in await tx.routing.list_queues()}
-        queues = {}
-        for r in records.values():
-            with contextlib.suppress(InvalidInput):
-                queues[r.id] = parse_settings(r)
-        default = next((r.id for r in records.values() if r.is_default), QueueId(""))
-        operators = {o.id: o for o in await tx.operators.list()}
-        convs = {c.id: c for c in await tx.routing.list_routable()}
-        offers: dict[ConversationId, list[OfferRecord]] = defaultdict(list)
-        loads: dict[OperatorId, float] = defaultdict(float)
-        for offer in await tx.routing.list_offers():
-            offers[offer.conversation_id].append(offer)
-            loads[offer.operator_id] += offer.weight
-        for c in convs.values():
-            if c.status is ConversationStatus.ASSIGNED and c.assignee_id is not None:
-                loads[c.assignee_id] += self._weight(c.channel_kind)
-        tasks = {
-            t.conversation_id: t
-            for t in await tx.routing.list_tasks((TaskStatus.WAITING, TaskStatus.ASSIGNED))
-        }
-        return _Pass(now, queues, records, default, convs, tasks, offers, operators, loads)
-
     async def list_queues(self, actor: Operator) -> list[dict[str, object]]:
         async def work(tx: Tx) -> list[dict[str, object]]:
-            p = await self._snapshot_read(tx)
+            p = await self._snapshot(tx, write=False)
             out = []
             for qid, record in sorted(p.records.items(), key=lambda kv: kv[1].name):
                 queue = p.queues.get(qid)

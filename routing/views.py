@@ -9,11 +9,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from inbox.domain.conversations import Conversation
-from inbox.domain.routing import OfferRecord, QueueRecord, RoutingTask
+from inbox.domain.routing import QueueRecord, RoutingTask
 from routing.policy import CandidateNote, Explanation, to_json
 
-__all__ = ["STORED_CANDIDATES", "offer_view", "queue_view", "stored_explanation", "task_view"]
+__all__ = ["STORED_CANDIDATES", "queue_view", "stored_explanation", "task_view"]
 
 
 #: An explanation stores every candidate up to this many; above it, the winners, the first
@@ -58,19 +57,6 @@ def queue_view(record: QueueRecord) -> dict[str, object]:
         "settings": dict(record.settings),
         "created_at": record.created_at.isoformat(),
         "updated_at": record.updated_at.isoformat(),
-    }
-
-
-def offer_view(offer: OfferRecord, conv: Conversation, queue_name: str) -> dict[str, object]:
-    return {
-        "conversation_id": offer.conversation_id,
-        "queue_id": offer.queue_id,
-        "queue_name": queue_name,
-        "offered_at": offer.offered_at.isoformat(),
-        "expires_at": offer.expires_at.isoformat(),
-        "contact_name": conv.contact_name,
-        "channel_kind": conv.channel_kind,
-        "preview": conv.preview,
     }
 
 

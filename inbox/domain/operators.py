@@ -10,7 +10,7 @@ from enum import StrEnum
 from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import OperatorId
 
-__all__ = ["Operator", "Presence", "Role", "parse_skills"]
+__all__ = ["Operator", "Presence", "Role", "parse_skills", "validate_skills"]
 
 
 class Role(StrEnum):
@@ -49,19 +49,32 @@ class Operator:
 
 def parse_skills(spec: str) -> dict[str, int]:
     """``"ru,lenses=3"`` → ``{"ru": 1, "lenses": 3}``; levels are 1..10 (CONTRACT.md)."""
-    skills: dict[str, int] = {}
+    skills: dict[str, object] = {}
     for item in (s.strip() for s in spec.split(",")):
         if not item:
             continue
         name, _, level = item.partition("=")
-        name = name.strip()
-        if not name or not all(c.isalnum() or c in "_-:." for c in name):
-            raise InvalidInput(f"bad skill name {name!r}")
         try:
-            value = int(level) if level else 1
+            skills[name.strip()] = int(level) if level else 1
         except ValueError as exc:
-            raise InvalidInput(f"bad level for skill {name!r}: {level!r}") from exc
-        if not 1 <= value <= 10:
+            raise InvalidInput(f"bad level for skill {name.strip()!r}: {level!r}") from exc
+    return validate_skills(skills)
+
+
+def validate_skills(skills: Mapping[str, object]) -> dict[str, int]:
+    """``{"lenses": 3}`` as given in JSON, checked: names of letters, digits and ``_-:.``,
+    whole-number levels 1..10. Raises :class:`InvalidInput` naming the first bad one."""
+    checked: dict[str, int] = {}
+    for name, level in skills.items():
+        if (
+            not isinstance(name, str)
+            or not name
+            or not all(c.isalnum() or c in "_-:." for c in name)
+        ):
+            raise InvalidInput(f"bad skill name {name!r}")
+        if isinstance(level, bool) or not isinstance(level, int):
+            raise InvalidInput(f"the level of {name!r} must be a whole number 1..10")
+        if not 1 <= level <= 10:
             raise InvalidInput(f"skill level for {name!r} must be 1..10")
-        skills[name] = value
-    return skills
+        checked[name] = level
+    return checked
