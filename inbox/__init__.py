@@ -1,2 +1,3 @@
 """The inbox core: vocabulary (``inbox.domain``), use cases (``inbox.usecases``), ports
-(``inbox.ports``); and, apart from them, the composition root (``inbox.app``, ``inbox.cli``)."""
+(``inbox.ports``) and the in-process workers built only on them (``inbox.bus``,
+``inbox.delivery``, ``inbox.pollers``). The composition root lives in ``server``."""

@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 
-from inbox.app import SERVICES, create_app
 from inbox.domain.channels import ChannelKind
 from inbox.usecases import add_channel, add_operator
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.e2e.conftest import PASSWORD, make_settings
 
 pytestmark = pytest.mark.browser

@@ -25,7 +25,6 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, FilePayload, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from inbox.app import SERVICES, create_app
 from inbox.domain.channel_errors import PermanentFailure
 from inbox.domain.channel_io import MediaBlob, WebhookBatch, WebhookRequest
 from inbox.domain.channels import Channel, ChannelKind
@@ -47,6 +46,7 @@ from inbox.domain.messages import InboundMessage, OutboundMessage, SenderProfile
 from inbox.ports import AdapterDeps, ChannelAdapter, SendReceipt
 from inbox.usecases import Core, add_channel, add_operator, ingest_inbound
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.e2e.conftest import PASSWORD, make_settings
 
 TIMEOUT = 10.0

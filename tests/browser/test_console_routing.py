@@ -24,12 +24,12 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from inbox.app import SERVICES, Services, create_app
 from inbox.domain.channels import ChannelKind
 from inbox.domain.ids import ChannelId
 from inbox.domain.operators import Operator, Presence, Role
 from inbox.usecases import add_channel, add_operator, set_presence
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, Services, create_app
 from tests.e2e.conftest import PASSWORD, make_settings
 
 TIMEOUT_MS = 10_000

@@ -16,12 +16,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from websockets.asyncio.client import ClientConnection, connect
 
-from inbox.app import SERVICES, create_app
-from inbox.config import Settings
 from inbox.domain.channels import ChannelKind
 from inbox.domain.operators import Operator, Role
 from inbox.usecases import Core, add_channel, add_operator
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
+from server.config import Settings
 
 PASSWORD = "correct horse battery"
 TIMEOUT = 5.0

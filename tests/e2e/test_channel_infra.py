@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from inbox.app import SERVICES, create_app
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channel_io import (
     MediaBlob,
@@ -34,6 +33,7 @@ from inbox.pollers import PollerService
 from inbox.ports import AdapterDeps, SendReceipt
 from inbox.usecases import add_channel, set_channel_enabled
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.e2e.conftest import Live, make_settings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

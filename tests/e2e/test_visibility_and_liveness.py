@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from inbox.app import SERVICES, create_app
 from inbox.domain.operators import Role
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.e2e.conftest import Live, make_settings
 
 

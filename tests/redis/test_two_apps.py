@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-import inbox.app
-from inbox.app import SERVICES, create_app
+import server.app as root_app
 from inbox.domain.channels import ChannelKind
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from storage.redis_bus import RedisEventBus
 from tests.e2e.conftest import Live, OperatorClient, make_settings
 from tests.redis.conftest import LISTEN_TIMEOUT
@@ -45,7 +45,7 @@ async def cluster(
         def __init__(self, url: str) -> None:
             super().__init__(url, channel_prefix=channel_prefix)
 
-    monkeypatch.setattr(inbox.app, "RedisEventBus", PrefixedBus)
+    monkeypatch.setattr(root_app, "RedisEventBus", PrefixedBus)
     settings = make_settings(database_url, tmp_path, redis_url=redis_url)
     servers: list[TestServer] = []
     lives: list[Live] = []

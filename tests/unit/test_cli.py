@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.cli import main
+from server.cli import main
 
 
 @pytest.fixture(autouse=True)

@@ -17,11 +17,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from channels.email import EmailAdapter
-from inbox.app import SERVICES, create_app
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.ports import AdapterDeps, ConversationFilter, Tx
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.channels.email.support import Dovecot, SmtpSink, corpus
 from tests.e2e.conftest import Live, OperatorClient, make_settings
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from inbox.app import SERVICES
 from inbox.domain.channels import ChannelKind
 from inbox.domain.clock import FixedClock
 from inbox.domain.content import Text
@@ -18,6 +17,7 @@ from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.domain.operators import Role
 from inbox.usecases import add_channel, add_operator, ingest_inbound
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES
 from tests.channels.telegram.test_telegram_e2e import add_telegram_channel, start_app
 from tests.fakes.telegram_api import TelegramApiFake
 

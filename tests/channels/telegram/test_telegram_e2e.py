@@ -19,13 +19,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from channels.telegram import create_adapter
-from inbox.app import SERVICES, create_app
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.clock import FixedClock
 from inbox.domain.ids import MessageId
 from inbox.domain.messages import Message
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.channels.telegram.support import load
 from tests.e2e.conftest import Live, make_settings
 from tests.fakes.telegram_api import FAKE_TOKEN, TelegramApiFake

@@ -18,12 +18,12 @@ from aiohttp.test_utils import TestServer
 
 from channels.viber import create_adapter
 from channels.viber.signature import sign
-from inbox.app import SERVICES, create_app
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.ids import MessageId
 from inbox.domain.messages import Message
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.channels.viber.helpers import TOKEN, load
 from tests.e2e.conftest import Live, OperatorClient, make_settings
 from tests.fakes.viber_api import FakeViberApi

@@ -20,11 +20,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from channels.vk import create_adapter
-from inbox.app import SERVICES, create_app
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.errors import InvalidInput
 from inbox.usecases import add_channel, list_channels
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from tests.channels.vk.conftest import CONFIRMATION, GROUP_ID, SECRET, shared
 from tests.e2e.conftest import Live, OperatorClient, make_settings
 from tests.fakes.vk_api import VkFake

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from channels.whatsapp import create_adapter
 from channels.whatsapp.errors import REENGAGEMENT_REASON
 from channels.whatsapp.webhook import sign
-from inbox.app import SERVICES, create_app
 from inbox.domain.channels import ChannelKind
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
 from storage import make_engine
 from storage.tables import outbox
 from tests.channels.whatsapp.support import (

@@ -19,9 +19,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from inbox.app import DEFAULT_ADAPTER_FACTORIES, build_adapters, create_app
 from inbox.bus import InProcessEventBus
-from inbox.config import ConfigError, Settings, load_settings
 from inbox.domain.channel_errors import ChannelError
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.clock import SystemClock
@@ -43,6 +41,8 @@ from inbox.usecases import (
 )
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, parse_weights
+from server.app import DEFAULT_ADAPTER_FACTORIES, build_adapters, create_app
+from server.config import ConfigError, Settings, load_settings
 from storage import FileMediaStore, migrate, open_store
 
 __all__ = ["main"]

@@ -18,7 +18,6 @@ from aiohttp import web
 from channels import email, telegram, viber, vk, whatsapp
 from channels.webchat import VisitorRegistry, WebchatSender, WebchatSocket
 from inbox.bus import InProcessEventBus
-from inbox.config import Settings
 from inbox.delivery import DeliveryWorker
 from inbox.domain.channel_io import MAX_WEBHOOK_BYTES, WebhookRejected, WebhookRequest
 from inbox.domain.channels import ChannelKind
@@ -40,6 +39,7 @@ from inbox.usecases import (
 )
 from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
 from routing import RoutingService, RoutingSettings, parse_weights
+from server.config import Settings
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
