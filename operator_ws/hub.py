@@ -15,22 +15,11 @@ from typing import Any
 from aiohttp import WSCloseCode
 
 from inbox.domain.clock import Clock
-from inbox.domain.conversations import ConversationStatus
-from inbox.domain.events import (
-    ConversationChanged,
-    Event,
-    MessageCreated,
-    MessageUpdated,
-    OfferChanged,
-    OperatorPresenceChanged,
-    RoutingAlert,
-    Typing,
-)
+from inbox.domain.event_registry import EventRegistry
+from inbox.domain.events import Event, OperatorPresenceChanged
 from inbox.domain.ids import OperatorId
-from inbox.domain.operators import Operator, Role
-from inbox.domain.views import conversation_view, message_view, offer_view
+from inbox.domain.operators import Operator
 from inbox.ports import AuthSession
-from inbox.usecases.access import can_see
 from operator_ws.streams import Connection, SessionStream
 
 __all__ = ["HubSettings", "OperatorHub"]
@@ -58,7 +47,10 @@ class OperatorHub:
         settings: HubSettings,
         on_gone_away: Callable[[OperatorId], Awaitable[None]],
         on_seen: Callable[[set[OperatorId]], Awaitable[None]] | None = None,
+        *,
+        registry: EventRegistry,
     ) -> None:
+        self._registry = registry
         self._on_seen = on_seen
         self._clock = clock
         self.settings = settings
@@ -213,125 +205,22 @@ class OperatorHub:
     # ------------------------------------------------------------------ events
 
     async def on_event(self, event: Event) -> None:
-        """Fan an event out to the streams that may see it. Never awaits a socket."""
-        match event:
-            case MessageCreated(message=message, conversation=conversation):
-                self._push_where(
-                    lambda op: can_see(op, conversation),
-                    {
-                        "type": "message.created",
-                        "conversation_id": conversation.id,
-                        "message": message_view(message),
-                        "conversation": conversation_view(conversation),
-                    },
-                )
-            case MessageUpdated(message=message, conversation=conversation):
-                self._push_where(
-                    lambda op: can_see(op, conversation),
-                    {
-                        "type": "message.updated",
-                        "conversation_id": conversation.id,
-                        "message": message_view(message),
-                    },
-                )
-            case ConversationChanged():
-                self._conversation_changed(event)
-            case OperatorPresenceChanged(operator_id=operator_id, presence=presence):
-                for stream in self._streams.values():
-                    if stream.operator.id == operator_id:
-                        stream.operator = dataclasses.replace(stream.operator, presence=presence)
-                self._push_where(
-                    lambda op: True,
-                    {"type": "presence", "operator_id": operator_id, "status": str(presence)},
-                )
-            case OfferChanged():
-                self._offer_changed(event)
-            case RoutingAlert():
-                self._routing_alert(event)
-            case Typing():
-                self._push_where(
-                    lambda op: _sees_typing(op, event),
-                    {
-                        "type": "typing",
-                        "conversation_id": event.conversation_id,
-                        "by": event.by,
-                        "operator_id": event.operator_id,
-                        "name": event.operator_name,
-                    },
-                )
-            case _:
-                pass
+        """Fan an event out to the streams that may see it. Never awaits a socket.
 
-    def _push_where(self, allowed: Callable[[Operator], bool], frame: dict[str, Any]) -> None:
-        # Streams without a connection still collect frames, so a reconnect misses nothing.
-        for stream in list(self._streams.values()):
-            if allowed(stream.operator):
-                stream.push(frame)
-
-    def _conversation_changed(self, event: ConversationChanged) -> None:
-        conversation = event.conversation
-        view = conversation_view(conversation)
-        was_queued = event.previous_status is ConversationStatus.QUEUED
-        for stream in list(self._streams.values()):
-            op = stream.operator
-            sees_now = can_see(op, conversation)
-            saw_before = was_queued or event.previous_assignee_id == op.id
-            if not (sees_now or saw_before or op.role.sees_everything):
-                continue
-            if event.reason == "assigned" and conversation.assignee_id == op.id:
-                stream.push({"type": "conversation.assigned", "conversation": view})
-            else:
-                stream.push(
-                    {"type": "conversation.updated", "reason": event.reason, "conversation": view}
-                )
-
-    def _offer_changed(self, event: OfferChanged) -> None:
-        if event.state == "created":
-            frame: dict[str, Any] = {
-                "type": "offer.created",
-                "offer": offer_view(
-                    event.conversation,
-                    event.queue_id,
-                    event.queue_name,
-                    event.offered_at,
-                    event.expires_at,
-                ),
-                "conversation": conversation_view(event.conversation),
-            }
-        else:
-            frame = {
-                "type": "offer.ended",
-                "conversation_id": event.conversation.id,
-                "state": event.state,
-                "reason": event.reason,
-            }
-        self._push_where(lambda op: op.id == event.operator_id, frame)
-
-    def _routing_alert(self, event: RoutingAlert) -> None:
-        frame = {
-            "type": "routing.alert",
-            "alert": {
-                "kind": event.kind,
-                "target": event.target,
-                "conversation_id": event.conversation.id,
-                "queue_id": event.queue_id,
-                "queue_name": event.queue_name,
-                "due_at": event.due_at.isoformat(),
-                "at": event.at.isoformat(),
-                "operator_id": event.operator_id,
-            },
-            "conversation": conversation_view(event.conversation),
-        }
-        if event.kind == "sla_warning":
-            self._push_where(lambda op: op.id == event.operator_id, frame)
-        else:
-            self._push_where(lambda op: op.role in (Role.SUPERVISOR, Role.ADMIN), frame)
-
-
-def _sees_typing(op: Operator, event: Typing) -> bool:
-    if event.by == "operator" and op.id == event.operator_id:
-        return False  # nobody needs to see their own typing
-    return op.role.sees_everything or event.assignee_id in (op.id, None)
+        The frames and their audiences come from the event's declaration in the registry;
+        each frame is serialised once, whatever the number of sessions it reaches."""
+        if isinstance(event, OperatorPresenceChanged):
+            for stream in self._streams.values():
+                if stream.operator.id == event.operator_id:
+                    stream.operator = dataclasses.replace(stream.operator, presence=event.presence)
+        for out in self._registry.frames(event):
+            body: str | None = None
+            # Streams without a connection still collect frames, so a reconnect misses nothing.
+            for stream in list(self._streams.values()):
+                if out.audience(stream.operator):
+                    if body is None:
+                        body = _dumps(dict(out.frame))
+                    stream.push_encoded(body)
 
 
 def _dumps(frame: dict[str, Any]) -> str:

@@ -109,8 +109,14 @@ class SessionStream:
 
     def push(self, frame: dict[str, Any]) -> None:
         """Give ``frame`` the next seq, keep it for replay and send it to every connection."""
+        self.push_encoded(json.dumps(frame, ensure_ascii=False))
+
+    def push_encoded(self, body: str) -> None:
+        """Like :meth:`push` for a frame already serialised (a JSON object with at least one
+        key, as ``json.dumps`` writes it): one event reaching many sessions is serialised
+        once, and each stream only appends its own ``seq``."""
         self.seq += 1
-        text = json.dumps({**frame, "seq": self.seq}, ensure_ascii=False)
+        text = f'{{"seq": {self.seq}}}' if body == "{}" else f'{body[:-1]}, "seq": {self.seq}}}'
         now = self._monotonic()
         self._buffer.append((self.seq, now, text))
         self._trim(now)

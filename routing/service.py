@@ -48,9 +48,7 @@ from inbox.domain.events import (
     ConversationChanged,
     Event,
     MessageCreated,
-    OfferChanged,
     OperatorPresenceChanged,
-    RoutingAlert,
 )
 from inbox.domain.ids import ConversationId, OperatorId, new_id
 from inbox.domain.messages import AuthorKind, Direction
@@ -67,6 +65,7 @@ from inbox.domain.views import offer_view
 from inbox.ports import Tx
 from inbox.usecases import Core, Outcome, run, write_note, write_system_message
 from inbox.usecases.access import require_act
+from routing.events import OfferChanged, RoutingAlert
 from routing.policy import (
     DEFAULT_WEIGHTS,
     Assign,

@@ -40,6 +40,7 @@ from inbox.usecases import (
 from operator_ws import Argon2PasswordHasher, HubSettings, OperatorApi, OperatorHub, OperatorSocket
 from routing import RoutingService, RoutingSettings, parse_weights
 from server.config import Settings
+from server.events import event_registry
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -126,7 +127,12 @@ async def create_app(
     await migrate(settings.database_url)
     store = await open_store(settings.database_url)
     # Set, Redis carries events between processes (docs/scaling.md); unset, one process.
-    bus = RedisEventBus(settings.redis_url) if settings.redis_url else InProcessEventBus()
+    registry = event_registry()
+    bus = (
+        RedisEventBus(settings.redis_url, registry=registry)
+        if settings.redis_url
+        else InProcessEventBus()
+    )
     core = Core(store=store, bus=bus, clock=clock or SystemClock())
     hasher = hasher or Argon2PasswordHasher()
 
@@ -146,6 +152,7 @@ async def create_app(
         ),
         gone_away,
         seen,
+        registry=registry,
     )
     visitors = VisitorRegistry()
     media = FileMediaStore(settings.data_dir)

@@ -30,7 +30,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from inbox.bus import InProcessEventBus
-from inbox.domain.event_codec import EventDecodeError, event_from_dict, event_to_dict
+from inbox.domain.event_registry import EventDecodeError, EventRegistry
 from inbox.domain.events import Event
 from inbox.ports import EventHandler
 
@@ -69,6 +69,7 @@ class RedisEventBus:
         self,
         url: str,
         *,
+        registry: EventRegistry,
         channel_prefix: str | None = None,
         process_id: str | None = None,
         publish_timeout: float = 2.0,
@@ -77,6 +78,7 @@ class RedisEventBus:
         idle_check: float = 15.0,
     ) -> None:
         self._url = url
+        self._registry = registry
         prefix = default_channel_prefix(url) if channel_prefix is None else channel_prefix
         self._channel = f"{prefix}events"
         self._process_id = process_id or secrets.token_hex(8)
@@ -125,7 +127,7 @@ class RedisEventBus:
         messages: list[str] = []
         for event in events:
             try:
-                body = event_to_dict(event)
+                body = self._registry.to_dict(event)
             except Exception:
                 logger.exception("cannot encode %s for Redis; not sent", type(event).__name__)
                 continue
@@ -242,7 +244,7 @@ class RedisEventBus:
             origin = envelope["origin"]
             if origin == self._process_id:
                 return  # ours: the local handlers had it in publish()
-            event = event_from_dict(envelope["event"])
+            event = self._registry.from_dict(envelope["event"])
         except EventDecodeError as exc:
             # A newer process during a rolling deploy, or garbage on our channel.
             logger.warning("skipping an event from Redis channel %s: %s", self._channel, exc)

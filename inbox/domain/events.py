@@ -2,6 +2,11 @@
 committed (ARCHITECTURE.md, "Persist before acknowledging; publish events only after commit").
 
 Ephemeral signals (typing) travel on the same bus but are never stored.
+
+:class:`Event` is open: an event is a frozen dataclass that subclasses it, declared in the
+package it belongs to (these are the core's; routing declares its offers and alerts in
+``routing.events``). Its wire name, codec and operator frames come from one
+:class:`~inbox.domain.event_registry.EventSpec` (the core's are in :mod:`inbox.core_events`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.ids import ChannelId, ConversationId, OperatorId
 from inbox.domain.messages import Message
 from inbox.domain.operators import Presence
-from inbox.domain.routing import AlertKind, QueueId
 
 __all__ = [
     "ConversationChangeReason",
@@ -22,13 +26,17 @@ __all__ = [
     "Event",
     "MessageCreated",
     "MessageUpdated",
-    "OfferChanged",
-    "OfferState",
     "OperatorPresenceChanged",
     "OutboxReady",
-    "RoutingAlert",
     "Typing",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """The base of every domain event. Subclasses are ``@dataclass(frozen=True, slots=True)``
+    with fields of types the registry's codec carries (:mod:`inbox.domain.typed_codec`)."""
+
 
 ConversationChangeReason = Literal[
     "created", "assigned", "unassigned", "resolved", "reopened", "read", "updated"
@@ -36,13 +44,13 @@ ConversationChangeReason = Literal[
 
 
 @dataclass(frozen=True, slots=True)
-class MessageCreated:
+class MessageCreated(Event):
     message: Message
     conversation: Conversation
 
 
 @dataclass(frozen=True, slots=True)
-class MessageUpdated:
+class MessageUpdated(Event):
     """A message's delivery status (or error) changed."""
 
     message: Message
@@ -50,7 +58,7 @@ class MessageUpdated:
 
 
 @dataclass(frozen=True, slots=True)
-class ConversationChanged:
+class ConversationChanged(Event):
     """``previous_*`` tell who could see the conversation before the change (an operator
     who watched it in the queue must learn that it left the queue)."""
 
@@ -61,14 +69,14 @@ class ConversationChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class OperatorPresenceChanged:
+class OperatorPresenceChanged(Event):
     operator_id: OperatorId
     presence: Presence
     at: datetime
 
 
 @dataclass(frozen=True, slots=True)
-class Typing:
+class Typing(Event):
     """Someone is typing in a conversation. Ephemeral: never stored, never replayed."""
 
     conversation_id: ConversationId
@@ -80,54 +88,7 @@ class Typing:
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxReady:
+class OutboxReady(Event):
     """Outbound work was committed to the outbox; a delivery worker should look now."""
 
     channel_id: ChannelId
-
-
-OfferState = Literal["created", "accepted", "declined", "expired", "withdrawn"]
-
-
-@dataclass(frozen=True, slots=True)
-class OfferChanged:
-    """An offer of ``conversation`` to ``operator_id`` was made or ended. ``reason`` says
-    why a withdrawn offer ended (``taken``: another operator accepted; ``overflow``,
-    ``resolved``, ``away``, ``transferred``)."""
-
-    conversation: Conversation
-    operator_id: OperatorId
-    state: OfferState
-    queue_id: QueueId
-    queue_name: str
-    offered_at: datetime
-    expires_at: datetime
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RoutingAlert:
-    """A deadline is near or missed: ``sla_warning`` goes to the assignee,
-    ``sla_breach`` and ``response_overdue`` to supervisors (live). ``target`` is
-    ``first_response`` or ``resolution`` (``response`` for the response timer)."""
-
-    kind: AlertKind
-    conversation: Conversation
-    queue_id: QueueId
-    queue_name: str
-    target: str
-    due_at: datetime
-    at: datetime
-    operator_id: OperatorId | None = None
-
-
-Event = (
-    MessageCreated
-    | MessageUpdated
-    | ConversationChanged
-    | OperatorPresenceChanged
-    | Typing
-    | OutboxReady
-    | OfferChanged
-    | RoutingAlert
-)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from server.events import event_registry
 from storage.redis_bus import RedisEventBus
 
 REDIS_URL_ENV = "INBOX_TEST_REDIS_URL"
@@ -63,6 +64,7 @@ class Buses:
     ) -> RedisEventBus:
         bus = RedisEventBus(
             self.url,
+            registry=event_registry(),
             channel_prefix=self.prefix,
             backoff_initial=backoff_initial,
             backoff_max=backoff_max,

@@ -37,6 +37,7 @@ from inbox.domain.routing import OfferRecord
 from inbox.ports import EventHandler, Tx
 from inbox.usecases import Core, resolve_conversation, set_presence
 from routing import RoutingService, RoutingSettings
+from server.events import event_registry
 from storage import SqlStore, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -244,7 +245,9 @@ class Worker:
 
 async def main(config: WorkerConfig) -> None:
     store = await open_store(config.database_url)
-    bus = RedisEventBus(config.redis_url, channel_prefix=config.channel_prefix)
+    bus = RedisEventBus(
+        config.redis_url, registry=event_registry(), channel_prefix=config.channel_prefix
+    )
     worker = Worker(config, store, bus)
     try:
         bus.start()

@@ -34,16 +34,15 @@ from inbox.domain.events import (
     Event,
     MessageCreated,
     MessageUpdated,
-    OfferChanged,
     OperatorPresenceChanged,
     OutboxReady,
-    RoutingAlert,
     Typing,
 )
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, MessageId, OperatorId
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
 from inbox.domain.operators import Presence
 from inbox.domain.routing import QueueId
+from routing.events import OfferChanged, RoutingAlert
 
 T0 = datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
 MSK = timezone(timedelta(hours=3))

@@ -10,9 +10,9 @@ import logging
 import pytest
 from redis.asyncio import Redis
 
-from inbox.domain.event_codec import event_to_dict
 from inbox.domain.events import Event, OutboxReady, Typing
 from inbox.domain.ids import ChannelId
+from server.events import event_registry
 from storage.redis_bus import RedisEventBus, default_channel_prefix
 from tests.redis.conftest import Buses
 from tests.redis.samples import ALL_EVENTS, CHANNEL, CONVERSATION_ID, MESSAGE
@@ -136,7 +136,7 @@ async def test_payloads_are_never_logged(
     caplog.set_level(logging.DEBUG)
     await a.publish(ALL_EVENTS)
     # A newer process's event type, with a body: skipped with a warning that quotes no body.
-    doc = event_to_dict(ALL_EVENTS[0])
+    doc = event_registry().to_dict(ALL_EVENTS[0])
     doc["type"] = "message_created_v9"
     await redis_admin.publish(a.channel, json.dumps({"origin": "newer", "event": doc}))
     await redis_admin.publish(a.channel, "not json at all")
@@ -207,8 +207,14 @@ async def test_the_default_channel_is_named_after_the_database_number() -> None:
     assert default_channel_prefix("redis://127.0.0.1:6379/0") == "inbox:db0:"
     assert default_channel_prefix("redis://:pw@redis.internal:6379/3") == "inbox:db3:"
     assert default_channel_prefix("redis://localhost") == "inbox:db0:"
-    assert RedisEventBus("redis://localhost/5").channel == "inbox:db5:events"
-    assert RedisEventBus("redis://localhost/5", channel_prefix="x:").channel == "x:events"
+    assert (
+        RedisEventBus("redis://localhost/5", registry=event_registry()).channel
+        == "inbox:db5:events"
+    )
+    assert (
+        RedisEventBus("redis://localhost/5", registry=event_registry(), channel_prefix="x:").channel
+        == "x:events"
+    )
 
 
 async def test_without_redis_publish_still_delivers_locally_and_does_not_raise(
@@ -216,7 +222,11 @@ async def test_without_redis_publish_still_delivers_locally_and_does_not_raise(
 ) -> None:
     """Needs no Redis: a port where nothing listens."""
     bus = RedisEventBus(
-        "redis://127.0.0.1:9/0", channel_prefix="nowhere:", backoff_initial=0.05, backoff_max=0.1
+        "redis://127.0.0.1:9/0",
+        registry=event_registry(),
+        channel_prefix="nowhere:",
+        backoff_initial=0.05,
+        backoff_max=0.1,
     )
     seen = Recorder()
     bus.subscribe(seen)

@@ -59,6 +59,7 @@ from inbox.usecases import Core, add_channel, add_operator, ingest_inbound, set_
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings
 from routing.policy import DEFAULT_WEIGHTS
+from server.events import event_registry
 from storage import SqlStore, make_engine, migrate, open_store
 from storage.redis_bus import RedisEventBus
 from storage.repositories import SqlTx
@@ -437,7 +438,7 @@ async def test_two_processes_never_assign_one_conversation_twice_nor_beyond_capa
     redis_url: str, channel_prefix: str, schema_url: str, tmp_path: Path
 ) -> None:
     store = await open_store(schema_url)
-    bus = RedisEventBus(redis_url, channel_prefix=channel_prefix)
+    bus = RedisEventBus(redis_url, registry=event_registry(), channel_prefix=channel_prefix)
     engine = make_engine(schema_url)
     procs: list[Proc] = []
     try:

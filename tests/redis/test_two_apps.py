@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 import server.app as root_app
 from inbox.domain.channels import ChannelKind
+from inbox.domain.event_registry import EventRegistry
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
 from server.app import SERVICES, create_app
@@ -42,8 +43,8 @@ async def cluster(
     class PrefixedBus(RedisEventBus):
         """The app's bus on this test's own channel (runs on one Redis stay apart)."""
 
-        def __init__(self, url: str) -> None:
-            super().__init__(url, channel_prefix=channel_prefix)
+        def __init__(self, url: str, *, registry: EventRegistry) -> None:
+            super().__init__(url, registry=registry, channel_prefix=channel_prefix)
 
     monkeypatch.setattr(root_app, "RedisEventBus", PrefixedBus)
     settings = make_settings(database_url, tmp_path, redis_url=redis_url)

@@ -17,7 +17,7 @@ from inbox.domain.clock import FixedClock
 from inbox.domain.content import Text, plain_text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import Conflict, Forbidden, InvalidInput
-from inbox.domain.events import ConversationChanged, Event, OfferChanged, RoutingAlert
+from inbox.domain.events import ConversationChanged, Event
 from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.messages import AuthorKind, InboundMessage, SenderProfile
 from inbox.domain.operators import Operator, Presence, Role
@@ -36,6 +36,7 @@ from inbox.usecases import (
 )
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings
+from routing.events import OfferChanged, RoutingAlert
 from routing.policy import DEFAULT_WEIGHTS
 from storage import SqlStore
 

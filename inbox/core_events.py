@@ -1,0 +1,102 @@
+"""The core's event declarations: wire names and the frames operators get.
+
+The frames are the operator protocol's (docs/operator-protocol.md); who receives each one
+is decided by the visibility rule of :mod:`inbox.usecases.access`, the same rule the
+conversation list's SQL and every REST read apply. The composition root puts
+:data:`CORE_EVENTS` into the :class:`~inbox.domain.event_registry.EventRegistry` beside
+the features' declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from inbox.domain.conversations import ConversationStatus
+from inbox.domain.event_registry import EventSpec, OperatorFrame
+from inbox.domain.events import (
+    ConversationChanged,
+    MessageCreated,
+    MessageUpdated,
+    OperatorPresenceChanged,
+    OutboxReady,
+    Typing,
+)
+from inbox.domain.operators import Operator
+from inbox.domain.views import conversation_view, message_view
+from inbox.usecases.access import can_see, sees_typing
+
+__all__ = ["CORE_EVENTS"]
+
+
+def _message_created(event: MessageCreated) -> Sequence[OperatorFrame]:
+    conversation = event.conversation
+    frame = {
+        "type": "message.created",
+        "conversation_id": conversation.id,
+        "message": message_view(event.message),
+        "conversation": conversation_view(conversation),
+    }
+    return (OperatorFrame(lambda op: can_see(op, conversation), frame),)
+
+
+def _message_updated(event: MessageUpdated) -> Sequence[OperatorFrame]:
+    conversation = event.conversation
+    frame = {
+        "type": "message.updated",
+        "conversation_id": conversation.id,
+        "message": message_view(event.message),
+    }
+    return (OperatorFrame(lambda op: can_see(op, conversation), frame),)
+
+
+def _conversation_changed(event: ConversationChanged) -> Sequence[OperatorFrame]:
+    """The new assignee gets ``conversation.assigned``; everyone else who sees it now, or
+    saw it before the change (it was queued, or theirs), gets ``conversation.updated``:
+    an operator who watched it in the queue must learn that it left the queue."""
+    conversation = event.conversation
+    view = conversation_view(conversation)
+    was_queued = event.previous_status is ConversationStatus.QUEUED
+
+    def is_new_assignee(op: Operator) -> bool:
+        return event.reason == "assigned" and conversation.assignee_id == op.id
+
+    def is_watcher(op: Operator) -> bool:
+        if is_new_assignee(op):
+            return False
+        return can_see(op, conversation) or was_queued or event.previous_assignee_id == op.id
+
+    return (
+        OperatorFrame(is_new_assignee, {"type": "conversation.assigned", "conversation": view}),
+        OperatorFrame(
+            is_watcher,
+            {"type": "conversation.updated", "reason": event.reason, "conversation": view},
+        ),
+    )
+
+
+def _presence_changed(event: OperatorPresenceChanged) -> Sequence[OperatorFrame]:
+    frame = {"type": "presence", "operator_id": event.operator_id, "status": str(event.presence)}
+    return (OperatorFrame(lambda op: True, frame),)
+
+
+def _typing(event: Typing) -> Sequence[OperatorFrame]:
+    frame = {
+        "type": "typing",
+        "conversation_id": event.conversation_id,
+        "by": event.by,
+        "operator_id": event.operator_id,
+        "name": event.operator_name,
+    }
+    return (OperatorFrame(lambda op: sees_typing(op, event), frame),)
+
+
+#: Every event the core declares. ``OutboxReady`` has no frames: it only wakes delivery.
+CORE_EVENTS: tuple[EventSpec[Any], ...] = (
+    EventSpec("message_created", MessageCreated, _message_created),
+    EventSpec("message_updated", MessageUpdated, _message_updated),
+    EventSpec("conversation_changed", ConversationChanged, _conversation_changed),
+    EventSpec("operator_presence_changed", OperatorPresenceChanged, _presence_changed),
+    EventSpec("typing", Typing, _typing),
+    EventSpec("outbox_ready", OutboxReady),
+)

@@ -1,0 +1,14 @@
+"""The root collects every package's event declarations into one registry."""
+
+from __future__ import annotations
+
+from inbox.core_events import CORE_EVENTS
+from inbox.domain.event_registry import EventRegistry
+from routing.events import EVENTS as ROUTING_EVENTS
+
+__all__ = ["event_registry"]
+
+
+def event_registry() -> EventRegistry:
+    """A registry of every event this server knows: the core's, then each feature's."""
+    return EventRegistry([*CORE_EVENTS, *ROUTING_EVENTS])
