@@ -9,8 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbox.ports import Tx
-from storage.batcher import Committer, GroupCommitter
+from storage.batcher import Committer
 from storage.engine import make_engine, make_sqlite_sync_engine
+from storage.group_commit import GroupCommitter
 from storage.repositories import SqlTx
 from storage.sqlite_threads import SqliteReaders, SqliteWriter
 
