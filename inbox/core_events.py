@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from inbox.domain.conversations import ConversationStatus
 from inbox.domain.event_registry import EventSpec, OperatorFrame
 from inbox.domain.events import (
     ConversationChanged,
@@ -24,7 +23,7 @@ from inbox.domain.events import (
 )
 from inbox.domain.operators import Operator
 from inbox.domain.views import conversation_view, message_view
-from inbox.usecases.access import can_see, sees_typing
+from inbox.usecases.access import can_see, can_see_change, can_see_typing
 
 __all__ = ["CORE_EVENTS"]
 
@@ -56,15 +55,12 @@ def _conversation_changed(event: ConversationChanged) -> Sequence[OperatorFrame]
     an operator who watched it in the queue must learn that it left the queue."""
     conversation = event.conversation
     view = conversation_view(conversation)
-    was_queued = event.previous_status is ConversationStatus.QUEUED
 
     def is_new_assignee(op: Operator) -> bool:
         return event.reason == "assigned" and conversation.assignee_id == op.id
 
     def is_watcher(op: Operator) -> bool:
-        if is_new_assignee(op):
-            return False
-        return can_see(op, conversation) or was_queued or event.previous_assignee_id == op.id
+        return not is_new_assignee(op) and can_see_change(op, event)
 
     return (
         OperatorFrame(is_new_assignee, {"type": "conversation.assigned", "conversation": view}),
@@ -88,7 +84,7 @@ def _typing(event: Typing) -> Sequence[OperatorFrame]:
         "operator_id": event.operator_id,
         "name": event.operator_name,
     }
-    return (OperatorFrame(lambda op: sees_typing(op, event), frame),)
+    return (OperatorFrame(lambda op: can_see_typing(op, event), frame),)
 
 
 #: Every event the core declares. ``OutboxReady`` has no frames: it only wakes delivery.

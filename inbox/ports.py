@@ -37,6 +37,7 @@ from inbox.domain.routing import (
     RoutingTask,
     TaskStatus,
 )
+from inbox.domain.visibility import Visibility
 
 __all__ = [
     "AdapterDeps",
@@ -95,14 +96,15 @@ class ContactRepo(Protocol):
 class ConversationFilter:
     """Every field narrows the list; ``None`` means no narrowing.
 
-    ``visible_to`` restricts to what a plain operator may see: conversations assigned to
-    that operator plus every queued conversation.
+    ``visible_to`` restricts to what a viewer may see, by the one rule of
+    :mod:`inbox.domain.visibility` (``Visibility.of(operator)``); a repository must admit
+    exactly the conversations that ``visible_to.admits_conversation`` admits.
     """
 
     statuses: tuple[ConversationStatus, ...] | None = None
     assignee_id: OperatorId | None = None
     channel_id: ChannelId | None = None
-    visible_to: OperatorId | None = None
+    visible_to: Visibility | None = None
     limit: int = 200
 
 

@@ -1,22 +1,24 @@
-"""Who may see and do what. Checked on the server for every read and every command."""
+"""Who may see and do what. Checked on the server for every read and every command.
+
+Seeing is the one rule of :mod:`inbox.domain.visibility` (re-exported here); acting is
+stricter: only the assignee, or a supervisor/admin.
+"""
 
 from __future__ import annotations
 
-from inbox.domain.conversations import Conversation, ConversationStatus
+from inbox.domain.conversations import Conversation
 from inbox.domain.errors import Forbidden
-from inbox.domain.events import Typing
 from inbox.domain.operators import Operator
+from inbox.domain.visibility import can_see, can_see_change, can_see_typing
 
-__all__ = ["can_act", "can_see", "require_act", "require_see", "sees_typing"]
-
-
-def can_see(operator: Operator, conversation: Conversation) -> bool:
-    """Supervisors and admins see everything; an operator sees their own and the queue."""
-    if operator.role.sees_everything:
-        return True
-    return (
-        conversation.assignee_id == operator.id or conversation.status is ConversationStatus.QUEUED
-    )
+__all__ = [
+    "can_act",
+    "can_see",
+    "can_see_change",
+    "can_see_typing",
+    "require_act",
+    "require_see",
+]
 
 
 def can_act(operator: Operator, conversation: Conversation) -> bool:
@@ -25,18 +27,12 @@ def can_act(operator: Operator, conversation: Conversation) -> bool:
 
 
 def require_see(operator: Operator, conversation: Conversation) -> None:
+    """Raises :class:`Forbidden` unless :func:`can_see`."""
     if not can_see(operator, conversation):
         raise Forbidden("you may not see this conversation")
 
 
 def require_act(operator: Operator, conversation: Conversation) -> None:
+    """Raises :class:`Forbidden` unless :func:`can_act`."""
     if not can_act(operator, conversation):
         raise Forbidden("this conversation is not assigned to you")
-
-
-def sees_typing(operator: Operator, event: Typing) -> bool:
-    """Typing signals go to whoever may see the conversation (its assignee, or everyone
-    while nobody has it), except to the operator who is typing."""
-    if event.by == "operator" and operator.id == event.operator_id:
-        return False  # nobody needs to see their own typing
-    return operator.role.sees_everything or event.assignee_id in (operator.id, None)

@@ -9,6 +9,7 @@ from inbox.domain.errors import Forbidden, InvalidInput, NotFound
 from inbox.domain.ids import ChannelId, ConversationId, OperatorId
 from inbox.domain.messages import Message
 from inbox.domain.operators import Operator
+from inbox.domain.visibility import Visibility
 from inbox.ports import ConversationFilter, Tx
 from inbox.usecases.access import require_see
 from inbox.usecases.deps import Core
@@ -43,7 +44,7 @@ async def list_conversations(
         statuses=statuses,
         assignee_id=assignee_id,
         channel_id=channel_id,
-        visible_to=None if viewer.role.sees_everything else viewer.id,
+        visible_to=Visibility.of(viewer),
         limit=limit,
     )
 

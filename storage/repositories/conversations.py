@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, false, func, insert, or_, select, update
 
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, OperatorId
+from inbox.domain.visibility import Visibility
 from inbox.ports import ConversationFilter
 from storage.repositories.base import SqlRepo
 from storage.rows import conversation_from_row, conversation_values
@@ -93,16 +94,22 @@ class SqlConversationRepo(SqlRepo):
             stmt = stmt.where(_t.c.assignee_id == flt.assignee_id)
         if flt.channel_id is not None:
             stmt = stmt.where(_t.c.channel_id == flt.channel_id)
-        if flt.visible_to is not None:
-            stmt = stmt.where(
-                or_(
-                    _t.c.assignee_id == flt.visible_to,
-                    _t.c.status == str(ConversationStatus.QUEUED),
-                )
-            )
+        if flt.visible_to is not None and not flt.visible_to.sees_all:
+            stmt = stmt.where(_visible(flt.visible_to))
         # NULLS LAST spelled out: PostgreSQL sorts NULLs first in DESC, SQLite last. The id
         # breaks ties so pages are stable.
         stmt = stmt.order_by(
             _t.c.last_message_at.desc().nulls_last(), _t.c.created_at.desc(), _t.c.id.desc()
         ).limit(flt.limit)
         return [conversation_from_row(r) for r in await self._all(stmt)]
+
+
+def _visible(visibility: Visibility) -> ColumnElement[bool]:
+    """``Visibility.admits`` as SQL, for a viewer who does not see everything: assigned to
+    the viewer, or in a public status. Neither (no id, no public status) admits nothing."""
+    admitted: list[ColumnElement[bool]] = []
+    if visibility.assignee_id is not None:
+        admitted.append(_t.c.assignee_id == visibility.assignee_id)
+    if visibility.public_statuses:
+        admitted.append(_t.c.status.in_(sorted(str(s) for s in visibility.public_statuses)))
+    return or_(*admitted) if admitted else false()

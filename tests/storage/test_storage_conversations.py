@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.ids import OperatorId
+from inbox.domain.visibility import Visibility
 from inbox.ports import ConversationFilter, Tx
 from storage import SqlStore
 from tests.storage.builders import (
@@ -130,10 +131,13 @@ async def test_list_filters_narrow(store: SqlStore) -> None:
 
 async def test_visible_to_is_own_plus_every_queued(store: SqlStore) -> None:
     world, other, s = await _scene(store)
-    mine = await _list(store, ConversationFilter(visible_to=world.operator.id))
+    mine = await _list(store, ConversationFilter(visible_to=Visibility.of(world.operator)))
     assert [c.id for c in mine] == [s.queued_new.id, s.mine.id, s.queued_old.id, s.seeded.id]
 
-    theirs = await _list(store, ConversationFilter(visible_to=other, statuses=(S.ASSIGNED,)))
+    theirs = await _list(
+        store,
+        ConversationFilter(visible_to=Visibility.own_and_public(other), statuses=(S.ASSIGNED,)),
+    )
     assert [c.id for c in theirs] == [s.theirs.id]
 
 

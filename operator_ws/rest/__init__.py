@@ -1,0 +1,63 @@
+"""The operators' REST API under ``/api/v1`` (docs/operator-protocol.md), one module per
+resource; :class:`OperatorApi` collects every route for the root in one call.
+
+=================  ==========================================================
+``auth``           login, logout, ``/me``
+``conversations``  list, one, its messages, posting a reply
+``media``          uploading an attachment, downloading a message's file
+``contacts``       a conversation's contact and its tags
+``operators``      list, update
+``channels``       list, a channel's message templates
+``routing``        a conversation's routing explanation, offers, queues
+``common``         bearer authentication, JSON bodies, parameters, error bodies
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from aiohttp import web
+
+from inbox.ports import ChannelAdapter, MediaStore, PasswordHasher, RoutingControl
+from inbox.usecases import Core
+from operator_ws.hub import OperatorHub
+from operator_ws.rest.auth import AuthRoutes
+from operator_ws.rest.channels import ChannelRoutes
+from operator_ws.rest.contacts import ContactRoutes
+from operator_ws.rest.conversations import ConversationRoutes
+from operator_ws.rest.media import MediaRoutes
+from operator_ws.rest.operators import OperatorRoutes
+from operator_ws.rest.routing import RoutingRoutes
+
+__all__ = ["OperatorApi"]
+
+
+class OperatorApi:
+    """Every REST resource of the console. Errors become JSON by the app's error
+    middleware; every route but login needs ``Authorization: Bearer <token>``."""
+
+    def __init__(
+        self,
+        core: Core,
+        hasher: PasswordHasher,
+        hub: OperatorHub,
+        token_ttl: timedelta,
+        media: MediaStore,
+        adapters: Mapping[str, ChannelAdapter],
+        routing: RoutingControl,
+    ) -> None:
+        self._resources = (
+            AuthRoutes(core, hasher, hub, token_ttl),
+            OperatorRoutes(core),
+            ChannelRoutes(core),
+            ConversationRoutes(core),
+            MediaRoutes(core, media, adapters),
+            ContactRoutes(core),
+            RoutingRoutes(core, routing),
+        )
+
+    def routes(self) -> list[web.RouteDef]:
+        """All routes, ready for ``app.add_routes``."""
+        return [route for resource in self._resources for route in resource.routes()]

@@ -1,0 +1,63 @@
+"""Sessions: ``POST /api/v1/auth/login``, ``POST /api/v1/auth/logout``, ``GET /api/v1/me``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from inbox.domain.errors import InvalidInput, Unauthorized
+from inbox.domain.views import operator_view
+from inbox.ports import PasswordHasher
+from inbox.usecases import Core, login, logout
+from operator_ws.hub import OperatorHub
+from operator_ws.rest.common import Caller, authed, error_response, json_body
+
+__all__ = ["AuthRoutes"]
+
+
+class AuthRoutes:
+    """Login hands out a bearer token valid for ``token_ttl``; logout revokes it and closes
+    the WebSocket connections of that session."""
+
+    def __init__(
+        self, core: Core, hasher: PasswordHasher, hub: OperatorHub, token_ttl: timedelta
+    ) -> None:
+        self._core = core
+        self._hasher = hasher
+        self._hub = hub
+        self._ttl = token_ttl
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/v1/auth/login", self.login),
+            web.post("/api/v1/auth/logout", authed(self._core, self.logout)),
+            web.get("/api/v1/me", authed(self._core, self.me)),
+        ]
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        """``{"login", "password"}`` → ``{"token", "expires_at", "operator"}``; wrong
+        credentials → 401 ``invalid_credentials``."""
+        body = await json_body(request)
+        login_name, password = body.get("login"), body.get("password")
+        if not isinstance(login_name, str) or not isinstance(password, str):
+            raise InvalidInput('send {"login": ..., "password": ...} as strings')
+        try:
+            result = await login(self._core, self._hasher, login_name, password, self._ttl)
+        except Unauthorized as exc:
+            return error_response(401, "invalid_credentials", exc.message)
+        return web.json_response(
+            {
+                "token": result.token,
+                "expires_at": result.expires_at.isoformat(),
+                "operator": operator_view(result.operator),
+            }
+        )
+
+    async def logout(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        await logout(self._core, caller.token)
+        self._hub.revoke(caller.session.token_hash)
+        return web.json_response({"status": "ok"})
+
+    async def me(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        return web.json_response({"operator": operator_view(caller.operator)})

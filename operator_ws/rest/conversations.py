@@ -1,0 +1,101 @@
+"""Conversations and their messages: ``GET /api/v1/conversations``,
+``GET /api/v1/conversations/{id}``, ``GET|POST /api/v1/conversations/{id}/messages``.
+
+Who may see which conversation is decided by the use cases (``inbox.domain.visibility``).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inbox.domain.conversations import ConversationStatus
+from inbox.domain.errors import InvalidInput
+from inbox.domain.ids import ChannelId, ConversationId, OperatorId
+from inbox.domain.views import conversation_view, message_view
+from inbox.usecases import Core, get_conversation, list_conversations, list_messages, send_reply
+from operator_ws.compose import compose_parts
+from operator_ws.rest.common import Caller, authed, int_param, json_body
+
+__all__ = ["ConversationRoutes"]
+
+
+class ConversationRoutes:
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def routes(self) -> list[web.RouteDef]:
+        core = self._core
+        return [
+            web.get("/api/v1/conversations", authed(core, self.conversations)),
+            web.get("/api/v1/conversations/{id}", authed(core, self.conversation)),
+            web.get("/api/v1/conversations/{id}/messages", authed(core, self.messages)),
+            web.post("/api/v1/conversations/{id}/messages", authed(core, self.post_message)),
+        ]
+
+    async def conversations(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """Query ``status`` (comma-separated), ``assignee`` (an id or ``me``), ``channel``,
+        ``limit`` (default 200)."""
+        query = request.query
+        statuses: tuple[ConversationStatus, ...] | None = None
+        if query.get("status"):
+            try:
+                statuses = tuple(ConversationStatus(s) for s in query["status"].split(","))
+            except ValueError as exc:
+                raise InvalidInput("status is one of bot, queued, assigned, resolved") from exc
+        assignee = query.get("assignee")
+        assignee_id = (
+            caller.operator.id if assignee == "me" else (OperatorId(assignee) if assignee else None)
+        )
+        channel = query.get("channel")
+        found = await list_conversations(
+            self._core,
+            caller.operator,
+            statuses=statuses,
+            assignee_id=assignee_id,
+            channel_id=ChannelId(channel) if channel else None,
+            limit=int_param(query.get("limit"), 200, "limit"),
+        )
+        return web.json_response({"conversations": [conversation_view(c) for c in found]})
+
+    async def conversation(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        found = await get_conversation(
+            self._core, caller.operator, ConversationId(request.match_info["id"])
+        )
+        return web.json_response({"conversation": conversation_view(found)})
+
+    async def messages(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """Query ``after_seq`` (ascending from there; without it the newest page) and
+        ``limit`` (default 200)."""
+        after = request.query.get("after_seq")
+        found = await list_messages(
+            self._core,
+            caller.operator,
+            ConversationId(request.match_info["id"]),
+            after_seq=int_param(after, 0, "after_seq") if after is not None else None,
+            limit=int_param(request.query.get("limit"), 200, "limit"),
+        )
+        return web.json_response({"messages": [message_view(m) for m in found]})
+
+    async def post_message(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """``{"text", "buttons", "attachments", "template", "client_id"}`` → 201 with the
+        new message, or 200 with the earlier one when ``client_id`` repeats."""
+        body = await json_body(request)
+        client_id = body.get("client_id")
+        if client_id is not None and not isinstance(client_id, str):
+            raise InvalidInput("client_id must be a string")
+        parts = compose_parts(
+            body.get("text", ""),
+            body.get("buttons"),
+            body.get("attachments"),
+            body.get("template"),
+        )
+        result = await send_reply(
+            self._core,
+            caller.operator,
+            ConversationId(request.match_info["id"]),
+            parts,
+            client_id,
+        )
+        return web.json_response(
+            {"message": message_view(result.message)}, status=200 if result.duplicate else 201
+        )
