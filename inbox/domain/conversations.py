@@ -6,6 +6,13 @@
      │        ▲  ◄──────┘  │            │
      └────────┴────────────┴─► resolved │
               └─────────────────────────┘  reopen (a new customer message or by hand)
+
+A customer message that opens a conversation, or reopens a resolved one, asks the intake
+policy (``inbox.ports.IntakePolicy``) who takes it: it starts as ``bot`` (a bot flow
+answers; routing does not see it) or ``queued`` (routing). A bot conversation leaves
+the bot by a hand-off (``bot`` → ``queued``, ``inbox.usecases.hand_off``) or by being
+resolved (``bot`` → ``resolved``); a reopen goes to ``bot`` or ``queued``, again as the
+policy says.
 """
 
 from __future__ import annotations

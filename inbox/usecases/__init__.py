@@ -1,10 +1,17 @@
 """Use cases: plain async ``verb_noun`` functions over the ports (STYLE.md #6)."""
 
+from inbox.usecases.automatic import (
+    AutomaticAuthor,
+    send_automatic_reply,
+    write_automatic_reply,
+)
 from inbox.usecases.channels import add_channel, get_channel, list_channels, set_channel_enabled
 from inbox.usecases.contacts import conversation_contact, parse_tags, set_contact_tags
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core, Outcome, run
+from inbox.usecases.handoff import hand_off, write_hand_off
 from inbox.usecases.ingest import IngestResult, ingest_inbound
+from inbox.usecases.intake import RouteEverything
 from inbox.usecases.lifecycle import (
     assign_conversation,
     claim_conversation,
@@ -41,11 +48,13 @@ from inbox.usecases.replies import (
 from inbox.usecases.webhooks import receive_webhook, record_status, store_batch
 
 __all__ = [
+    "AutomaticAuthor",
     "Core",
     "CustomerHistory",
     "IngestResult",
     "LoginResult",
     "Outcome",
+    "RouteEverything",
     "WriteResult",
     "add_channel",
     "add_note",
@@ -57,6 +66,7 @@ __all__ = [
     "customer_history",
     "get_channel",
     "get_conversation",
+    "hand_off",
     "hash_token",
     "ingest_inbound",
     "list_channels",
@@ -73,6 +83,7 @@ __all__ = [
     "reopen",
     "resolve_conversation",
     "run",
+    "send_automatic_reply",
     "send_reply",
     "set_channel_enabled",
     "set_contact_tags",
@@ -80,6 +91,8 @@ __all__ = [
     "store_batch",
     "touch_operators",
     "update_operator",
+    "write_automatic_reply",
+    "write_hand_off",
     "write_note",
     "write_system_message",
 ]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from inbox.domain.clock import Clock
 from inbox.domain.events import Event
-from inbox.ports import EventBus, Store, Tx
+from inbox.ports import EventBus, IntakePolicy, Store, Tx
+from inbox.usecases.intake import RouteEverything
 
 __all__ = ["Core", "Outcome", "run"]
 
@@ -17,9 +18,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Core:
+    """``intake`` decides who takes a new or reopened conversation (a bot flow or
+    routing); the default sends everything to routing."""
+
     store: Store
     bus: EventBus
     clock: Clock
+    intake: IntakePolicy = field(default_factory=RouteEverything)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from inbox.domain.content import Text, plain_text, validate_text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import InvalidInput, NotFound
 from inbox.domain.events import ConversationChanged, ConversationChangeReason, Event, MessageCreated
-from inbox.domain.ids import ChannelId, ContactId, ConversationId, MessageId, new_id
+from inbox.domain.ids import ContactId, ConversationId, MessageId, new_id
 from inbox.domain.messages import (
     AuthorKind,
     DeliveryStatus,
@@ -22,7 +22,7 @@ from inbox.domain.messages import (
     MessageKind,
     SenderProfile,
 )
-from inbox.ports import Tx
+from inbox.ports import IntakePolicy, IntakeRequest, IntakeStatus, Tx
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = ["IngestResult", "ingest_inbound"]
@@ -43,18 +43,28 @@ class IngestResult:
     duplicate: bool
 
 
-async def ingest_inbound(core: Core, inbound: InboundMessage) -> IngestResult:
+async def ingest_inbound(
+    core: Core, inbound: InboundMessage, *, channel: Channel | None = None
+) -> IngestResult:
     """Store a customer message exactly once and put its conversation in front of people.
 
     Idempotent on (channel, external id): a provider retry returns the stored message with
-    ``duplicate=True`` and publishes nothing. A resolved conversation reopens (queued). Raises
+    ``duplicate=True`` and publishes nothing. A message that opens a new conversation or
+    reopens a resolved one asks ``core.intake`` (:class:`inbox.ports.IntakePolicy`) who
+    takes it: the conversation opens as ``bot`` or ``queued`` (routing), and the
+    ``ConversationChanged`` event (``created`` / ``reopened``) carries that status. Raises
     :class:`NotFound` for an unknown or disabled channel and :class:`InvalidInput` for a
-    message with no content or oversize text; nothing is stored then.
+    message with no content or oversize text, or a ``channel`` that is not the message's;
+    nothing is stored then.
 
-    The channel row is read only when a customer's first message creates their identity
-    or conversation: the edge that received the message has loaded and authenticated the
-    channel already, and every statement saved here is saved on the hottest path.
+    ``channel`` is the message's channel when the edge has loaded it already (a webhook
+    authenticated against it): ingest then never reads the channel row. Without it the
+    row is read at most once, and only when the message opens or reopens a conversation
+    or creates the customer's identity -- every statement saved here is saved on the
+    hottest path.
     """
+    if channel is not None and channel.id != inbound.channel_id:
+        raise InvalidInput("the message did not come in on this channel")
     if not inbound.parts:
         raise InvalidInput("a message needs at least one part")
     if not inbound.external_id:
@@ -64,20 +74,64 @@ async def ingest_inbound(core: Core, inbound: InboundMessage) -> IngestResult:
             validate_text(part.text)
 
     async def work(tx: Tx) -> Outcome[IngestResult]:
-        return await _ingest(tx, inbound, core.clock.now())
+        return await _ingest(_Intake(tx, inbound, core.intake, channel), core.clock.now())
 
     return await run(core, work)
 
 
-async def _ingest(tx: Tx, inbound: InboundMessage, now: datetime) -> Outcome[IngestResult]:
+class _Intake:
+    """One ingest transaction's view of the message, its channel and the intake policy.
+
+    The channel is the one the edge passed in, else read once, when first needed."""
+
+    def __init__(
+        self, tx: Tx, inbound: InboundMessage, policy: IntakePolicy, channel: Channel | None
+    ) -> None:
+        self.tx = tx
+        self.inbound = inbound
+        self._policy = policy
+        self._channel = channel
+
+    async def channel(self, *, enabled: bool) -> Channel:
+        """The channel; with ``enabled``, raises :class:`NotFound` unless it is enabled
+        (a new identity or conversation needs a working channel; a reopen does not)."""
+        if self._channel is None:
+            found = await self.tx.channels.get(self.inbound.channel_id)
+            if found is None:
+                raise NotFound("no such channel, or it is disabled")
+            self._channel = found
+        if enabled and not self._channel.enabled:
+            raise NotFound("no such channel, or it is disabled")
+        return self._channel
+
+    async def decide(
+        self,
+        channel: Channel,
+        identity: ChannelIdentity,
+        conversation_id: ConversationId,
+        reopening: Conversation | None,
+        now: datetime,
+    ) -> IntakeStatus:
+        """Ask the policy who takes the conversation; only ``bot`` or ``queued`` count."""
+        request = IntakeRequest(
+            channel, self.inbound, identity.contact_id, conversation_id, reopening, now
+        )
+        status = await self._policy.take(self.tx, request)
+        if status is ConversationStatus.BOT or status is ConversationStatus.QUEUED:
+            return status
+        raise TypeError(f"an intake policy answered {status!r}, not bot or queued")
+
+
+async def _ingest(intake: _Intake, now: datetime) -> Outcome[IngestResult]:
+    tx, inbound = intake.tx, intake.inbound
     existing = await tx.messages.find_by_external(inbound.channel_id, inbound.external_id)
     if existing is not None:
         stored = await tx.conversations.get(existing.conversation_id)
         assert stored is not None  # a message always references its conversation
         return Outcome(IngestResult(existing, stored, duplicate=True))
 
-    identity = await _upsert_identity(tx, inbound, now)
-    conversation, reason, before = await _find_or_open(tx, identity, inbound, now)
+    identity = await _upsert_identity(intake, now)
+    conversation, reason, before = await _find_or_open(intake, identity, now)
 
     seq = conversation.last_message_seq + 1
     message = Message(
@@ -143,18 +197,12 @@ def _display_name(sender: SenderProfile) -> str:
     return sender.phone or sender.email or f"Customer {sender.external_user_id[:6]}"
 
 
-async def _channel(tx: Tx, channel_id: ChannelId) -> Channel:
-    channel = await tx.channels.get(channel_id)
-    if channel is None or not channel.enabled:
-        raise NotFound("no such channel, or it is disabled")
-    return channel
-
-
-async def _upsert_identity(tx: Tx, inbound: InboundMessage, now: datetime) -> ChannelIdentity:
+async def _upsert_identity(intake: _Intake, now: datetime) -> ChannelIdentity:
+    tx, inbound = intake.tx, intake.inbound
     sender = inbound.sender
     identity = await tx.contacts.find_identity(inbound.channel_id, sender.external_user_id)
     if identity is None:
-        channel = await _channel(tx, inbound.channel_id)
+        channel = await intake.channel(enabled=True)
         fresh = ChannelIdentity(
             contact_id=ContactId(new_id()),
             channel_id=channel.id,
@@ -188,15 +236,14 @@ async def _upsert_identity(tx: Tx, inbound: InboundMessage, now: datetime) -> Ch
 
 
 async def _find_or_open(
-    tx: Tx,
-    identity: ChannelIdentity,
-    inbound: InboundMessage,
-    now: datetime,
+    intake: _Intake, identity: ChannelIdentity, now: datetime
 ) -> tuple[Conversation, ConversationChangeReason | None, Conversation | None]:
-    """The conversation this message belongs to, locked; opened or reopened if needed.
+    """The conversation this message belongs to, locked; opened or reopened if needed, in
+    the status the intake policy chose.
 
     Returns it, why it changed (``None`` for no change) and its state before a reopen.
     """
+    tx, inbound = intake.tx, intake.inbound
     if inbound.threading == "references":
         locked = await _by_thread(tx, identity, inbound, now)
     else:
@@ -205,17 +252,21 @@ async def _find_or_open(
         )
     if locked is not None:
         if locked.status is ConversationStatus.RESOLVED:
-            return locked.moved_to(ConversationStatus.QUEUED, now), "reopened", locked
+            channel = await intake.channel(enabled=False)
+            status = await intake.decide(channel, identity, locked.id, locked, now)
+            return locked.moved_to(status, now), "reopened", locked
         return locked, None, None
-    channel = await _channel(tx, inbound.channel_id)
+    channel = await intake.channel(enabled=True)
+    conversation_id = ConversationId(new_id())
+    status = await intake.decide(channel, identity, conversation_id, None, now)
     conversation = Conversation(
-        id=ConversationId(new_id()),
+        id=conversation_id,
         channel_id=channel.id,
         contact_id=identity.contact_id,
-        status=ConversationStatus.QUEUED,
+        status=status,
         created_at=now,
         updated_at=now,
-        queued_at=now,
+        queued_at=now if status is ConversationStatus.QUEUED else None,
         contact_name=identity.display_name,
         channel_kind=str(channel.kind),
         thread_key=inbound.thread_key or inbound.sender.external_user_id,

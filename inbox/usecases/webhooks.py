@@ -41,9 +41,10 @@ async def store_batch(core: Core, channel: Channel, batch: WebhookBatch) -> None
     """Messages in the order the provider sent them (one conversation's messages must keep
     their order), then delivery statuses. Provider retries are deduplicated by
     ``ingest_inbound``; a status for a message we do not know is ignored (it may belong
-    to a message sent before this server existed)."""
+    to a message sent before this server existed). ``channel`` is the channel the caller
+    loaded and authenticated against; ingest uses it and never reads it again."""
     for inbound in batch.messages:
-        await ingest_inbound(core, inbound)
+        await ingest_inbound(core, inbound, channel=channel)
     for status in batch.statuses:
         await record_status(core, channel.id, status)
 
