@@ -16,7 +16,7 @@ from inbox.domain.clock import FixedClock
 from inbox.domain.content import Text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import InvalidInput, InvalidTransition, NotFound
-from inbox.domain.events import ConversationChanged, Event, OfferChanged
+from inbox.domain.events import ConversationChanged, Event
 from inbox.domain.ids import ChannelId, ConversationId
 from inbox.domain.messages import AuthorKind, Direction, InboundMessage, MessageKind, SenderProfile
 from inbox.domain.operators import Operator, Presence, Role
@@ -35,6 +35,7 @@ from inbox.usecases import (
 )
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings
+from routing.events import OfferChanged
 from storage import SqlStore
 
 HASHER = Argon2PasswordHasher(fast_for_tests=True)
