@@ -15,7 +15,7 @@ from inbox.domain.errors import InvalidInput, NotFound, TooLarge, Unauthorized
 from inbox.domain.ids import ChannelId, ConversationId, MessageId, OperatorId
 from inbox.domain.operators import Operator, Role, validate_skills
 from inbox.domain.views import conversation_view, message_view, operator_view
-from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher, RoutingControl
+from inbox.ports import AuthSession, ChannelAdapter, MediaStore, PasswordHasher
 from inbox.usecases import (
     Core,
     authenticate,
@@ -37,6 +37,7 @@ from inbox.usecases.media import MAX_UPLOAD_BYTES, open_media, upload_attachment
 from inbox.usecases.replies import configured_templates
 from operator_ws.compose import compose_parts
 from operator_ws.hub import OperatorHub
+from routing.ports import RoutingControl
 
 __all__ = ["OperatorApi"]
 

@@ -9,7 +9,7 @@ other use cases write without that lock (conversations, operators) are re-read u
 their row locks before they are changed.
 
 The conversation table is the source of truth for status; a routing task
-(``inbox.domain.routing.RoutingTask``) adds the queue, priority, refusals, offers and the
+(:class:`routing.records.RoutingTask`) adds the queue, priority, refusals, offers and the
 SLA and response clocks. Each pass first reconciles the two (a conversation queued by an
 inbound message, claimed, resolved or reopened elsewhere), then:
 
@@ -39,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from inbox.domain.channels import ChannelKind
 from inbox.domain.conversations import Conversation, ConversationStatus
@@ -55,17 +55,7 @@ from inbox.domain.events import (
 from inbox.domain.ids import ConversationId, OperatorId, new_id
 from inbox.domain.messages import AuthorKind, Direction
 from inbox.domain.operators import Operator, Presence, Role, validate_skills
-from inbox.domain.routing import (
-    DecisionRecord,
-    OfferRecord,
-    QueueId,
-    QueueRecord,
-    RoutingTask,
-    TaskStatus,
-)
-from inbox.domain.views import offer_view
-from inbox.ports import Tx
-from inbox.usecases import Core, Outcome, run, write_note, write_system_message
+from inbox.usecases import Core, Outcome, write_note, write_system_message
 from inbox.usecases.access import require_act
 from routing.policy import (
     DEFAULT_WEIGHTS,
@@ -83,12 +73,23 @@ from routing.policy import (
     service_order,
     to_json,
 )
+from routing.ports import RoutingStore, RoutingTx
 from routing.queues import QueueSettings, parse_settings, position_text
-from routing.views import queue_view, stored_explanation, task_view
+from routing.records import (
+    DecisionRecord,
+    OfferRecord,
+    QueueId,
+    QueueRecord,
+    RoutingTask,
+    TaskStatus,
+)
+from routing.views import offer_view, queue_view, stored_explanation, task_view
 
 __all__ = ["AlertNotifier", "RoutingService", "RoutingSettings"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Sends a text to a supervisor outside the console (a Telegram chat): (settings of the
 #: queue's ``alert_telegram``, text). Failures are logged, never retried.
@@ -148,17 +149,24 @@ class _Pass:
 
 
 class RoutingService:
-    """Implements :class:`inbox.ports.Router` and :class:`inbox.ports.RoutingControl`."""
+    """Implements :class:`routing.ports.Router` and :class:`routing.ports.RoutingControl`.
+
+    ``store`` is routing's unit of work (in a server, the same SQL store as
+    ``core.store``: its transaction carries every repository); events are published on
+    ``core.bus`` after each commit and time comes from ``core.clock``.
+    """
 
     def __init__(
         self,
         core: Core,
+        store: RoutingStore,
         *,
         weights: ChannelWeights = DEFAULT_WEIGHTS,
         settings: RoutingSettings | None = None,
         notifier: AlertNotifier | None = None,
     ) -> None:
         self._core = core
+        self._store = store
         self._weights = weights
         self._settings = settings or RoutingSettings()
         self._notifier = notifier
@@ -238,7 +246,7 @@ class RoutingService:
         touched, self._touched = self._touched, set()
         alerts: list[tuple[Mapping[str, str], str]] = []
 
-        async def work(tx: Tx) -> Outcome[datetime | None]:
+        async def work(tx: RoutingTx) -> Outcome[datetime | None]:
             await tx.routing.lock()
             p = await self._snapshot(tx)
             await self._reconcile(tx, p)
@@ -253,11 +261,18 @@ class RoutingService:
             return Outcome(p.wake, p.events)
 
         try:
-            self._wake = await run(self._core, work)
+            self._wake = await self._run(work)
         except BaseException:
             self._touched |= touched
             raise
         await self._notify(alerts)
+
+    async def _run(self, work: Callable[[RoutingTx], Awaitable[Outcome[T]]]) -> T:
+        """Like :func:`inbox.usecases.run`, over the routing store."""
+        outcome = await self._store.transact(work)
+        if outcome.events:
+            await self._core.bus.publish(outcome.events)
+        return outcome.value
 
     async def _notify(self, alerts: Sequence[tuple[Mapping[str, str], str]]) -> None:
         if self._notifier is None:
@@ -269,7 +284,7 @@ class RoutingService:
                 # Only the kind: a client library's message may carry the bot's URL (token).
                 logger.warning("a supervisor alert could not be sent (%s)", type(exc).__name__)
 
-    async def _snapshot(self, tx: Tx, *, write: bool = True) -> _Pass:
+    async def _snapshot(self, tx: RoutingTx, *, write: bool = True) -> _Pass:
         """Everything routing decides on. ``write``: inside a routing transaction, which
         creates the default queue if there is none yet; a read leaves it missing."""
         now = self._core.clock.now()
@@ -337,7 +352,7 @@ class RoutingService:
         return config
 
     async def _new_task(
-        self, tx: Tx, p: _Pass, conv: Conversation, previous: RoutingTask | None
+        self, tx: RoutingTx, p: _Pass, conv: Conversation, previous: RoutingTask | None
     ) -> RoutingTask:
         queue_id = self._queue_for(p, conv)
         queue = p.queues[queue_id]
@@ -366,7 +381,7 @@ class RoutingService:
             resolution_due=_plus(started, sla.resolution_seconds if sla else None),
         )
 
-    async def _put(self, tx: Tx, p: _Pass, task: RoutingTask) -> RoutingTask:
+    async def _put(self, tx: RoutingTx, p: _Pass, task: RoutingTask) -> RoutingTask:
         task = dataclasses.replace(task, updated_at=p.now)
         await tx.routing.put_task(task)
         if task.status is TaskStatus.DONE:
@@ -376,7 +391,7 @@ class RoutingService:
         return task
 
     async def _decision(
-        self, tx: Tx, p: _Pass, task: RoutingTask, outcome: str, why: Mapping[str, Any]
+        self, tx: RoutingTx, p: _Pass, task: RoutingTask, outcome: str, why: Mapping[str, Any]
     ) -> None:
         await tx.routing.add_decision(
             DecisionRecord(
@@ -392,7 +407,7 @@ class RoutingService:
 
     async def _withdraw(
         self,
-        tx: Tx,
+        tx: RoutingTx,
         p: _Pass,
         conv: Conversation | None,
         reason: str,
@@ -431,7 +446,7 @@ class RoutingService:
             reason=reason,
         )
 
-    async def _reconcile(self, tx: Tx, p: _Pass) -> None:
+    async def _reconcile(self, tx: RoutingTx, p: _Pass) -> None:
         """Bring tasks in line with the conversations' statuses."""
         for conv in list(p.convs.values()):
             task = p.tasks.get(conv.id)
@@ -496,7 +511,7 @@ class RoutingService:
             await self._finish(tx, p, task)
 
     async def _finish(
-        self, tx: Tx, p: _Pass, task: RoutingTask, *, at: datetime | None = None
+        self, tx: RoutingTx, p: _Pass, task: RoutingTask, *, at: datetime | None = None
     ) -> None:
         """End the task's episode (resolved at ``at``, by default now)."""
         end = at or p.now
@@ -524,7 +539,9 @@ class RoutingService:
         )
         p.done[task.conversation_id] = done
 
-    async def _track_replies(self, tx: Tx, p: _Pass, touched: Iterable[ConversationId]) -> None:
+    async def _track_replies(
+        self, tx: RoutingTx, p: _Pass, touched: Iterable[ConversationId]
+    ) -> None:
         """For conversations with new messages: when the customer started waiting for an
         answer (``None`` once answered), and the first operator response. Read from the
         stored messages, so replaying an event or running this in two processes agrees."""
@@ -561,7 +578,7 @@ class RoutingService:
                     ),
                 )
 
-    async def _expire_offers(self, tx: Tx, p: _Pass) -> None:
+    async def _expire_offers(self, tx: RoutingTx, p: _Pass) -> None:
         for cid, offers in list(p.offers.items()):
             conv = p.convs.get(cid)
             task = p.tasks.get(cid)
@@ -610,7 +627,7 @@ class RoutingService:
             if not offers:
                 p.offers.pop(cid, None)
 
-    async def _presence(self, tx: Tx, p: _Pass) -> None:
+    async def _presence(self, tx: RoutingTx, p: _Pass) -> None:
         stale = self._settings.presence_stale_seconds
         if stale is not None:
             for op in list(p.operators.values()):
@@ -655,7 +672,7 @@ class RoutingService:
 
     async def _requeue(
         self,
-        tx: Tx,
+        tx: RoutingTx,
         p: _Pass,
         task: RoutingTask,
         outcome: str,
@@ -688,7 +705,7 @@ class RoutingService:
         await self._decision(tx, p, task, outcome, why)
         p.events.append(ConversationChanged(queued, "unassigned", conv.assignee_id, conv.status))
 
-    async def _timers(self, tx: Tx, p: _Pass) -> None:
+    async def _timers(self, tx: RoutingTx, p: _Pass) -> None:
         for cid, task in list(p.tasks.items()):
             queue = p.queues.get(task.queue_id)
             conv = p.convs.get(cid)
@@ -789,7 +806,7 @@ class RoutingService:
                 )
             )
 
-    async def _route(self, tx: Tx, p: _Pass) -> None:
+    async def _route(self, tx: RoutingTx, p: _Pass) -> None:
         """Run the policy per queue; an overflow moves a task to a queue that may already
         have had its turn, so repeat (a bounded number of rounds) while tasks moved."""
         for _round in range(4):
@@ -830,7 +847,7 @@ class RoutingService:
             offered_to=frozenset(o.operator_id for o in p.offers.get(task.conversation_id, [])),
         )
 
-    async def _route_queue(self, tx: Tx, p: _Pass, qid: QueueId) -> bool:
+    async def _route_queue(self, tx: RoutingTx, p: _Pass, qid: QueueId) -> bool:
         queue = p.queues[qid]
         base = self._config(p, queue)
         waiting = [
@@ -894,7 +911,7 @@ class RoutingService:
 
     async def _assign(
         self,
-        tx: Tx,
+        tx: RoutingTx,
         p: _Pass,
         task: RoutingTask,
         operator_id: OperatorId,
@@ -941,7 +958,7 @@ class RoutingService:
         p.events.append(ConversationChanged(assigned, "assigned", conv.assignee_id, conv.status))
         return True
 
-    async def _offer(self, tx: Tx, p: _Pass, task: RoutingTask, d: Offer) -> None:
+    async def _offer(self, tx: RoutingTx, p: _Pass, task: RoutingTask, d: Offer) -> None:
         conv = p.convs.get(task.conversation_id)
         if conv is None:
             return
@@ -964,7 +981,7 @@ class RoutingService:
             await self._decision(tx, p, task, "offer", stored_explanation(d.explanation))
             p.wake_at(d.expires_at)
 
-    async def _overflow(self, tx: Tx, p: _Pass, task: RoutingTask, d: Overflow) -> bool:
+    async def _overflow(self, tx: RoutingTx, p: _Pass, task: RoutingTask, d: Overflow) -> bool:
         target = QueueId(d.queue_id)
         if target not in p.queues:
             match = [q for q in p.queues.values() if q.name == d.queue_id]
@@ -991,7 +1008,7 @@ class RoutingService:
         )
         return True
 
-    async def _positions(self, tx: Tx, p: _Pass) -> None:
+    async def _positions(self, tx: RoutingTx, p: _Pass) -> None:
         """Tell waiting customers their place and the expected wait, at most every
         ``interval`` seconds and only when the place changed."""
         for qid, queue in p.queues.items():
@@ -1039,17 +1056,17 @@ class RoutingService:
                     dataclasses.replace(task, position_sent_at=p.now, position_sent=position),
                 )
 
-    async def _save_queue_state(self, tx: Tx, p: _Pass) -> None:
+    async def _save_queue_state(self, tx: RoutingTx, p: _Pass) -> None:
         for qid in p.changed_queues:
             record = p.records[qid]
             await tx.routing.update_queue(dataclasses.replace(record, updated_at=p.now))
 
     # ------------------------------------------------------------------ console commands
 
-    async def _command(self, work: Callable[[Tx, _Pass], Awaitable[Any]]) -> Any:
+    async def _command(self, work: Callable[[RoutingTx, _Pass], Awaitable[Any]]) -> Any:
         """Run a console command under the routing lock with a fresh snapshot."""
 
-        async def unit(tx: Tx) -> Outcome[Any]:
+        async def unit(tx: RoutingTx) -> Outcome[Any]:
             await tx.routing.lock()
             p = await self._snapshot(tx)
             await self._reconcile(tx, p)
@@ -1057,12 +1074,12 @@ class RoutingService:
             await self._save_queue_state(tx, p)
             return Outcome(value, p.events)
 
-        value = await run(self._core, unit)
+        value = await self._run(unit)
         self._kick.set()
         return value
 
     async def accept_offer(self, actor: Operator, conversation_id: ConversationId) -> Conversation:
-        async def work(tx: Tx, p: _Pass) -> Conversation:
+        async def work(tx: RoutingTx, p: _Pass) -> Conversation:
             offer = next(
                 (o for o in p.offers.get(conversation_id, []) if o.operator_id == actor.id), None
             )
@@ -1085,7 +1102,7 @@ class RoutingService:
         return result
 
     async def decline_offer(self, actor: Operator, conversation_id: ConversationId) -> None:
-        async def work(tx: Tx, p: _Pass) -> None:
+        async def work(tx: RoutingTx, p: _Pass) -> None:
             offers = p.offers.get(conversation_id, [])
             offer = next((o for o in offers if o.operator_id == actor.id), None)
             if offer is None:
@@ -1114,7 +1131,7 @@ class RoutingService:
         if actor.disabled:
             raise Forbidden("your account is disabled")
 
-        async def work(tx: Tx, p: _Pass) -> Conversation:
+        async def work(tx: RoutingTx, p: _Pass) -> Conversation:
             conv = p.convs.get(conversation_id)
             task = p.tasks.get(conversation_id)
             if conv is None or task is None or conv.status is not ConversationStatus.QUEUED:
@@ -1159,7 +1176,7 @@ class RoutingService:
         if skills:
             skills = validate_skills(skills)
 
-        async def work(tx: Tx, p: _Pass) -> Conversation:
+        async def work(tx: RoutingTx, p: _Pass) -> Conversation:
             conv = await tx.conversations.get_for_update(conversation_id)
             if conv is None:
                 raise NotFound("no such conversation")
@@ -1259,7 +1276,7 @@ class RoutingService:
         return result
 
     async def offers_for(self, actor: Operator) -> list[dict[str, object]]:
-        async def work(tx: Tx) -> list[dict[str, object]]:
+        async def work(tx: RoutingTx) -> list[dict[str, object]]:
             out: list[dict[str, object]] = []
             now = self._core.clock.now()
             queues = {q.id: q for q in await tx.routing.list_queues()}
@@ -1281,13 +1298,13 @@ class RoutingService:
                 )
             return out
 
-        return await self._core.store.read(work)
+        return await self._store.read(work)
 
     async def explain(self, actor: Operator, conversation_id: ConversationId) -> dict[str, object]:
         if not actor.role.sees_everything:
             raise Forbidden("routing decisions are for supervisors")
 
-        async def work(tx: Tx) -> dict[str, object]:
+        async def work(tx: RoutingTx) -> dict[str, object]:
             conv = await tx.conversations.get(conversation_id)
             if conv is None:
                 raise NotFound("no such conversation")
@@ -1334,10 +1351,10 @@ class RoutingService:
                 "now": current,
             }
 
-        return await self._core.store.read(work)
+        return await self._store.read(work)
 
     async def list_queues(self, actor: Operator) -> list[dict[str, object]]:
-        async def work(tx: Tx) -> list[dict[str, object]]:
+        async def work(tx: RoutingTx) -> list[dict[str, object]]:
             p = await self._snapshot(tx, write=False)
             out = []
             for qid, record in sorted(p.records.items(), key=lambda kv: kv[1].name):
@@ -1383,7 +1400,7 @@ class RoutingService:
                 out.append(view)
             return out
 
-        return await self._core.store.read(work)
+        return await self._store.read(work)
 
     async def save_queue(
         self,
@@ -1401,7 +1418,7 @@ class RoutingService:
         if create and not 1 <= len(name) <= 100:
             raise InvalidInput("a queue name is 1..100 characters")
 
-        async def work(tx: Tx, p: _Pass) -> dict[str, object]:
+        async def work(tx: RoutingTx, p: _Pass) -> dict[str, object]:
             existing = p.records.get(QueueId(name)) or next(
                 (r for r in p.records.values() if r.name == name), None
             )
@@ -1452,7 +1469,9 @@ class RoutingService:
         result: dict[str, object] = await self._command(work)
         return result
 
-    async def _resolve_refs(self, tx: Tx, p: _Pass, settings: dict[str, Any]) -> dict[str, Any]:
+    async def _resolve_refs(
+        self, tx: RoutingTx, p: _Pass, settings: dict[str, Any]
+    ) -> dict[str, Any]:
         """Members by login or id → ids; overflow queues by name or id → ids; channels
         must exist."""
         members = settings.get("members")

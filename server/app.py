@@ -160,6 +160,7 @@ async def create_app(
 
     router = RoutingService(
         core,
+        store,
         weights=weights,
         settings=RoutingSettings(
             sweep_seconds=settings.routing_sweep_seconds,

@@ -107,6 +107,9 @@ def operator_view(operator: Operator) -> dict[str, Any]:
     }
 
 
+# Moves with the routing events: routing.views.offer_view is the one routing uses; this copy
+# stays only for operator_ws/hub.py until OfferChanged moves to routing/events.py (the core
+# cannot re-export it: no arrow points up). The lead removes it.
 def offer_view(
     conversation: Conversation,
     queue_id: str,
