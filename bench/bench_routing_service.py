@@ -116,7 +116,7 @@ async def _service_queue(router: RoutingService, core: Core) -> None:
 async def _burst(url: str, args: argparse.Namespace, which: str) -> dict[str, Any]:
     store, core, channel = await _setup(url, args.operators, args.seed)
     try:
-        service = RoutingService(core, settings=RoutingSettings(presence_stale_seconds=None))
+        service = RoutingService(core, store, settings=RoutingSettings(presence_stale_seconds=None))
         if which == "service":
             await _service_queue(service, core)
         await _customers(core, channel, args.conversations)
@@ -145,7 +145,9 @@ async def _arrivals(url: str, args: argparse.Namespace, which: str) -> dict[str,
     router: BasicRouter | RoutingService
     try:
         if which == "service":
-            router = RoutingService(core, settings=RoutingSettings(presence_stale_seconds=None))
+            router = RoutingService(
+                core, store, settings=RoutingSettings(presence_stale_seconds=None)
+            )
             await _service_queue(router, core)
         else:
             router = BasicRouter(core)

@@ -17,7 +17,7 @@ from inbox.domain.events import Typing
 from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.operators import Operator, Presence
 from inbox.domain.views import conversation_view, message_view, operator_view
-from inbox.ports import AuthSession, RoutingControl
+from inbox.ports import AuthSession
 from inbox.usecases import (
     Core,
     add_note,
@@ -34,6 +34,7 @@ from operator_ws.compose import compose_parts
 from operator_ws.frames import Command, FrameError, parse_frame
 from operator_ws.hub import OperatorHub
 from operator_ws.streams import Connection
+from routing.ports import RoutingControl
 
 __all__ = ["OperatorSocket"]
 

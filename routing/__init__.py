@@ -1,20 +1,48 @@
 """Routing: who gets which conversation. The policy (``routing.policy``) is pure; the
-service (``routing.service``) persists its decisions under the routing lock and runs the
-timers (ARCHITECTURE.md, docs/routing.md). ``BasicRouter`` is the earlier least-loaded
-router, kept as the baseline the benchmarks compare against."""
+service (``routing.service`` and its parts) persists its decisions under the routing lock
+and runs the timers (ARCHITECTURE.md, docs/routing.md). Routing owns its records
+(``routing.records``), its ports and unit of work (``routing.ports``) and its views
+(``routing.views``); ``storage`` implements the ports. ``BasicRouter`` is the earlier
+least-loaded router, kept as the baseline the benchmarks compare against."""
 
 from routing.basic import BasicRouter, Candidate, pick_operator
+from routing.ports import Router, RoutingControl, RoutingRepo, RoutingStore, RoutingTx
 from routing.queues import QueueSettings, parse_settings, parse_weights
+from routing.records import (
+    AlertKind,
+    DecisionRecord,
+    OfferRecord,
+    QueueId,
+    QueueRecord,
+    RoutingTask,
+    TaskStatus,
+)
 from routing.service import AlertNotifier, RoutingService, RoutingSettings
+from routing.views import offer_view, queue_view, task_view
 
 __all__ = [
+    "AlertKind",
     "AlertNotifier",
     "BasicRouter",
     "Candidate",
+    "DecisionRecord",
+    "OfferRecord",
+    "QueueId",
+    "QueueRecord",
     "QueueSettings",
+    "Router",
+    "RoutingControl",
+    "RoutingRepo",
     "RoutingService",
     "RoutingSettings",
+    "RoutingStore",
+    "RoutingTask",
+    "RoutingTx",
+    "TaskStatus",
+    "offer_view",
     "parse_settings",
     "parse_weights",
     "pick_operator",
+    "queue_view",
+    "task_view",
 ]

@@ -52,7 +52,7 @@ def pick_operator(candidates: Sequence[Candidate]) -> OperatorId | None:
 
 
 class BasicRouter:
-    """Implements :class:`inbox.ports.Router`. One task; an event only sets a flag, so a
+    """Implements :class:`routing.ports.Router`. One task; an event only sets a flag, so a
     burst of arrivals costs one pass. A periodic sweep catches anything an event missed
     (another process's change, a failed pass)."""
 

@@ -14,8 +14,9 @@ from inbox.domain.event_registry import EventSpec, OperatorFrame
 from inbox.domain.events import Event
 from inbox.domain.ids import OperatorId
 from inbox.domain.operators import Role
-from inbox.domain.routing import AlertKind, QueueId
-from inbox.domain.views import conversation_view, offer_view
+from inbox.domain.views import conversation_view
+from routing.records import AlertKind, QueueId
+from routing.views import offer_view
 
 __all__ = ["EVENTS", "OfferChanged", "OfferState", "RoutingAlert"]
 

@@ -1,6 +1,6 @@
 """A queue's settings document: validation, defaults, and the typed view routing uses.
 
-A queue is stored as :class:`inbox.domain.routing.QueueRecord` with its configuration as a
+A queue is stored as :class:`routing.records.QueueRecord` with its configuration as a
 JSON document (``settings``). :func:`parse_settings` checks such a document and returns
 :class:`QueueSettings`, the typed view (the pure policy's :class:`QueueConfig` plus what the
 service needs: response timer, SLA warning, queue-position messages, alerts). Every error
@@ -21,7 +21,6 @@ from inbox.domain.channels import ChannelKind
 from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ChannelId, OperatorId
 from inbox.domain.operators import parse_skills, validate_skills
-from inbox.domain.routing import QueueId, QueueRecord
 from routing.policy import (
     DEFAULT_WEIGHTS,
     AnyMember,
@@ -37,6 +36,7 @@ from routing.policy import (
     Strategy,
     UnpaidOrder,
 )
+from routing.records import QueueId, QueueRecord
 
 __all__ = [
     "DEFAULT_TEXTS",

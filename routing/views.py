@@ -1,5 +1,5 @@
-"""JSON views of routing state for the console and the API, and the explanation as the
-decision log stores it."""
+"""JSON views of routing state for the console and the API (queues, tasks, offers), and
+the explanation as the decision log stores it."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from inbox.domain.routing import QueueRecord, RoutingTask
+from inbox.domain.conversations import Conversation
 from routing.policy import CandidateNote, Explanation, to_json
+from routing.records import QueueRecord, RoutingTask
 
-__all__ = ["STORED_CANDIDATES", "queue_view", "stored_explanation", "task_view"]
+__all__ = ["STORED_CANDIDATES", "offer_view", "queue_view", "stored_explanation", "task_view"]
 
 
 #: An explanation stores every candidate up to this many; above it, the winners, the first
@@ -79,4 +80,24 @@ def task_view(task: RoutingTask) -> dict[str, object]:
         "resolution_breached_at": _iso(task.resolution_breached_at),
         "sla_met": task.sla_met,
         "position_sent": task.position_sent,
+    }
+
+
+def offer_view(
+    conversation: Conversation,
+    queue_id: str,
+    queue_name: str,
+    offered_at: datetime,
+    expires_at: datetime,
+) -> dict[str, Any]:
+    """A pending offer as the offered operator sees it (``offer.created``, ``/offers``)."""
+    return {
+        "conversation_id": conversation.id,
+        "queue_id": queue_id,
+        "queue_name": queue_name,
+        "offered_at": offered_at.isoformat(),
+        "expires_at": expires_at.isoformat(),
+        "contact_name": conversation.contact_name,
+        "channel_kind": conversation.channel_kind,
+        "preview": conversation.preview,
     }

@@ -167,6 +167,7 @@ async def create_app(
 
     router = RoutingService(
         core,
+        store,
         weights=weights,
         settings=RoutingSettings(
             sweep_seconds=settings.routing_sweep_seconds,

@@ -406,16 +406,16 @@ _CLI_ADMIN = Operator(
 async def _queue_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "list":
 
-        async def listing(core: Core) -> list[dict[str, object]]:
-            return await _router(core, settings).list_queues(_CLI_ADMIN)
+        async def listing(router: RoutingService) -> list[dict[str, object]]:
+            return await router.list_queues(_CLI_ADMIN)
 
-        for queue in await _with_core(settings, listing):
+        for queue in await _with_router(settings, listing):
             print(json.dumps(queue, ensure_ascii=False))
         return 0
     changes = _queue_settings(args)  # bad flags exit 2 before the database is touched
 
-    async def save(core: Core) -> dict[str, object]:
-        return await _router(core, settings).save_queue(
+    async def save(router: RoutingService) -> dict[str, object]:
+        return await router.save_queue(
             _CLI_ADMIN,
             args.name,
             changes,
@@ -424,13 +424,21 @@ async def _queue_command(settings: Settings, args: argparse.Namespace) -> int:
             new_name=getattr(args, "rename", None),
         )
 
-    queue = await _with_core(settings, save)
+    queue = await _with_router(settings, save)
     print(json.dumps(queue, ensure_ascii=False))
     return 0
 
 
-def _router(core: Core, settings: Settings) -> RoutingService:
-    return RoutingService(core, weights=parse_weights(settings.channel_weights))
+async def _with_router(settings: Settings, fn: Callable[[RoutingService], Awaitable[T]]) -> T:
+    # Like _with_core, and the store is also routing's unit of work (RoutingStore).
+    await migrate(settings.database_url)
+    store = await open_store(settings.database_url)
+    try:
+        core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock())
+        weights = parse_weights(settings.channel_weights)
+        return await fn(RoutingService(core, store, weights=weights))
+    finally:
+        await store.close()
 
 
 def _channel_json(channel: Channel, settings: Settings) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from inbox.domain.ids import (
 )
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
 from inbox.domain.operators import Operator, Presence, Role
-from inbox.domain.routing import (
+from inbox.ports import AuthSession, OutboxItem
+from routing.records import (
     DecisionRecord,
     OfferRecord,
     QueueId,
@@ -32,7 +33,6 @@ from inbox.domain.routing import (
     RoutingTask,
     TaskStatus,
 )
-from inbox.ports import AuthSession, OutboxItem
 
 __all__ = [
     "Row",

@@ -1,15 +1,15 @@
-"""The SQL unit of work: :class:`SqlStore` implements :class:`inbox.ports.Store`."""
+"""The SQL unit of work: :class:`SqlStore` implements :class:`inbox.ports.Store` and every
+feature's store over its extended transaction (:class:`routing.ports.RoutingStore`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbox.ports import Tx
-from storage.batcher import Committer
+from storage.batcher import Committer, Work
 from storage.engine import make_engine, make_sqlite_sync_engine
 from storage.group_commit import GroupCommitter
 from storage.repositories import SqlTx
@@ -84,26 +84,28 @@ class SqlStore:
         if self._readers is not None:
             self._readers.start()
 
-    async def transact(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """See :class:`inbox.ports.Store`. A second IntegrityError of the same work becomes
-        :class:`inbox.domain.errors.Conflict`. Raises RuntimeError once the store is closed.
+    async def transact(self, work: Callable[[SqlTx], Awaitable[T]]) -> T:
+        """See :class:`inbox.ports.Store`. ``work`` gets a :class:`SqlTx`, so the store is
+        also every feature's store (its transaction carries every repository). A second
+        IntegrityError of the same work becomes :class:`inbox.domain.errors.Conflict`.
+        Raises RuntimeError once the store is closed.
 
         On SQLite ``work`` runs in the writer thread: it must await nothing but ``tx``
         (anything else fails it with RuntimeError: :func:`storage.sqlite_threads.drive`).
         """
         if self._closed:
             raise RuntimeError("the store is closed")
-        result: T = await self._committer.submit(work)
+        result: T = await self._committer.submit(_as_work(work))
         return result
 
-    async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def read(self, work: Callable[[SqlTx], Awaitable[T]]) -> T:
         """Runs ``work`` in a transaction of its own, which is rolled back at the end: reads
         must not write (writes go through :meth:`transact`). On SQLite ``work`` runs in a
         reader thread, under the same rule as in :meth:`transact`."""
         if self._closed:
             raise RuntimeError("the store is closed")
         if self._readers is not None:
-            result: T = await self._readers.submit(work)
+            result: T = await self._readers.submit(_as_work(work))
             return result
         async with self._engine.connect() as conn:
             # Leaving connect() without commit rolls the transaction back.
@@ -126,6 +128,12 @@ class SqlStore:
                 await self._engine.dispose()
                 if self._sync_engine is not self._engine.sync_engine:
                     self._sync_engine.dispose()
+
+
+def _as_work(work: Callable[[SqlTx], Awaitable[T]]) -> Work:
+    # The committer and the readers are typed over the core's Tx; both were built with
+    # SqlTx as their tx_factory (see SqlStore.__init__), so every work does get a SqlTx.
+    return cast(Work, work)
 
 
 async def open_store(

@@ -14,7 +14,6 @@ __all__ = [
     "conversation_view",
     "customer_message_view",
     "message_view",
-    "offer_view",
     "operator_view",
 ]
 
@@ -104,24 +103,4 @@ def operator_view(operator: Operator) -> dict[str, Any]:
         "capacity": operator.capacity,
         "presence": str(operator.presence),
         "disabled": operator.disabled,
-    }
-
-
-def offer_view(
-    conversation: Conversation,
-    queue_id: str,
-    queue_name: str,
-    offered_at: datetime,
-    expires_at: datetime,
-) -> dict[str, Any]:
-    """A pending offer as the offered operator sees it (``offer.created``, ``/offers``)."""
-    return {
-        "conversation_id": conversation.id,
-        "queue_id": queue_id,
-        "queue_name": queue_name,
-        "offered_at": offered_at.isoformat(),
-        "expires_at": expires_at.isoformat(),
-        "contact_name": conversation.contact_name,
-        "channel_kind": conversation.channel_kind,
-        "preview": conversation.preview,
     }

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from inbox.ports import ChannelAdapter, MediaStore, PasswordHasher, RoutingControl
+from inbox.ports import ChannelAdapter, MediaStore, PasswordHasher
 from inbox.usecases import Core
 from operator_ws.hub import OperatorHub
 from operator_ws.rest.auth import AuthRoutes
@@ -30,6 +30,7 @@ from operator_ws.rest.conversations import ConversationRoutes
 from operator_ws.rest.media import MediaRoutes
 from operator_ws.rest.operators import OperatorRoutes
 from operator_ws.rest.routing import RoutingRoutes
+from routing.ports import RoutingControl
 
 __all__ = ["OperatorApi"]
 

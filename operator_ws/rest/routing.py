@@ -14,9 +14,9 @@ from aiohttp import web
 
 from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ConversationId
-from inbox.ports import RoutingControl
 from inbox.usecases import Core
 from operator_ws.rest.common import Caller, authed, json_body
+from routing.ports import RoutingControl
 
 __all__ = ["RoutingRoutes"]
 

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from inbox.domain.channels import ChannelKind
 from inbox.domain.ids import ChannelId, ConversationId, OperatorId
 from inbox.domain.operators import Presence
-from inbox.domain.routing import QueueId
+from routing.records import QueueId
 
 __all__ = [
     "CAPACITY_EPSILON",

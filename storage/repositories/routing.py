@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.ids import ContactId, ConversationId, OperatorId
-from inbox.domain.routing import (
+from routing.records import (
     DecisionRecord,
     OfferRecord,
     QueueId,
@@ -115,7 +115,7 @@ _CONTACT_CONVERSATIONS = (
 
 
 class SqlRoutingRepo(SqlRepo):
-    """Implements :class:`inbox.ports.RoutingRepo`."""
+    """Implements :class:`routing.ports.RoutingRepo`."""
 
     async def lock(self) -> None:
         """PostgreSQL: ``SELECT ... FOR UPDATE`` of the one ``routing_lock`` row, held until

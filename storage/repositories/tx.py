@@ -1,4 +1,4 @@
-"""One transaction's view of every repository."""
+"""One transaction's view of every repository: the core's and each feature's."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ __all__ = ["SqlTx"]
 
 
 class SqlTx:
-    """Implements :class:`inbox.ports.Tx` over the connection of an open transaction.
+    """Implements :class:`inbox.ports.Tx` and every feature's extension of it
+    (:class:`routing.ports.RoutingTx`) over the connection of an open transaction.
 
     The store creates one per unit of work; it is only valid until that work returns.
     """

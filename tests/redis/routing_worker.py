@@ -33,10 +33,10 @@ from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import DomainError
 from inbox.domain.events import ConversationChanged, Event
 from inbox.domain.operators import Operator, Presence
-from inbox.domain.routing import OfferRecord
-from inbox.ports import EventHandler, Tx
+from inbox.ports import EventHandler
 from inbox.usecases import Core, resolve_conversation, set_presence
-from routing import RoutingService, RoutingSettings
+from routing import RoutingService, RoutingSettings, RoutingTx
+from routing.records import OfferRecord
 from server.events import event_registry
 from storage import SqlStore, open_store
 from storage.redis_bus import RedisEventBus
@@ -133,7 +133,7 @@ class _View:
 
 
 async def _view(store: SqlStore) -> _View:
-    async def work(tx: Tx) -> _View:
+    async def work(tx: RoutingTx) -> _View:
         return _View(
             await tx.operators.list(),
             await tx.routing.list_routable(),
@@ -150,7 +150,7 @@ class Worker:
         self.tally = Tally()
         self.core = Core(store=store, bus=RecordingBus(bus, self.tally), clock=SystemClock())
         self.router = RoutingService(
-            self.core, settings=RoutingSettings(presence_stale_seconds=None)
+            self.core, store, settings=RoutingSettings(presence_stale_seconds=None)
         )
         bus.subscribe(self.router.on_event)
         bus.subscribe(self._count)

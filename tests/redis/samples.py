@@ -41,8 +41,8 @@ from inbox.domain.events import (
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, MessageId, OperatorId
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
 from inbox.domain.operators import Presence
-from inbox.domain.routing import QueueId
 from routing.events import OfferChanged, RoutingAlert
+from routing.records import QueueId
 
 T0 = datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
 MSK = timezone(timedelta(hours=3))

@@ -54,11 +54,11 @@ from inbox.domain.conversations import ConversationStatus
 from inbox.domain.ids import OperatorId
 from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.domain.operators import Presence, Role
-from inbox.domain.routing import TaskStatus
 from inbox.usecases import Core, add_channel, add_operator, ingest_inbound, set_presence
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings
 from routing.policy import DEFAULT_WEIGHTS
+from routing.records import TaskStatus
 from server.events import event_registry
 from storage import SqlStore, make_engine, migrate, open_store
 from storage.redis_bus import RedisEventBus
@@ -114,7 +114,7 @@ class Shop:
     def __init__(self, store: SqlStore, bus: RedisEventBus) -> None:
         self.core = Core(store=store, bus=bus, clock=SystemClock())
         self.router = RoutingService(
-            self.core, settings=RoutingSettings(presence_stale_seconds=None)
+            self.core, store, settings=RoutingSettings(presence_stale_seconds=None)
         )
         self.direct: Channel | None = None
         self.ring: Channel | None = None

@@ -21,8 +21,6 @@ from inbox.domain.events import ConversationChanged, Event
 from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.messages import AuthorKind, InboundMessage, SenderProfile
 from inbox.domain.operators import Operator, Presence, Role
-from inbox.domain.routing import TaskStatus
-from inbox.ports import Tx
 from inbox.usecases import (
     Core,
     add_channel,
@@ -35,9 +33,10 @@ from inbox.usecases import (
     touch_operators,
 )
 from operator_ws import Argon2PasswordHasher
-from routing import RoutingService, RoutingSettings
+from routing import RoutingService, RoutingSettings, RoutingTx
 from routing.events import OfferChanged, RoutingAlert
 from routing.policy import DEFAULT_WEIGHTS
+from routing.records import TaskStatus
 from storage import SqlStore
 
 HASHER = Argon2PasswordHasher(fast_for_tests=True)
@@ -48,6 +47,7 @@ class Harness:
     def __init__(self, store: SqlStore, **settings: Any) -> None:
         self.clock = FixedClock()
         self.bus = InProcessEventBus()
+        self.store = store
         self.core = Core(store=store, bus=self.bus, clock=self.clock)
         self.events: list[Event] = []
 
@@ -63,6 +63,7 @@ class Harness:
         values.update(settings)
         router = RoutingService(
             self.core,
+            self.store,
             weights={**DEFAULT_WEIGHTS, ChannelKind.EMAIL: 0.5},
             settings=RoutingSettings(**values),
         )
@@ -119,18 +120,18 @@ class Harness:
         return result.conversation.id
 
     async def conv(self, cid: ConversationId) -> Conversation:
-        async def work(tx: Tx) -> Conversation:
+        async def work(tx: RoutingTx) -> Conversation:
             found = await tx.conversations.get(cid)
             assert found is not None
             return found
 
-        return await self.core.store.read(work)
+        return await self.store.read(work)
 
     async def task(self, cid: ConversationId) -> Any:
-        async def work(tx: Tx) -> Any:
+        async def work(tx: RoutingTx) -> Any:
             return await tx.routing.get_task(cid)
 
-        return await self.core.store.read(work)
+        return await self.store.read(work)
 
     async def assignee(self, cid: ConversationId) -> OperatorId | None:
         conv = await self.conv(cid)
@@ -303,11 +304,11 @@ async def test_a_queued_customer_is_told_their_position_in_their_language(h: Har
 
 
 async def _system_texts(h: Harness, cid: ConversationId) -> list[str]:
-    async def work(tx: Tx) -> list[str]:
+    async def work(tx: RoutingTx) -> list[str]:
         messages = await tx.messages.list(cid)
         return [plain_text(m.parts) for m in messages if m.author_kind is AuthorKind.SYSTEM]
 
-    return await h.core.store.read(work)
+    return await h.store.read(work)
 
 
 async def test_sla_warns_the_assignee_then_alerts_supervisors_on_breach(h: Harness) -> None:
@@ -417,10 +418,10 @@ async def test_transfers_to_an_operator_with_a_note_and_to_a_skill(h: Harness) -
     conv = await h.router.transfer(anna, cid, operator_id=boris.id, note="wholesale order")
     assert conv.assignee_id == boris.id
 
-    async def notes(tx: Tx) -> list[str]:
+    async def notes(tx: RoutingTx) -> list[str]:
         return [plain_text(m.parts) for m in await tx.messages.list(cid) if m.kind == "note"]
 
-    assert (await h.core.store.read(notes))[-1] == "Transferred to boris by anna: wholesale order"
+    assert (await h.store.read(notes))[-1] == "Transferred to boris by anna: wholesale order"
     with pytest.raises(Forbidden):
         await h.router.transfer(anna, cid, operator_id=anna.id)  # no longer hers
     # To a skill: only operators with it are eligible.

@@ -60,8 +60,6 @@ from inbox.domain.errors import Conflict, Forbidden
 from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.domain.operators import Operator, Presence, Role
-from inbox.domain.routing import DecisionRecord, OfferRecord, QueueId, RoutingTask, TaskStatus
-from inbox.ports import Tx
 from inbox.usecases import (
     Core,
     add_channel,
@@ -72,8 +70,9 @@ from inbox.usecases import (
     set_presence,
 )
 from operator_ws import Argon2PasswordHasher
-from routing import RoutingService, RoutingSettings
+from routing import RoutingService, RoutingSettings, RoutingTx
 from routing.policy import DEFAULT_WEIGHTS
+from routing.records import DecisionRecord, OfferRecord, QueueId, RoutingTask, TaskStatus
 from storage import SqlStore, make_engine, open_store
 from storage.tables import metadata
 
@@ -344,9 +343,10 @@ class World:
         self.scenario = scenario
         self.clock = FixedClock()
         self.bus = InProcessEventBus()
+        self.store = store
         self.core = Core(store=store, bus=self.bus, clock=self.clock)
         self.router = RoutingService(
-            self.core, weights=WEIGHTS, settings=RoutingSettings(presence_stale_seconds=None)
+            self.core, store, weights=WEIGHTS, settings=RoutingSettings(presence_stale_seconds=None)
         )
         self.bus.subscribe(self.router.on_event)
         self.ops: dict[str, Operator] = {}
@@ -395,7 +395,7 @@ class World:
         return next((lg for lg, o in self.ops.items() if o.id == op_id), str(op_id))
 
     async def read(self) -> State:
-        async def work(tx: Tx) -> State:
+        async def work(tx: RoutingTx) -> State:
             offers: dict[ConversationId, list[OfferRecord]] = defaultdict(list)
             for o in await tx.routing.list_offers():
                 offers[o.conversation_id].append(o)
@@ -413,7 +413,7 @@ class World:
                 },
             )
 
-        return await self.core.store.read(work)
+        return await self.store.read(work)
 
     # events --------------------------------------------------------------------------------
 

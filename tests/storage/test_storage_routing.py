@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 from inbox.domain.conversations import ConversationStatus
 from inbox.domain.errors import Conflict
 from inbox.domain.ids import ContactId, ConversationId, OperatorId, new_id
-from inbox.domain.routing import (
+from routing.ports import RoutingTx
+from routing.records import (
     DecisionRecord,
     OfferRecord,
     QueueId,
@@ -20,7 +21,6 @@ from inbox.domain.routing import (
     RoutingTask,
     TaskStatus,
 )
-from inbox.ports import Tx
 from storage import SqlStore, make_engine, migrate
 from storage.repositories import SqlTx
 from storage.tables import routing_lock
@@ -103,7 +103,7 @@ async def add_conversations(store: SqlStore, world: World, n: int) -> list[Conve
     """``n`` more conversations of the world's contact; their ids."""
     added = [make_conversation(world.channel, world.contact) for _ in range(n)]
 
-    async def add(tx: Tx) -> None:
+    async def add(tx: RoutingTx) -> None:
         for conversation in added:
             await tx.conversations.add(conversation)
 
@@ -120,7 +120,7 @@ async def test_queues_round_trip(store: SqlStore) -> None:
         id=QueueId(new_id()), name="Anything", settings={}, created_at=at(1), updated_at=at(1)
     )
 
-    async def add(tx: Tx) -> None:
+    async def add(tx: RoutingTx) -> None:
         await tx.routing.add_queue(sales)
         await tx.routing.add_queue(bare)
 
@@ -195,7 +195,7 @@ async def test_list_tasks_filters_by_status_and_queue_oldest_first(store: SqlSto
         make_task(c4, queue_id="a", entered_queue_at=5, status=TaskStatus.DONE, resolved_at=40),
     ]
 
-    async def put(tx: Tx) -> None:
+    async def put(tx: RoutingTx) -> None:
         for task in tasks:
             await tx.routing.put_task(task)
 
@@ -225,7 +225,7 @@ async def test_list_done_since_is_newest_first_and_limited(store: SqlStore) -> N
         make_task(ids[4], status=TaskStatus.WAITING),
     ]
 
-    async def put(tx: Tx) -> None:
+    async def put(tx: RoutingTx) -> None:
         for task in tasks:
             await tx.routing.put_task(task)
 
@@ -263,7 +263,7 @@ async def test_offers_round_trip_filter_and_delete(store: SqlStore) -> None:
     c1o1, c1o2, c2o1 = make_offer(c1, o1, 3), make_offer(c1, o2, 1), make_offer(c2, o1, 2)
     c1o1 = dataclasses.replace(c1o1, weight=1.25)
 
-    async def add(tx: Tx) -> None:
+    async def add(tx: RoutingTx) -> None:
         for offer in (c1o1, c1o2, c2o1):
             await tx.routing.add_offer(offer)
 
@@ -312,7 +312,7 @@ async def test_decisions_are_oldest_first_of_the_newest(store: SqlStore) -> None
     ]
     other = dataclasses.replace(decisions[0], id=new_id(), conversation_id=ConversationId("conv-2"))
 
-    async def add(tx: Tx) -> None:
+    async def add(tx: RoutingTx) -> None:
         for decision in (*decisions, other):
             await tx.routing.add_decision(decision)
 
@@ -342,7 +342,7 @@ async def test_list_routable_is_queued_and_assigned_conversations(store: SqlStor
     bot = make_conversation(world.channel, world.contact, status=ConversationStatus.BOT)
     resolved = make_conversation(world.channel, world.contact, status=ConversationStatus.RESOLVED)
 
-    async def add(tx: Tx) -> None:
+    async def add(tx: RoutingTx) -> None:
         for conversation in (assigned, bot, resolved):
             await tx.conversations.add(conversation)
 
@@ -369,7 +369,7 @@ async def test_count_contact_conversations(store: SqlStore) -> None:
 async def test_touch_seen_sets_last_seen_of_the_given_operators(store: SqlStore) -> None:
     amy, bob, cat = make_operator(login="amy"), make_operator(login="bob"), make_operator()
 
-    async def add(tx: Tx) -> None:
+    async def add(tx: RoutingTx) -> None:
         for operator in (amy, bob, cat):
             await tx.operators.add(operator)
 
@@ -392,7 +392,7 @@ async def test_touch_seen_sets_last_seen_of_the_given_operators(store: SqlStore)
 async def test_lock_inside_transact_then_write(store: SqlStore) -> None:
     queue = make_queue()
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: RoutingTx) -> None:
         await tx.routing.lock()
         await tx.routing.add_queue(queue)
         await tx.routing.lock()  # again in the same transaction: fine

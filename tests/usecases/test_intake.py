@@ -36,6 +36,7 @@ from inbox.usecases import (
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings
 from routing.events import OfferChanged
+from routing.ports import RoutingTx
 from storage import SqlStore
 
 HASHER = Argon2PasswordHasher(fast_for_tests=True)
@@ -67,6 +68,7 @@ class Harness:
         self.clock = FixedClock()
         self.bus = InProcessEventBus()
         self.policy = BotChannels()
+        self.store = store
         self.core = Core(store=store, bus=self.bus, clock=self.clock, intake=self.policy)
         self.events: list[Event] = []
 
@@ -75,7 +77,7 @@ class Harness:
 
         self.bus.subscribe(record)
         self.router = RoutingService(
-            self.core, settings=RoutingSettings(presence_stale_seconds=None)
+            self.core, store, settings=RoutingSettings(presence_stale_seconds=None)
         )
         self.bus.subscribe(self.router.on_event)
 
@@ -112,10 +114,10 @@ class Harness:
         return await self.core.store.read(work)
 
     async def task(self, cid: ConversationId) -> Any:
-        async def work(tx: Tx) -> Any:
+        async def work(tx: RoutingTx) -> Any:
             return await tx.routing.get_task(cid)
 
-        return await self.core.store.read(work)
+        return await self.store.read(work)
 
     def changes(self) -> list[ConversationChanged]:
         return [e for e in self.events if isinstance(e, ConversationChanged)]

@@ -1,9 +1,9 @@
 """What routing stores: queues, the routing state of each open conversation (its task),
 pending offers and the log of decisions.
 
-The core only carries these records; the ``routing`` package decides what they mean (a
-queue's ``settings`` document is validated and read by ``routing.queues``), and
-``storage`` persists them. Times are timezone-aware UTC.
+Routing owns these records: :mod:`routing.queues` validates and reads a queue's
+``settings`` document, the service decides what the rest mean, and ``storage`` persists
+them through :class:`routing.ports.RoutingRepo`. Times are timezone-aware UTC.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ __all__ = [
     "TaskStatus",
 ]
 
+
 QueueId = NewType("QueueId", str)
+
+#: What a routing alert is about (``routing.events.RoutingAlert``).
+AlertKind = Literal["sla_warning", "sla_breach", "response_overdue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,3 @@ class DecisionRecord:
     decided_at: datetime
     outcome: str
     explanation: Mapping[str, Any]
-
-
-AlertKind = Literal["sla_warning", "sla_breach", "response_overdue"]

@@ -1,0 +1,120 @@
+"""What every part of the routing service shares: its dependencies and settings
+(:class:`RoutingContext`), and the state of one unit of work under the routing lock
+(:class:`Pass`).
+
+A pass and a console command both start from a :class:`Pass`: a snapshot of what routing
+decides on, read inside the transaction that holds the routing lock. The modules that
+change it (``routing.tasks``, ``routing.moves``, ``routing.offers``, ...) update the rows
+and the snapshot together, so a later step of the same unit sees every earlier decision;
+the events they collect are published after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from inbox.domain.channels import ChannelKind
+from inbox.domain.conversations import Conversation
+from inbox.domain.events import Event
+from inbox.domain.ids import ConversationId, OperatorId
+from inbox.domain.operators import Operator
+from inbox.usecases import Core, Outcome
+from routing.policy import ChannelWeights
+from routing.ports import RoutingStore, RoutingTx
+from routing.queues import QueueSettings
+from routing.records import OfferRecord, QueueId, QueueRecord, RoutingTask
+
+__all__ = [
+    "DEFAULT_HANDLE_SECONDS",
+    "AlertNotifier",
+    "Pass",
+    "RoutingContext",
+    "RoutingSettings",
+    "SupervisorAlert",
+]
+
+T = TypeVar("T")
+
+#: Sends a text to a supervisor outside the console (a Telegram chat): (settings of the
+#: queue's ``alert_telegram``, text). Failures are logged, never retried.
+AlertNotifier = Callable[[Mapping[str, str], str], Awaitable[None]]
+
+#: An alert for :data:`AlertNotifier`: (its target settings, the text).
+SupervisorAlert = tuple[Mapping[str, str], str]
+
+#: The handling time assumed for wait estimates until a queue has finished conversations.
+DEFAULT_HANDLE_SECONDS = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSettings:
+    #: Run a pass at least this often even without events (another process's changes).
+    sweep_seconds: float = 5.0
+    #: An ``online`` operator with no console heartbeat for this long turns ``away``
+    #: (every process's consoles heartbeat into the database); ``None`` turns it off.
+    presence_stale_seconds: float | None = 150.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingContext:
+    """The routing service's dependencies: the core (its bus and clock), the routing
+    unit of work, the channel weights, the settings and the supervisor notifier."""
+
+    core: Core
+    store: RoutingStore
+    weights: ChannelWeights
+    settings: RoutingSettings
+    notifier: AlertNotifier | None = None
+
+    def now(self) -> datetime:
+        return self.core.clock.now()
+
+    def weight(self, kind: str) -> float:
+        """The capacity a conversation of this channel kind takes (1.0 for an unknown
+        kind or one without a weight)."""
+        try:
+            return self.weights.get(ChannelKind(kind), 1.0)
+        except ValueError:
+            return 1.0
+
+    async def run(self, work: Callable[[RoutingTx], Awaitable[Outcome[T]]]) -> T:
+        """Run ``work`` in a routing transaction, then publish its events: like
+        :func:`inbox.usecases.run`, over the routing store."""
+        outcome = await self.store.transact(work)
+        if outcome.events:
+            await self.core.bus.publish(outcome.events)
+        return outcome.value
+
+    async def read(self, work: Callable[[RoutingTx], Awaitable[T]]) -> T:
+        """Run read-only ``work`` on its own connection (:meth:`RoutingStore.read`)."""
+        return await self.store.read(work)
+
+
+@dataclass(slots=True)
+class Pass:
+    """What one unit of work under the routing lock reads and changes, inside its
+    transaction (``routing.snapshot.take_snapshot`` builds it)."""
+
+    now: datetime
+    queues: dict[QueueId, QueueSettings]
+    records: dict[QueueId, QueueRecord]
+    default: QueueId
+    convs: dict[ConversationId, Conversation]
+    tasks: dict[ConversationId, RoutingTask]
+    offers: dict[ConversationId, list[OfferRecord]]
+    operators: dict[OperatorId, Operator]
+    loads: dict[OperatorId, float]
+    events: list[Event] = field(default_factory=list)
+    alerts: list[SupervisorAlert] = field(default_factory=list)
+    changed_queues: set[QueueId] = field(default_factory=set)
+    #: Tasks whose episode ended in this pass.
+    done: dict[ConversationId, RoutingTask] = field(default_factory=dict)
+    wake: datetime | None = None
+
+    def wake_at(self, at: datetime | None) -> None:
+        # A deadline at or before now was handled by this pass; never wake for it again.
+        if at is not None and at > self.now and (self.wake is None or at < self.wake):
+            self.wake = at

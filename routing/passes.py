@@ -1,0 +1,185 @@
+"""One routing pass: snapshot, reconcile, timers, decide and apply, in one transaction
+under the routing lock.
+
+The steps, in order (each sees what the earlier ones changed, through the pass):
+
+1. reconcile tasks with the conversations (``routing.reconcile``) and note replies
+   (``routing.sla.track_replies``);
+2. expire offers and withdraw offers of operators no longer online (``routing.offers``);
+3. turn stale consoles away and requeue unanswered conversations (``routing.presence``);
+4. the response timer and the SLA (``routing.sla``);
+5. :func:`routing.policy.decide` per queue, applied here: assignments, offers, overflows,
+   each with its explanation;
+6. queue positions for waiting customers (``routing.positions``);
+7. the queues' changed state (round-robin turns, handling time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Set
+from datetime import datetime
+
+from inbox.domain.ids import ConversationId
+from inbox.usecases import Outcome
+from routing.context import Pass, RoutingContext, SupervisorAlert
+from routing.moves import assign_task
+from routing.offers import expire_offers, make_offers, withdraw_offers
+from routing.policy import (
+    Assign,
+    Offer,
+    OperatorState,
+    Overflow,
+    TaskState,
+    decide,
+    next_step_at,
+    service_order,
+)
+from routing.ports import RoutingTx
+from routing.positions import send_positions
+from routing.presence import run_presence
+from routing.reconcile import reconcile
+from routing.records import QueueId, RoutingTask, TaskStatus
+from routing.sla import run_timers, track_replies
+from routing.snapshot import (
+    operator_states,
+    queue_config,
+    save_queue_state,
+    take_snapshot,
+    task_state,
+)
+from routing.tasks import put_task, record_decision
+from routing.views import stored_explanation
+
+__all__ = ["PassResult", "run_pass"]
+
+logger = logging.getLogger(__name__)
+
+#: What a committed pass leaves to do: the earliest deadline it saw (when to wake) and the
+#: supervisor alerts to send.
+PassResult = tuple[datetime | None, list[SupervisorAlert]]
+
+
+async def run_pass(ctx: RoutingContext, touched: Set[ConversationId]) -> PassResult:
+    """Run one pass (``touched``: conversations with new messages since the last one) and
+    publish its events after the commit. Raises what the transaction raises."""
+    alerts: list[SupervisorAlert] = []
+
+    async def work(tx: RoutingTx) -> Outcome[datetime | None]:
+        await tx.routing.lock()
+        p = await take_snapshot(ctx, tx)
+        await reconcile(tx, p)
+        await track_replies(tx, p, touched)
+        await expire_offers(tx, p)
+        await run_presence(ctx, tx, p)
+        await run_timers(ctx, tx, p)
+        await _route(ctx, tx, p)
+        await send_positions(tx, p)
+        await save_queue_state(tx, p)
+        alerts[:] = p.alerts
+        return Outcome(p.wake, p.events)
+
+    wake = await ctx.run(work)
+    return wake, alerts
+
+
+async def _route(ctx: RoutingContext, tx: RoutingTx, p: Pass) -> None:
+    """Run the policy per queue; an overflow moves a task to a queue that may already
+    have had its turn, so repeat (a bounded number of rounds) while tasks moved."""
+    for _round in range(4):
+        moved = False
+        for qid in sorted(p.queues, key=lambda q: p.queues[q].name):
+            moved |= await _route_queue(ctx, tx, p, qid)
+        if not moved:
+            break
+
+
+async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId) -> bool:
+    queue = p.queues[qid]
+    base = queue_config(p, queue)
+    waiting = [t for t in p.tasks.values() if t.status is TaskStatus.WAITING and t.queue_id == qid]
+    if not waiting:
+        return False
+    # Tasks transferred to extra skills need other operators than the rest, so the
+    # policy runs once per run of consecutive tasks with the same skills, in the
+    # queue's service order: a transferred task keeps its place (the states carry
+    # every earlier decision of the pass, through ``p``).
+    ordered = service_order(task_state(p, t) for t in waiting)
+    runs: list[tuple[tuple[tuple[str, int], ...], list[TaskState]]] = []
+    for ts in ordered:
+        extra = tuple(sorted(p.tasks[ts.conversation_id].extra_skills.items()))
+        if runs and runs[-1][0] == extra:
+            runs[-1][1].append(ts)
+        else:
+            runs.append((extra, [ts]))
+    moved = False
+    for extra, tasks in runs:
+        config = base
+        if extra:
+            required = dict(base.required_skills)
+            for name, level in extra:
+                required[name] = max(level, required.get(name, 0))
+            config = dataclasses.replace(base, required_skills=required)
+        states = operator_states(p, p.records.get(qid))
+        # Offers made earlier in this pass are pending now.
+        tasks = [task_state(p, p.tasks[t.conversation_id]) for t in tasks]
+        decisions = decide(config, tasks, list(states.values()), p.now, weights=ctx.weights)
+        for d in decisions:
+            task = p.tasks[d.task.conversation_id]
+            match d:
+                case Assign():
+                    ok = await assign_task(
+                        ctx, tx, p, task, d.operator.id, "assign", stored_explanation(d.explanation)
+                    )
+                    if ok and config.strategy.value == "round_robin":
+                        _set_turn(p, qid, d.operator)
+                case Offer():
+                    await make_offers(ctx, tx, p, task, d)
+                    if config.strategy.value == "round_robin":
+                        _set_turn(p, qid, d.operators[0])
+                case Overflow():
+                    moved |= await _overflow(tx, p, task, d)
+                case _:
+                    p.wake_at(next_step_at(config, d.task, p.now))
+    return moved
+
+
+def _set_turn(p: Pass, qid: QueueId, op: OperatorState) -> None:
+    record = p.records.get(qid)
+    if record is None:
+        return
+    state = dict(record.state)
+    turns = dict(state.get("rr") or {})
+    turns[op.id] = op.rr_turn
+    state["rr"] = turns
+    p.records[qid] = dataclasses.replace(record, state=state)
+    p.changed_queues.add(qid)
+
+
+async def _overflow(tx: RoutingTx, p: Pass, task: RoutingTask, d: Overflow) -> bool:
+    target = QueueId(d.queue_id)
+    if target not in p.queues:
+        match = [q for q in p.queues.values() if q.name == d.queue_id]
+        if not match:
+            logger.error("queue %s overflows into unknown queue %s", task.queue_id, d.queue_id)
+            return False
+        target = match[0].id
+    conv = p.convs.get(task.conversation_id)
+    if conv is not None:
+        await withdraw_offers(tx, p, conv, "overflow")
+    why = dict(stored_explanation(d.explanation))
+    why["to_queue"] = target
+    await record_decision(tx, p, task, "overflow", why)
+    await put_task(
+        tx,
+        p,
+        dataclasses.replace(
+            task,
+            queue_id=target,
+            entered_queue_at=p.now,
+            declined_by=frozenset(),
+            extra_skills={},
+        ),
+    )
+    return True

@@ -1,0 +1,125 @@
+"""A conversation's routing task through its episode: opening it, writing it, logging a
+decision about it, and ending it.
+
+Every write goes to the row and to the :class:`~routing.context.Pass` together, so the rest
+of the unit of work sees it. Decision ids sort in the order of writing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from inbox.domain.conversations import Conversation
+from inbox.domain.ids import new_id
+from routing.context import DEFAULT_HANDLE_SECONDS, Pass
+from routing.policy import CustomerFacts, priority_of
+from routing.ports import RoutingTx
+from routing.records import DecisionRecord, RoutingTask, TaskStatus
+from routing.snapshot import queue_for
+
+__all__ = ["HANDLE_EWMA", "finish_task", "new_task", "put_task", "record_decision"]
+
+#: Weight of the newest handling time in the running average.
+HANDLE_EWMA = 0.2
+
+_DECISION_SEQ = itertools.count()
+
+
+async def new_task(
+    tx: RoutingTx, p: Pass, conv: Conversation, previous: RoutingTask | None
+) -> RoutingTask:
+    """A waiting task for a new episode of ``conv`` (``previous`` is its last episode's):
+    its queue, its priority (a returning customer, the contact's tags) and SLA due times.
+    Not written yet."""
+    queue_id = queue_for(p, conv)
+    queue = p.queues[queue_id]
+    # Served before: an earlier episode of this conversation, or another conversation.
+    returning = (
+        previous is not None or await tx.routing.count_contact_conversations(conv.contact_id) > 1
+    )
+    contact = await tx.contacts.get(conv.contact_id)
+    tags = contact.tags if contact is not None else frozenset()
+    priority = priority_of(queue.priority_rules, CustomerFacts(returning=returning, tags=tags))
+    started = conv.queued_at or p.now
+    sla = queue.config.sla_for(priority)
+    return RoutingTask(
+        conversation_id=conv.id,
+        queue_id=queue_id,
+        status=TaskStatus.WAITING,
+        channel_kind=conv.channel_kind,
+        started_at=started,
+        entered_queue_at=started,
+        updated_at=p.now,
+        priority=priority,
+        last_operator_id=previous.assignee_id if previous else None,
+        awaiting_reply_since=conv.last_inbound_at or started,
+        first_response_due=_plus(started, sla.first_response_seconds if sla else None),
+        resolution_due=_plus(started, sla.resolution_seconds if sla else None),
+    )
+
+
+async def put_task(tx: RoutingTx, p: Pass, task: RoutingTask) -> RoutingTask:
+    """Write the task (stamped ``updated_at`` now) and keep the pass in step: a done task
+    leaves ``p.tasks``. Returns what was written."""
+    task = dataclasses.replace(task, updated_at=p.now)
+    await tx.routing.put_task(task)
+    if task.status is TaskStatus.DONE:
+        p.tasks.pop(task.conversation_id, None)
+    else:
+        p.tasks[task.conversation_id] = task
+    return task
+
+
+async def record_decision(
+    tx: RoutingTx, p: Pass, task: RoutingTask, outcome: str, why: Mapping[str, Any]
+) -> None:
+    """Log one decision about the task, with its explanation."""
+    await tx.routing.add_decision(
+        DecisionRecord(
+            # Sorts in the order of writing among decisions made at the same instant.
+            id=f"{next(_DECISION_SEQ):012d}{new_id()[:20]}",
+            conversation_id=task.conversation_id,
+            queue_id=task.queue_id,
+            decided_at=p.now,
+            outcome=outcome,
+            explanation=dict(why),
+        )
+    )
+
+
+async def finish_task(
+    tx: RoutingTx, p: Pass, task: RoutingTask, *, at: datetime | None = None
+) -> None:
+    """End the task's episode (resolved at ``at``, by default now): settle ``sla_met``,
+    fold the handling time into the queue's running average, and note it in ``p.done``."""
+    end = at or p.now
+    met: bool | None = None
+    if task.first_response_due is not None or task.resolution_due is not None:
+        first_ok = task.first_response_due is None or (
+            task.first_response_at is not None and task.first_response_at <= task.first_response_due
+        )
+        resolution_ok = task.resolution_due is None or end <= task.resolution_due
+        met = first_ok and resolution_ok
+    if task.assigned_at is not None:
+        record = p.records.get(task.queue_id)
+        if record is not None:
+            handled = max(0.0, (end - task.assigned_at).total_seconds())
+            state = dict(record.state)
+            old = float(state.get("handle_seconds", DEFAULT_HANDLE_SECONDS))
+            state["handle_seconds"] = round(old + HANDLE_EWMA * (handled - old), 3)
+            p.records[task.queue_id] = dataclasses.replace(record, state=state)
+            p.changed_queues.add(task.queue_id)
+    done = await put_task(
+        tx,
+        p,
+        dataclasses.replace(task, status=TaskStatus.DONE, sla_met=met, resolved_at=end),
+    )
+    p.done[task.conversation_id] = done
+
+
+def _plus(at: datetime, seconds: float | None) -> datetime | None:
+    return None if seconds is None else at + timedelta(seconds=seconds)
