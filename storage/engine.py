@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -119,11 +121,11 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            _switch_to_wal(cursor)
             # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt.
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
 
@@ -131,6 +133,25 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         begin = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN")
         conn.exec_driver_sql(begin)
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """WAL mode is stored in the file, so only a new file needs the switch. Switching needs
+    the file to itself, and SQLite answers "database is locked" at once, without its busy
+    handler, when another process opens the same new file at that moment (two servers
+    starting together): retry for as long as the busy timeout would have waited."""
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _postgres_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
