@@ -41,8 +41,9 @@ from inbox.usecases import (
 )
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, parse_weights
-from server.app import DEFAULT_ADAPTER_FACTORIES, build_adapters, create_app
+from server.app import create_app
 from server.config import ConfigError, Settings, load_settings
+from server.wiring import DEFAULT_ADAPTER_FACTORIES, build_adapters
 from storage import FileMediaStore, migrate, open_store
 
 __all__ = ["main"]
