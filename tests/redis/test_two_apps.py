@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-import server.app as root_app
+import server.wiring as root_wiring
 from inbox.domain.channels import ChannelKind
 from inbox.domain.event_registry import EventRegistry
 from inbox.usecases import add_channel
@@ -46,7 +46,7 @@ async def cluster(
         def __init__(self, url: str, *, registry: EventRegistry) -> None:
             super().__init__(url, registry=registry, channel_prefix=channel_prefix)
 
-    monkeypatch.setattr(root_app, "RedisEventBus", PrefixedBus)
+    monkeypatch.setattr(root_wiring, "RedisEventBus", PrefixedBus)
     settings = make_settings(database_url, tmp_path, redis_url=redis_url)
     servers: list[TestServer] = []
     lives: list[Live] = []

@@ -1,0 +1,216 @@
+"""The one wiring of the core (STYLE.md #4): every entry point -- the aiohttp application
+(``server.app``) and each ``inbox`` command (``server.cli``) -- builds its store, bus, clock,
+:class:`~inbox.usecases.Core`, password hasher, media store, channel adapters and routing
+service here, from :class:`~server.config.Settings`, and nowhere else.
+
+Ownership: :func:`open_wiring` opens the store and builds the rest; the caller owns the
+returned :class:`Wiring` and calls :meth:`Wiring.close` exactly once (or uses :func:`wired`),
+which closes the adapters, stops the Redis bus and closes the store. Background loops that
+only a serving process runs (the router's, the bus listener) are started by that process's
+owner (``server.app``); the wiring never starts a task by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from channels import email, telegram, viber, vk, whatsapp
+from inbox.bus import InProcessEventBus
+from inbox.domain.channels import ChannelKind
+from inbox.domain.clock import Clock, SystemClock
+from inbox.domain.content import Text
+from inbox.domain.event_registry import EventRegistry
+from inbox.domain.ids import ChannelId, ConversationId, MessageId, new_id
+from inbox.domain.messages import OutboundMessage
+from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, PasswordHasher
+from inbox.usecases import Core, get_channel
+from operator_ws import Argon2PasswordHasher
+from routing import RoutingService, RoutingSettings, parse_weights
+from server.config import Settings
+from server.events import event_registry
+from storage import FileMediaStore, SqlStore, migrate, open_store
+from storage.redis_bus import RedisEventBus
+
+__all__ = [
+    "DEFAULT_ADAPTER_FACTORIES",
+    "AdapterFactory",
+    "Wiring",
+    "build_adapters",
+    "open_wiring",
+    "supported_kinds",
+    "wired",
+]
+
+logger = logging.getLogger(__name__)
+
+AdapterFactory = Callable[[AdapterDeps], ChannelAdapter]
+
+#: The channel kinds this server runs, besides the web chat (which needs no adapter).
+DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {
+    "email": email.create_adapter,
+    "telegram": telegram.create_adapter,
+    "viber": viber.create_adapter,
+    "vk": vk.create_adapter,
+    "whatsapp": whatsapp.create_adapter,
+}
+
+
+def build_adapters(
+    settings: Settings,
+    media: MediaStore,
+    clock: Clock,
+    factories: Mapping[str, AdapterFactory] | None = None,
+) -> dict[str, ChannelAdapter]:
+    """One adapter per channel kind (shared by every channel of that kind). ``factories``
+    replace the defaults kind by kind (tests hand in adapters that talk to fake APIs).
+    Building does no I/O; the caller closes each adapter that has a ``close``."""
+    deps = AdapterDeps(media=media, clock=clock, public_url=settings.public_url)
+    chosen = {**DEFAULT_ADAPTER_FACTORIES, **(factories or {})}
+    return {kind: factory(deps) for kind, factory in chosen.items()}
+
+
+def supported_kinds() -> frozenset[str]:
+    """Kinds this server can run: the web chat and every kind with an adapter."""
+    return frozenset({str(ChannelKind.WEBCHAT), *DEFAULT_ADAPTER_FACTORIES})
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """The parts every entry point shares, built by :func:`open_wiring`.
+
+    ``redis_bus`` is the bus itself when events cross processes (``INBOX_REDIS_URL``), so
+    that its owner can start its listener; ``None`` with the in-process bus.
+    """
+
+    settings: Settings
+    store: SqlStore
+    bus: EventBus
+    redis_bus: RedisEventBus | None
+    core: Core
+    hasher: PasswordHasher
+    media: MediaStore
+    adapters: Mapping[str, ChannelAdapter]
+    router: RoutingService
+    #: Every event type this server declares: the Redis codec and the operators' frames.
+    events: EventRegistry
+
+    def start_bus(self) -> None:
+        """Listen for other processes' events (serving processes only; idempotent)."""
+        if self.redis_bus is not None:
+            self.redis_bus.start()
+
+    async def close(self) -> None:
+        """Close every adapter, stop the Redis bus, close the store -- in that order; the
+        store is closed even when stopping the bus failed, and an adapter that fails to
+        close is logged and does not keep the others open. The router's loop must already
+        be stopped by whoever started it."""
+        await _close_adapters(self.adapters)
+        try:
+            if self.redis_bus is not None:
+                await self.redis_bus.stop()
+        finally:
+            await self.store.close()
+
+
+async def open_wiring(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    adapter_factories: Mapping[str, AdapterFactory] | None = None,
+    local_bus: bool = False,
+) -> Wiring:
+    """Migrate the database, open the store and build the rest; the caller owns the result.
+
+    ``local_bus``: an in-process bus even when ``redis_url`` is set. The command line asks
+    for it: a one-shot command's events stay in its process, as they always have.
+    """
+    await migrate(settings.database_url)
+    store = await open_store(settings.database_url)
+    try:
+        # Set, Redis carries events between processes (docs/scaling.md); unset, one process.
+        registry = event_registry()
+        redis_bus = (
+            RedisEventBus(settings.redis_url, registry=registry)
+            if settings.redis_url and not local_bus
+            else None
+        )
+        bus: EventBus = redis_bus if redis_bus is not None else InProcessEventBus()
+        core = Core(store=store, bus=bus, clock=clock or SystemClock())
+        media = FileMediaStore(settings.data_dir)
+        adapters = build_adapters(settings, media, core.clock, adapter_factories)
+
+        async def notify_telegram(target: Mapping[str, str], text: str) -> None:
+            await _notify_telegram(core, adapters, target, text)
+
+        router = RoutingService(
+            core,
+            store,
+            weights=parse_weights(settings.channel_weights),
+            settings=RoutingSettings(
+                sweep_seconds=settings.routing_sweep_seconds,
+                presence_stale_seconds=settings.presence_stale_seconds or None,
+            ),
+            notifier=notify_telegram,
+        )
+    except BaseException:
+        await store.close()
+        raise
+    return Wiring(
+        settings=settings,
+        store=store,
+        bus=bus,
+        redis_bus=redis_bus,
+        core=core,
+        hasher=hasher or Argon2PasswordHasher(),
+        media=media,
+        adapters=adapters,
+        router=router,
+        events=registry,
+    )
+
+
+@asynccontextmanager
+async def wired(settings: Settings, *, local_bus: bool = False) -> AsyncIterator[Wiring]:
+    """:func:`open_wiring` for one block of work; closed when the block ends."""
+    wiring = await open_wiring(settings, local_bus=local_bus)
+    try:
+        yield wiring
+    finally:
+        await wiring.close()
+
+
+async def _close_adapters(adapters: Mapping[str, ChannelAdapter]) -> None:
+    """Adapters with a ``close`` (HTTP sessions, mailbox log-outs) release it; a failure is
+    logged and the others still close."""
+    for kind, adapter in adapters.items():
+        close = getattr(adapter, "close", None)
+        if close is None:
+            continue
+        try:
+            await close()
+        except Exception:
+            logger.exception("closing the %s adapter failed", kind)
+
+
+async def _notify_telegram(
+    core: Core, adapters: Mapping[str, ChannelAdapter], target: Mapping[str, str], text: str
+) -> None:
+    """A supervisor alert into a Telegram chat, through one of our Telegram channels (the
+    queue's ``alert_telegram``: ``channel_id`` and ``chat_id``)."""
+    adapter = adapters.get(str(ChannelKind.TELEGRAM))
+    channel = await get_channel(core, ChannelId(target["channel_id"]))
+    if adapter is None or channel is None or channel.kind is not ChannelKind.TELEGRAM:
+        raise ValueError("alert_telegram must name a Telegram channel")
+    message = OutboundMessage(
+        message_id=MessageId(new_id()),
+        conversation_id=ConversationId(""),
+        channel_id=channel.id,
+        recipient=target["chat_id"],
+        parts=(Text(text),),
+        automatic=True,
+    )
+    await adapter.send(channel, message)
