@@ -20,8 +20,7 @@ from routing.records import (
     TaskStatus,
 )
 from storage.repositories.base import SqlRepo
-from storage.rows import (
-    conversation_from_row,
+from storage.routing_rows import (
     decision_from_row,
     decision_values,
     offer_from_row,
@@ -31,6 +30,7 @@ from storage.rows import (
     task_from_row,
     task_values,
 )
+from storage.rows import conversation_from_row
 from storage.tables import (
     conversations,
     queues,
