@@ -28,6 +28,7 @@ from inbox.domain.clock import SystemClock
 from inbox.domain.content import Text
 from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.usecases import Core, add_channel, ingest_inbound
+from server.channels import CATALOG
 from storage import migrate, open_store
 
 
@@ -41,8 +42,8 @@ async def _run(url: str, *, batch_max: int, messages: int, concurrency: int) -> 
         commits += 1
 
     event.listen(store.sync_engine, "commit", count)
-    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock())
-    channel = await add_channel(core, ChannelKind.WEBCHAT, f"bench-{batch_max}", {})
+    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock(), channels=CATALOG)
+    channel = await add_channel(core, ChannelKind("webchat"), f"bench-{batch_max}", {})
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(n: int) -> None:
@@ -69,8 +70,8 @@ async def _one_at_a_time(url: str, messages: int) -> float:
     """Median seconds per ingest, each message sent after the previous one committed."""
     await migrate(url)
     store = await open_store(url)
-    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock())
-    channel = await add_channel(core, ChannelKind.WEBCHAT, "bench-sequential", {})
+    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock(), channels=CATALOG)
+    channel = await add_channel(core, ChannelKind("webchat"), "bench-sequential", {})
     took = []
     for n in range(messages):
         inbound = InboundMessage(

@@ -44,7 +44,12 @@ from routing.policy import (
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 SKILLS = ("lang:ru", "lang:en", "lenses", "repairs", "wholesale")
-KINDS = (ChannelKind.WEBCHAT, ChannelKind.TELEGRAM, ChannelKind.WHATSAPP, ChannelKind.EMAIL)
+KINDS = (
+    ChannelKind("webchat"),
+    ChannelKind("telegram"),
+    ChannelKind("whatsapp"),
+    ChannelKind("email"),
+)
 
 
 def make_operators(rng: random.Random, n: int) -> list[OperatorState]:

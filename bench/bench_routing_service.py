@@ -43,6 +43,7 @@ from inbox.ports import ConversationFilter, Tx
 from inbox.usecases import Core, add_channel, add_operator, ingest_inbound, set_presence
 from operator_ws import Argon2PasswordHasher
 from routing import BasicRouter, RoutingService, RoutingSettings
+from server.channels import CATALOG
 from storage import SqlStore, migrate, open_store
 from storage.engine import make_engine
 
@@ -52,7 +53,7 @@ SKILLS = ("lang:ru", "lang:en", "lenses", "repairs")
 async def _setup(url: str, operators: int, seed: int) -> tuple[SqlStore, Core, Channel]:
     await migrate(url)
     store = await open_store(url)
-    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock())
+    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock(), channels=CATALOG)
     rng = random.Random(seed)
     hasher = Argon2PasswordHasher(fast_for_tests=True)
 
@@ -72,7 +73,7 @@ async def _setup(url: str, operators: int, seed: int) -> tuple[SqlStore, Core, C
         await set_presence(core, op.id, Presence.ONLINE)
 
     await asyncio.gather(*(one(i) for i in range(operators)))
-    channel = await add_channel(core, ChannelKind.WEBCHAT, "bench", {})
+    channel = await add_channel(core, ChannelKind("webchat"), "bench", {})
     return store, core, channel
 
 

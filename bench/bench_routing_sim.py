@@ -144,7 +144,7 @@ def poisson_arrivals(
     rng: random.Random,
     count: int,
     rates: Mapping[QueueId, float],
-    kinds: Sequence[tuple[ChannelKind, float]] = ((ChannelKind.WEBCHAT, 1.0),),
+    kinds: Sequence[tuple[ChannelKind, float]] = ((ChannelKind("webchat"), 1.0),),
 ) -> list[Arrival]:
     """``count`` arrivals of independent Poisson streams (``rates`` per second per
     queue), merged: exponential gaps at the total rate, each arrival's queue drawn in
@@ -533,7 +533,11 @@ SKILL_QUEUES: Mapping[str, tuple[str, float, float]] = {
     "en": ("lang:en", 0.3, 300.0),
     "lenses": ("lenses", 0.2, 360.0),
 }
-CHANNEL_MIX = ((ChannelKind.WEBCHAT, 0.6), (ChannelKind.TELEGRAM, 0.25), (ChannelKind.EMAIL, 0.15))
+CHANNEL_MIX = (
+    (ChannelKind("webchat"), 0.6),
+    (ChannelKind("telegram"), 0.25),
+    (ChannelKind("email"), 0.15),
+)
 EXPERT_FIRST_SECONDS = 30
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
-from inbox.domain.channels import Channel, ChannelKind
+from inbox.domain.channels import Channel
 from inbox.domain.events import Event, OutboxReady
 from inbox.domain.ids import new_id
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, OutboundMessage
@@ -26,10 +26,6 @@ from inbox.usecases.deps import Core, Outcome, run
 __all__ = ["DeliveryWorker", "backoff_seconds"]
 
 logger = logging.getLogger(__name__)
-
-#: How many earlier mails of a conversation go into References (RFC 5322 allows trimming;
-#: clients keep the first and the last ones).
-MAX_REFERENCES = 30
 
 
 def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 300.0) -> float:
@@ -124,10 +120,12 @@ class DeliveryWorker:
                 return None
             references: tuple[str, ...] = ()
             in_reply_to = None
-            if channel.kind is ChannelKind.EMAIL:
-                # Threading headers: the ids of the conversation's earlier mails.
+            spec = core.channels.get(channel.kind)
+            if spec is not None and spec.threading:
+                # Threading headers (e-mail's References, In-Reply-To): the ids of the
+                # conversation's earlier messages, as many as the kind's spec asks for.
                 earlier = await tx.messages.list_last(
-                    conversation.id, limit=MAX_REFERENCES, include_notes=False
+                    conversation.id, limit=spec.threading + 1, include_notes=False
                 )
                 earlier = [m for m in earlier if m.seq < message.seq and m.external_id]
                 references = tuple(m.external_id for m in earlier if m.external_id)

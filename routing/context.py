@@ -75,10 +75,7 @@ class RoutingContext:
     def weight(self, kind: str) -> float:
         """The capacity a conversation of this channel kind takes (1.0 for an unknown
         kind or one without a weight)."""
-        try:
-            return self.weights.get(ChannelKind(kind), 1.0)
-        except ValueError:
-            return 1.0
+        return self.weights.get(ChannelKind(kind), 1.0)
 
     async def run(self, work: Callable[[RoutingTx], Awaitable[Outcome[T]]]) -> T:
         """Run ``work`` in a routing transaction, then publish its events: like

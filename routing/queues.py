@@ -13,7 +13,7 @@ is an :class:`InvalidInput` that names the field. See ``docs/routing.md`` for th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,18 +337,19 @@ def parse_settings(record: QueueRecord) -> QueueSettings:
     )
 
 
-def parse_weights(spec: str) -> dict[ChannelKind, float]:
+def parse_weights(spec: str, kinds: Collection[str] | None = None) -> dict[ChannelKind, float]:
     """``"email=0.5,webchat=1"`` over :data:`routing.policy.DEFAULT_WEIGHTS`. Raises
-    :class:`InvalidInput` for an unknown kind or a weight that is not a positive number."""
+    :class:`InvalidInput` for a kind outside ``kinds`` (the installed ones; by default
+    the kinds the defaults name) or a weight that is not a positive number."""
     weights = dict(DEFAULT_WEIGHTS)
+    known = set(DEFAULT_WEIGHTS) if kinds is None else set(kinds)
     for item in (s.strip() for s in spec.split(",")):
         if not item:
             continue
         kind, _, value = item.partition("=")
-        try:
-            channel_kind = ChannelKind(kind.strip())
-        except ValueError as exc:
-            raise InvalidInput(f"unknown channel kind {kind.strip()!r} in channel weights") from exc
+        if kind.strip() not in known:
+            raise InvalidInput(f"unknown channel kind {kind.strip()!r} in channel weights")
+        channel_kind = ChannelKind(kind.strip())
         try:
             weight = float(value)
         except ValueError as exc:

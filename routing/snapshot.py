@@ -130,10 +130,7 @@ def operator_states(p: Pass, record: QueueRecord | None) -> dict[OperatorId, Ope
 
 def task_state(p: Pass, task: RoutingTask) -> TaskState:
     """The task as the policy sees it, with the offers pending in this pass."""
-    try:
-        kind = ChannelKind(task.channel_kind)
-    except ValueError:
-        kind = ChannelKind.WEBCHAT
+    kind = ChannelKind(task.channel_kind)
     return TaskState(
         conversation_id=task.conversation_id,
         queue_id=task.queue_id,

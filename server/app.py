@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from channels.webchat import VisitorRegistry, WebchatSender
+from channels.webchat.spec import KIND as WEBCHAT
 from inbox.delivery import DeliveryWorker
-from inbox.domain.channels import ChannelKind
 from inbox.domain.clock import Clock
 from inbox.domain.ids import OperatorId
 from inbox.domain.operators import Presence
@@ -93,7 +93,7 @@ def _serving_parts(wiring: Wiring) -> Services:
         registry=wiring.events,
     )
     visitors = VisitorRegistry()
-    senders: dict[str, ChannelSender] = {str(ChannelKind.WEBCHAT): WebchatSender(visitors)}
+    senders: dict[str, ChannelSender] = {str(WEBCHAT): WebchatSender(visitors)}
     senders.update(wiring.adapters)
     worker = DeliveryWorker(core, senders)
     pollers = PollerService(core, wiring.adapters)

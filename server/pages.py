@@ -12,7 +12,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from inbox.domain.channels import ChannelKind
+from channels.webchat.spec import KIND as WEBCHAT
 from inbox.domain.ids import ChannelId
 from inbox.usecases import Core, list_channels
 from server.errors import error_response
@@ -82,11 +82,7 @@ class DemoPage:
 
     async def handle(self, request: web.Request) -> web.Response:
         wanted = request.query.get("channel")
-        channels = [
-            c
-            for c in await list_channels(self._core)
-            if c.kind is ChannelKind.WEBCHAT and c.enabled
-        ]
+        channels = [c for c in await list_channels(self._core) if c.kind == WEBCHAT and c.enabled]
         chosen = next((c for c in channels if c.id == ChannelId(wanted or "")), None)
         if chosen is None and not wanted and channels:
             chosen = channels[0]

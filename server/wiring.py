@@ -13,13 +13,12 @@ owner (``server.app``); the wiring never starts a task by itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from channels import email, telegram, viber, vk, whatsapp
+from channels.telegram.spec import KIND as TELEGRAM
 from inbox.bus import InProcessEventBus
-from inbox.domain.channels import ChannelKind
 from inbox.domain.clock import Clock, SystemClock
 from inbox.domain.content import Text
 from inbox.domain.event_registry import EventRegistry
@@ -29,6 +28,7 @@ from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, Passw
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings, parse_weights
+from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
 from storage import FileMediaStore, SqlStore, migrate, open_store
@@ -46,16 +46,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AdapterFactory = Callable[[AdapterDeps], ChannelAdapter]
-
-#: The channel kinds this server runs, besides the web chat (which needs no adapter).
-DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = {
-    "email": email.create_adapter,
-    "telegram": telegram.create_adapter,
-    "viber": viber.create_adapter,
-    "vk": vk.create_adapter,
-    "whatsapp": whatsapp.create_adapter,
-}
+#: The channel kinds this server runs that need an adapter (server/channels.py).
+DEFAULT_ADAPTER_FACTORIES: Mapping[str, AdapterFactory] = ADAPTER_FACTORIES
 
 
 def build_adapters(
@@ -73,8 +65,8 @@ def build_adapters(
 
 
 def supported_kinds() -> frozenset[str]:
-    """Kinds this server can run: the web chat and every kind with an adapter."""
-    return frozenset({str(ChannelKind.WEBCHAT), *DEFAULT_ADAPTER_FACTORIES})
+    """Kinds this server can run: every installed kind (server/channels.py)."""
+    return frozenset(CATALOG.kinds())
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +131,7 @@ async def open_wiring(
             else None
         )
         bus: EventBus = redis_bus if redis_bus is not None else InProcessEventBus()
-        core = Core(store=store, bus=bus, clock=clock or SystemClock())
+        core = Core(store=store, bus=bus, clock=clock or SystemClock(), channels=CATALOG)
         media = FileMediaStore(settings.data_dir)
         adapters = build_adapters(settings, media, core.clock, adapter_factories)
 
@@ -149,7 +141,7 @@ async def open_wiring(
         router = RoutingService(
             core,
             store,
-            weights=parse_weights(settings.channel_weights),
+            weights=parse_weights(settings.channel_weights, CATALOG.kinds()),
             settings=RoutingSettings(
                 sweep_seconds=settings.routing_sweep_seconds,
                 presence_stale_seconds=settings.presence_stale_seconds or None,
@@ -201,9 +193,9 @@ async def _notify_telegram(
 ) -> None:
     """A supervisor alert into a Telegram chat, through one of our Telegram channels (the
     queue's ``alert_telegram``: ``channel_id`` and ``chat_id``)."""
-    adapter = adapters.get(str(ChannelKind.TELEGRAM))
+    adapter = adapters.get(str(TELEGRAM))
     channel = await get_channel(core, ChannelId(target["channel_id"]))
-    if adapter is None or channel is None or channel.kind is not ChannelKind.TELEGRAM:
+    if adapter is None or channel is None or channel.kind != TELEGRAM:
         raise ValueError("alert_telegram must name a Telegram channel")
     message = OutboundMessage(
         message_id=MessageId(new_id()),

@@ -131,6 +131,7 @@ conversations = Table(
     Column("last_message_seq", Integer, nullable=False),
     Column("last_message_at", UtcDateTime, nullable=True),
     Column("last_inbound_at", UtcDateTime, nullable=True),
+    Column("reply_window_ends_at", UtcDateTime, nullable=True),
     Column("unread_count", Integer, nullable=False),
     Column("queued_at", UtcDateTime, nullable=True),
     Column("resolved_at", UtcDateTime, nullable=True),

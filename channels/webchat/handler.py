@@ -13,9 +13,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from channels.webchat.spec import KIND
 from channels.webchat.tokens import issue_visitor_token, verify_visitor_token
 from channels.webchat.visitors import VisitorRegistry
-from inbox.domain.channels import Channel, ChannelKind
+from inbox.domain.channels import Channel
 from inbox.domain.content import Text
 from inbox.domain.errors import DomainError
 from inbox.domain.events import Typing
@@ -77,7 +78,7 @@ class WebchatSocket:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         channel = await get_channel(self._core, ChannelId(request.match_info["channel_id"]))
-        if channel is None or channel.kind is not ChannelKind.WEBCHAT or not channel.enabled:
+        if channel is None or channel.kind != KIND or not channel.enabled:
             return _http_error(404, "not_found", "no such web chat channel")
         if not _origin_allowed(channel, request.headers.get("Origin")):
             return _http_error(403, "forbidden", "this site may not use this chat")

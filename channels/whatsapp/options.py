@@ -4,7 +4,8 @@ Required: ``token`` (a system-user access token with ``whatsapp_business_messagi
 ``phone_number_id`` (the Cloud API number's id, not the phone number), ``app_secret`` (signs
 webhooks), ``verify_token`` (answers Meta's verification GET). Optional: ``api_base``
 (default ``https://graph.facebook.com/v21.0``: the Graph version is part of it) and
-``templates`` (``name:language`` pairs, comma separated, checked by the core).
+``templates`` (``name:language`` pairs, comma separated; the core checks a template
+against them through the kind's spec, channels/whatsapp/spec.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from channels.whatsapp.client import DEFAULT_API_BASE
+from inbox.domain.channels import Channel
 from inbox.domain.errors import InvalidInput
 
-__all__ = ["REQUIRED_OPTIONS", "WhatsAppOptions"]
+__all__ = ["REQUIRED_OPTIONS", "WhatsAppOptions", "configured_templates"]
 
 REQUIRED_OPTIONS = ("token", "phone_number_id", "app_secret", "verify_token")
 
@@ -63,3 +65,13 @@ class WhatsAppOptions:
                     "e.g. order_update:ru,hello_world:en_US"
                 )
         return cls(api_base=api_base, **values)
+
+
+def configured_templates(channel: Channel) -> list[tuple[str, str]]:
+    """The channel's ``templates`` option: its approved (name, language) pairs."""
+    found: list[tuple[str, str]] = []
+    for item in channel.options.get("templates", "").split(","):
+        name, _, language = item.strip().partition(":")
+        if name.strip() and language.strip():
+            found.append((name.strip(), language.strip()))
+    return found

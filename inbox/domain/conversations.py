@@ -73,6 +73,9 @@ class Conversation:
     last_message_seq: int = 0
     last_message_at: datetime | None = None
     last_inbound_at: datetime | None = None
+    #: Free-form replies are accepted until then (the channel kind's reply window from the
+    #: customer's last message, WhatsApp's 24 hours); None: the kind has no window.
+    reply_window_ends_at: datetime | None = None
     unread_count: int = 0
     queued_at: datetime | None = None
     resolved_at: datetime | None = None

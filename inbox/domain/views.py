@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from inbox.domain.content import parts_to_json, plain_text
@@ -78,19 +78,9 @@ def conversation_view(conversation: Conversation) -> dict[str, Any]:
         "updated_at": _iso(conversation.updated_at),
         "queued_at": _iso(conversation.queued_at),
         "resolved_at": _iso(conversation.resolved_at),
-        # WhatsApp only: free text is accepted until then (None: closed, or not WhatsApp).
-        "window_expires_at": _iso(_window_end(conversation)),
+        # A channel with a reply window (WhatsApp): free text is accepted until then.
+        "window_expires_at": _iso(conversation.reply_window_ends_at),
     }
-
-
-#: Mirrors inbox.usecases.replies.WHATSAPP_WINDOW (the domain cannot import use cases).
-_WHATSAPP_WINDOW = timedelta(hours=24)
-
-
-def _window_end(conversation: Conversation) -> datetime | None:
-    if conversation.channel_kind != "whatsapp" or conversation.last_inbound_at is None:
-        return None
-    return conversation.last_inbound_at + _WHATSAPP_WINDOW
 
 
 def operator_view(operator: Operator) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import dataclasses
 from datetime import datetime
 from typing import Literal
 
+from inbox.domain.channel_spec import ChannelCatalog
 from inbox.domain.content import Part, Template, plain_text
 from inbox.domain.errors import NotFound
 from inbox.domain.events import MessageCreated, OutboxReady
@@ -51,6 +52,7 @@ async def send_automatic_reply(
             author_name=author_name,
             author_id=author_id,
             client_id=client_id,
+            channels=core.channels,
         )
 
     return await run(core, work)
@@ -66,9 +68,12 @@ async def write_automatic_reply(
     author_name: str = "",
     author_id: str | None = None,
     client_id: str | None = None,
+    channels: ChannelCatalog | None = None,
 ) -> Outcome[WriteResult]:
     """Inside a caller's transaction: queue ``parts`` (text, buttons, links, a template)
     to the customer of ``conversation_id``, written by ``author``, with its delivery job.
+    ``channels`` (``core.channels``) says which kinds take templates; without it a
+    template is refused.
 
     Returns the result and the events (``MessageCreated``, ``OutboxReady``) that the caller
     publishes after its commit -- put them in the caller's :class:`Outcome`. Everything is
@@ -96,7 +101,7 @@ async def write_automatic_reply(
     channel = None
     if any(isinstance(p, Template) for p in parts):
         channel = await tx.channels.get(conversation.channel_id)
-    check_window(conversation, parts, now, channel)
+    check_window(channels or ChannelCatalog(), conversation, parts, now, channel)
     message = Message(
         id=MessageId(new_id()),
         conversation_id=conversation.id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections.abc import Awaitable, Callable, Mapping
 
 from inbox.domain.channels import Channel, ChannelKind
@@ -13,40 +12,12 @@ from inbox.ports import Tx
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = [
-    "KNOWN_OPTIONS",
     "ChannelSetup",
     "add_channel",
     "get_channel",
     "list_channels",
     "set_channel_enabled",
 ]
-
-#: The options each kind accepts (CONTRACT.md, "Channel options"). Unknown options are
-#: refused so that a typo does not silently leave a channel misconfigured.
-KNOWN_OPTIONS: Mapping[ChannelKind, frozenset[str]] = {
-    ChannelKind.WEBCHAT: frozenset({"origin", "title", "greeting"}),
-    ChannelKind.TELEGRAM: frozenset({"token", "api_base", "mode"}),
-    ChannelKind.VK: frozenset({"token", "group_id", "secret", "confirmation", "api_base"}),
-    ChannelKind.WHATSAPP: frozenset(
-        {"token", "phone_number_id", "app_secret", "verify_token", "api_base", "templates"}
-    ),
-    ChannelKind.VIBER: frozenset({"token", "api_base", "sender_name"}),
-    ChannelKind.EMAIL: frozenset(
-        {
-            "imap_host",
-            "imap_port",
-            "imap_tls",
-            "smtp_host",
-            "smtp_port",
-            "smtp_tls",
-            "username",
-            "password",
-            "address",
-            "folder",
-        }
-    ),
-}
-
 
 ChannelSetup = Callable[[Channel], Awaitable[Mapping[str, str]]]
 
@@ -58,7 +29,8 @@ async def add_channel(
     options: Mapping[str, str],
     setup: ChannelSetup | None = None,
 ) -> Channel:
-    """Create a channel. A web chat channel gets a fresh secret that signs visitor tokens.
+    """Create a channel of an installed kind (``core.channels``) with the options its spec
+    allows, plus the ones the spec generates (the web chat's visitor-token secret).
 
     ``setup`` (the adapter's, bound to the public URL) checks the options with the provider
     and registers the webhook; the options it returns (a generated webhook secret, the
@@ -69,15 +41,18 @@ async def add_channel(
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("a channel name is 1..100 characters")
-    unknown = sorted(set(options) - KNOWN_OPTIONS[kind])
+    spec = core.channels.get(kind)
+    if spec is None:
+        installed = ", ".join(core.channels.kinds()) or "none"
+        raise InvalidInput(f"unknown channel kind {kind!r} (installed: {installed})")
+    generated = dict(spec.generate()) if spec.generate is not None else {}
+    unknown = sorted(set(options) - spec.options)
     if unknown:
-        allowed = ", ".join(sorted(KNOWN_OPTIONS[kind]))
+        allowed = ", ".join(sorted(spec.options))
         raise InvalidInput(
             f"unknown option(s) for {kind}: {', '.join(unknown)} (allowed: {allowed})"
         )
-    stored = dict(options)
-    if kind is ChannelKind.WEBCHAT:
-        stored["visitor_secret"] = secrets.token_urlsafe(32)
+    stored = {**options, **generated}
     channel = Channel(
         id=ChannelId(new_id()), kind=kind, name=name, created_at=core.clock.now(), options=stored
     )

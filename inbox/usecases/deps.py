@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from inbox.domain.channel_spec import ChannelCatalog
 from inbox.domain.clock import Clock
 from inbox.domain.events import Event
 from inbox.ports import EventBus, IntakePolicy, Store, Tx
@@ -19,12 +20,15 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class Core:
     """``intake`` decides who takes a new or reopened conversation (a bot flow or
-    routing); the default sends everything to routing."""
+    routing); the default sends everything to routing. ``channels`` are the installed
+    channel kinds' declarations (options, secrets, reply window, threading), collected by
+    the root; empty for a core without channels."""
 
     store: Store
     bus: EventBus
     clock: Clock
     intake: IntakePolicy = field(default_factory=RouteEverything)
+    channels: ChannelCatalog = field(default_factory=ChannelCatalog)
 
 
 @dataclass(frozen=True, slots=True)

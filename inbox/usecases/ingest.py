@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inbox.domain.channel_spec import ChannelCatalog
 from inbox.domain.channels import Channel
 from inbox.domain.contacts import ChannelIdentity, Contact
 from inbox.domain.content import Text, plain_text, validate_text
@@ -74,7 +75,9 @@ async def ingest_inbound(
             validate_text(part.text)
 
     async def work(tx: Tx) -> Outcome[IngestResult]:
-        return await _ingest(_Intake(tx, inbound, core.intake, channel), core.clock.now())
+        return await _ingest(
+            _Intake(tx, inbound, core.intake, channel, core.channels), core.clock.now()
+        )
 
     return await run(core, work)
 
@@ -85,12 +88,26 @@ class _Intake:
     The channel is the one the edge passed in, else read once, when first needed."""
 
     def __init__(
-        self, tx: Tx, inbound: InboundMessage, policy: IntakePolicy, channel: Channel | None
+        self,
+        tx: Tx,
+        inbound: InboundMessage,
+        policy: IntakePolicy,
+        channel: Channel | None,
+        catalog: ChannelCatalog,
     ) -> None:
         self.tx = tx
         self.inbound = inbound
         self._policy = policy
         self._channel = channel
+        self._catalog = catalog
+
+    def reply_window_ends(self, kind: str, now: datetime) -> datetime | None:
+        """Until when free-form replies are accepted after this message (the kind's reply
+        window, e.g. WhatsApp's 24 hours); None for a kind without one."""
+        spec = self._catalog.get(kind)
+        if spec is None or spec.reply_window is None:
+            return None
+        return spec.reply_window.ends_at(now)
 
     async def channel(self, *, enabled: bool) -> Channel:
         """The channel; with ``enabled``, raises :class:`NotFound` unless it is enabled
@@ -156,6 +173,7 @@ async def _ingest(intake: _Intake, now: datetime) -> Outcome[IngestResult]:
         last_message_seq=seq,
         last_message_at=now,
         last_inbound_at=now,
+        reply_window_ends_at=intake.reply_window_ends(conversation.channel_kind, now),
         unread_count=conversation.unread_count + 1,
         preview=plain_text(inbound.parts)[:PREVIEW_CHARS],
         updated_at=now,

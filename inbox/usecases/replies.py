@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from inbox.domain.channels import Channel, ChannelKind
+from inbox.domain.channel_spec import ChannelCatalog
+from inbox.domain.channels import Channel
 from inbox.domain.content import Buttons, Part, Template, Text, plain_text, validate_text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import InvalidInput, InvalidTransition, NotFound, WindowClosed
@@ -21,11 +22,9 @@ from inbox.usecases.ingest import PREVIEW_CHARS
 
 __all__ = [
     "MAX_CLIENT_ID",
-    "WHATSAPP_WINDOW",
     "WriteResult",
     "add_note",
     "check_window",
-    "configured_templates",
     "send_reply",
     "write_note",
     "write_system_message",
@@ -33,46 +32,46 @@ __all__ = [
 
 MAX_CLIENT_ID = 100
 
-#: WhatsApp accepts free-form messages only within 24 hours of the customer's last message
-#: (the "customer service window"); after that only approved templates (Meta's Cloud API
-#: docs; error 131047 when we try anyway).
-WHATSAPP_WINDOW = timedelta(hours=24)
+_WINDOW_CLOSED = (
+    "The channel's reply window has closed since the customer last wrote: only an approved "
+    "template can be delivered now."
+)
 
 
-def configured_templates(channel: Channel) -> list[tuple[str, str]]:
-    """The channel's ``templates`` option, ``name:language`` comma separated."""
-    found: list[tuple[str, str]] = []
-    for item in channel.options.get("templates", "").split(","):
-        name, _, language = item.strip().partition(":")
-        if name.strip() and language.strip():
-            found.append((name.strip(), language.strip()))
-    return found
+#: Free text needs no declaration: the window is stored on the conversation.
+_NO_CATALOG = ChannelCatalog()
 
 
 def check_window(
-    conversation: Conversation, parts: tuple[Part, ...], now: datetime, channel: Channel | None
+    catalog: ChannelCatalog,
+    conversation: Conversation,
+    parts: tuple[Part, ...],
+    now: datetime,
+    channel: Channel | None,
 ) -> None:
     """Refuse what the channel would refuse, before it is queued, with a reason the
-    operator can act on. Raises :class:`WindowClosed` or :class:`InvalidInput`."""
+    operator can act on: a template the channel kind does not take or ``channel`` has not
+    configured, or free text after the conversation's reply window closed
+    (``Conversation.reply_window_ends_at``, stored by ingest from the kind's spec).
+    Raises :class:`WindowClosed` or :class:`InvalidInput`."""
+    spec = catalog.get(conversation.channel_kind)
     templates = [p for p in parts if isinstance(p, Template)]
-    if conversation.channel_kind != str(ChannelKind.WHATSAPP):
-        if templates:
-            raise InvalidInput("templates can only be sent on WhatsApp")
-        return
     if templates:
-        allowed = configured_templates(channel) if channel else []
+        if spec is None or spec.templates is None:
+            raise InvalidInput(
+                f"templates cannot be sent on {conversation.channel_kind or 'this'} channels"
+            )
+        allowed = spec.templates(channel) if channel else []
         for t in templates:
             if (t.name, t.language) not in allowed:
                 raise InvalidInput(
                     f"the template {t.name} ({t.language}) is not configured for this channel"
                 )
         return
-    last = conversation.last_inbound_at
-    if last is None or now - last >= WHATSAPP_WINDOW:
-        raise WindowClosed(
-            "More than 24 hours have passed since the customer last wrote: WhatsApp only "
-            "delivers an approved template now."
-        )
+    ends = conversation.reply_window_ends_at
+    if ends is not None and now >= ends:
+        window = spec.reply_window if spec is not None else None
+        raise WindowClosed(window.closed_message if window is not None else _WINDOW_CLOSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +113,7 @@ async def send_reply(
         channel = None
         if any(isinstance(p, Template) for p in parts):
             channel = await tx.channels.get(conversation.channel_id)
-        check_window(conversation, parts, now, channel)
+        check_window(core.channels, conversation, parts, now, channel)
         message = _new_message(conversation, operator, parts, client_id, now, note=False)
         conversation = dataclasses.replace(
             conversation,
@@ -227,7 +226,7 @@ async def write_system_message(
         return []
     parts: tuple[Part, ...] = (Text(text),)
     try:
-        check_window(conversation, parts, now, None)
+        check_window(_NO_CATALOG, conversation, parts, now, None)
     except WindowClosed:
         return []
     message = Message(

@@ -8,7 +8,6 @@ from aiohttp import web
 from inbox.domain.errors import NotFound
 from inbox.domain.ids import ChannelId
 from inbox.usecases import Core, get_channel, list_channels
-from inbox.usecases.replies import configured_templates
 from operator_ws.rest.common import Caller, authed
 
 __all__ = ["ChannelRoutes"]
@@ -27,12 +26,16 @@ class ChannelRoutes:
 
     async def channels(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         channels = await list_channels(self._core)
-        return web.json_response({"channels": [c.public_view() for c in channels]})
+        view = self._core.channels.public_view
+        return web.json_response({"channels": [view(c) for c in channels]})
 
     async def templates(self, request: web.Request, caller: Caller) -> web.StreamResponse:
-        """``{"templates": [{"name", "language"}]}``; an unknown channel → 404."""
+        """``{"templates": [{"name", "language"}]}`` (empty for a kind without templates);
+        an unknown channel → 404."""
         channel = await get_channel(self._core, ChannelId(request.match_info["id"]))
         if channel is None:
             raise NotFound("no such channel")
-        found = [{"name": n, "language": lang} for n, lang in configured_templates(channel)]
+        spec = self._core.channels.get(channel.kind)
+        pairs = spec.templates(channel) if spec is not None and spec.templates else []
+        found = [{"name": n, "language": lang} for n, lang in pairs]
         return web.json_response({"templates": found})

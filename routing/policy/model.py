@@ -48,12 +48,12 @@ ChannelWeights = Mapping[ChannelKind, float]
 #: needs the operator's attention now; an e-mail can wait a few minutes between replies.
 DEFAULT_WEIGHTS: ChannelWeights = MappingProxyType(
     {
-        ChannelKind.WEBCHAT: 1.0,
-        ChannelKind.TELEGRAM: 1.0,
-        ChannelKind.VK: 1.0,
-        ChannelKind.WHATSAPP: 1.0,
-        ChannelKind.VIBER: 1.0,
-        ChannelKind.EMAIL: 0.5,
+        ChannelKind("webchat"): 1.0,
+        ChannelKind("telegram"): 1.0,
+        ChannelKind("vk"): 1.0,
+        ChannelKind("whatsapp"): 1.0,
+        ChannelKind("viber"): 1.0,
+        ChannelKind("email"): 0.5,
     }
 )
 

@@ -7,11 +7,13 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
+from channels.webchat.spec import KIND as WEBCHAT
 from inbox.domain.channel_errors import ChannelError
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.errors import DomainError
 from inbox.domain.ids import ChannelId
 from inbox.usecases import add_channel, list_channels, set_channel_enabled
+from server.channels import CATALOG
 from server.cli import grammar
 from server.cli.common import print_json, run_async, with_wiring
 from server.config import Settings
@@ -26,7 +28,7 @@ def register(sub: Any) -> None:
         dest="action", required=True, metavar="ACTION"
     )
     cadd = ch.add_parser("add", help="create a channel; prints it as JSON")
-    cadd.add_argument("kind", choices=[k.value for k in ChannelKind])
+    cadd.add_argument("kind", choices=CATALOG.kinds())
     cadd.add_argument("name")
     cadd.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
     cadd.set_defaults(handler=run_async(_add))
@@ -40,9 +42,9 @@ def register(sub: Any) -> None:
 def channel_json(channel: Channel, settings: Settings) -> dict[str, Any]:
     """The channel's public view plus, for the web chat, its WebSocket URL and the embed
     snippet, else its webhook URL -- on ``public_url``, or on ``host:port`` without one."""
-    view = channel.public_view()
+    view = CATALOG.public_view(channel)
     base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    if channel.kind is ChannelKind.WEBCHAT:
+    if channel.kind == WEBCHAT:
         ws_base = base.replace("https://", "wss://").replace("http://", "ws://")
         view["websocket_url"] = f"{ws_base}/ws/webchat/{channel.id}"
         view["embed"] = (
@@ -64,7 +66,8 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
     options = grammar.options(args.option)
 
     async def add(wiring: Wiring) -> Channel:
-        if kind is ChannelKind.WEBCHAT:
+        spec = wiring.core.channels.get(kind)
+        if spec is None or not spec.needs_adapter:
             return await add_channel(wiring.core, kind, args.name, options)
         adapter = wiring.adapters[str(kind)]
 

@@ -13,7 +13,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from inbox.domain.channels import ChannelKind
+from channels.webchat.spec import KIND as WEBCHAT
 from inbox.domain.content import Text
 from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.domain.operators import Role, parse_skills
@@ -58,10 +58,10 @@ async def prepare_demo(wiring: Wiring, host: str, port: int) -> None:
     creds_path.write_text(json.dumps(creds, indent=2), "utf-8")
     os.chmod(creds_path, 0o600)
 
-    webchats = [c for c in await list_channels(core) if c.kind is ChannelKind.WEBCHAT]
+    webchats = [c for c in await list_channels(core) if c.kind == WEBCHAT]
     channel = next((c for c in webchats if c.name == DEMO_CHANNEL), None)
     if channel is None:
-        channel = await add_channel(core, ChannelKind.WEBCHAT, DEMO_CHANNEL, {})
+        channel = await add_channel(core, WEBCHAT, DEMO_CHANNEL, {})
     await ingest_inbound(
         core,
         InboundMessage(

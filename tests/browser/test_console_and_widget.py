@@ -34,7 +34,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
         password=PASSWORD,
         display_name="Anna",
     )
-    await add_channel(core, ChannelKind.WEBCHAT, "Shop", {})
+    await add_channel(core, ChannelKind("webchat"), "Shop", {})
     srv = TestServer(app, host="127.0.0.1")
     await srv.start_server()
     try:

@@ -145,9 +145,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         password=PASSWORD,
         display_name="Anna",
     )
-    webchat = await add_channel(core, ChannelKind.WEBCHAT, "Shop", {})
+    webchat = await add_channel(core, ChannelKind("webchat"), "Shop", {})
     wa = await add_channel(
-        core, ChannelKind.WHATSAPP, "Shop WhatsApp", {"templates": "order_update:en,greeting:ru"}
+        core, ChannelKind("whatsapp"), "Shop WhatsApp", {"templates": "order_update:en,greeting:ru"}
     )
     srv = TestServer(app, host="127.0.0.1")
     await srv.start_server()
@@ -508,7 +508,7 @@ async def test_whatsapp_parts_window_and_templates(browser: Browser, env: Env) -
 
 
 async def test_no_templates_configured_is_said(browser: Browser, env: Env) -> None:
-    bare = await add_channel(env.core, ChannelKind.WHATSAPP, "Bare WhatsApp", {})
+    bare = await add_channel(env.core, ChannelKind("whatsapp"), "Bare WhatsApp", {})
     env.clock.shift = -timedelta(hours=30)
     await ingest_inbound(
         env.core,

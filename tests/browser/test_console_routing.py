@@ -74,7 +74,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     sam = await add_operator(
         core, hasher, login="sam", password=PASSWORD, display_name="Sam", role=Role.SUPERVISOR
     )
-    webchat = await add_channel(core, ChannelKind.WEBCHAT, "Shop", {})
+    webchat = await add_channel(core, ChannelKind("webchat"), "Shop", {})
     srv = TestServer(app, host="127.0.0.1")
     await srv.start_server()
     try:

@@ -226,7 +226,7 @@ async def live(
     )
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    channel = await add_channel(app[SERVICES].core, ChannelKind.WEBCHAT, "Shop", {})
+    channel = await add_channel(app[SERVICES].core, ChannelKind("webchat"), "Shop", {})
     async with aiohttp.ClientSession() as http:
         env = Live(app, server, channel.id, http)
         try:

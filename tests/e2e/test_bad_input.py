@@ -259,7 +259,7 @@ async def test_webchat_unknown_channel_and_foreign_origin_are_refused(live: Live
     from inbox.usecases import add_channel
 
     guarded = await add_channel(
-        live.core, ChannelKind.WEBCHAT, "Guarded", {"origin": "https://shop.example"}
+        live.core, ChannelKind("webchat"), "Guarded", {"origin": "https://shop.example"}
     )
     async with (
         aiohttp.ClientSession() as http,
@@ -280,7 +280,7 @@ async def test_a_token_from_another_channel_is_refused(live: Live) -> None:
     from inbox.domain.channels import ChannelKind
     from inbox.usecases import add_channel
 
-    other = await add_channel(live.core, ChannelKind.WEBCHAT, "Other", {})
+    other = await add_channel(live.core, ChannelKind("webchat"), "Other", {})
     customer = await live.customer(other.id)
     token = (await customer.hello())["visitor_token"]
     error = await _webchat_error(live, [{"type": "hello", "visitor_token": token}])

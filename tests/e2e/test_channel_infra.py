@@ -124,7 +124,7 @@ async def wa(database_url: str, tmp_path: Path, clock: FixedClock) -> AsyncItera
     await server.start_server()
     channel = await add_channel(
         app[SERVICES].core,
-        ChannelKind.WHATSAPP,
+        ChannelKind("whatsapp"),
         "WA",
         {"app_secret": "s3", "templates": "order_update:ru"},
     )
@@ -190,7 +190,7 @@ async def test_rejections_store_nothing(wa: Live) -> None:
     assert status == 404
     status, _ = await hook(wa, text_from("m2"), kind="telegraph")
     assert status == 404
-    webchat = await add_channel(wa.core, ChannelKind.WEBCHAT, "Site", {})
+    webchat = await add_channel(wa.core, ChannelKind("webchat"), "Site", {})
     status, _ = await hook(wa, text_from("m2"), channel_id=webchat.id)
     assert status == 404  # a channel of another kind
     await set_channel_enabled(wa.core, wa.channel_id, False)  # type: ignore[arg-type]
@@ -344,7 +344,7 @@ async def test_a_polled_channel_is_read_by_one_owner_and_resumes(wa: Live) -> No
     adapter = adapter_of(wa)
     channel = await add_channel(
         wa.core,
-        ChannelKind.WHATSAPP,
+        ChannelKind("whatsapp"),
         "Polled",
         {"app_secret": "s3"},
         lambda c: adapter.setup(c, None),
@@ -385,5 +385,5 @@ async def test_a_failed_set_up_leaves_no_channel(wa: Live) -> None:
 
     before = {c.id for c in await list_channels(wa.core)}
     with pytest.raises(InvalidInput):
-        await add_channel(wa.core, ChannelKind.WHATSAPP, "Refused", {"app_secret": "x"}, refuse)
+        await add_channel(wa.core, ChannelKind("whatsapp"), "Refused", {"app_secret": "x"}, refuse)
     assert {c.id for c in await list_channels(wa.core)} == before

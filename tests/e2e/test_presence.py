@@ -7,11 +7,12 @@ from inbox.domain.clock import FixedClock
 from inbox.domain.operators import Presence
 from inbox.usecases import Core, add_operator, set_presence
 from operator_ws import Argon2PasswordHasher
+from server.channels import CATALOG
 from storage import SqlStore
 
 
 async def test_the_grace_timer_turns_online_into_away_but_never_offline(store: SqlStore) -> None:
-    core = Core(store=store, bus=InProcessEventBus(), clock=FixedClock())
+    core = Core(store=store, bus=InProcessEventBus(), clock=FixedClock(), channels=CATALOG)
     op = await add_operator(
         core, Argon2PasswordHasher(fast_for_tests=True), login="anna", password="long enough"
     )

@@ -143,7 +143,7 @@ async def test_two_queues_by_skill_route_only_to_skilled_operators_up_to_capacit
     live: Live,
 ) -> None:
     sam = await _supervisor(live)
-    repairs_channel = await add_channel(live.core, ChannelKind.WEBCHAT, "Repairs", {})
+    repairs_channel = await add_channel(live.core, ChannelKind("webchat"), "Repairs", {})
     anna = await _operator(live, "anna", skills={"lenses": 3}, capacity=2)
     boris = await _operator(live, "boris", skills={"repairs": 2}, capacity=1)
     lenses_q = await _queue(

@@ -12,6 +12,7 @@ from inbox.domain.content import Text
 from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.usecases import Core, add_channel, ingest_inbound, resolve_conversation
 from inbox.usecases.ingest import IngestResult
+from server.channels import CATALOG
 from storage import SqlStore
 
 
@@ -39,8 +40,8 @@ def mail(
 
 async def setup(store: SqlStore) -> tuple[Core, FixedClock, str]:
     clock = FixedClock()
-    core = Core(store=store, bus=InProcessEventBus(), clock=clock)
-    channel = await add_channel(core, ChannelKind.EMAIL, "Mail", {})
+    core = Core(store=store, bus=InProcessEventBus(), clock=clock, channels=CATALOG)
+    channel = await add_channel(core, ChannelKind("email"), "Mail", {})
     return core, clock, channel.id
 
 

@@ -88,7 +88,7 @@ async def test_a_reply_pending_at_shutdown_is_delivered_after_restart(
     # First run: the reply is committed with its outbox job, but no worker runs.
     app = await create_app(settings, hasher=hasher)
     core = app[SERVICES].core
-    channel = await add_channel(core, ChannelKind.WEBCHAT, "Shop", {})
+    channel = await add_channel(core, ChannelKind("webchat"), "Shop", {})
     anna = await add_operator(core, hasher, login="anna", password="long enough")
     got = await ingest_inbound(
         core,

@@ -37,6 +37,7 @@ from inbox.ports import EventHandler
 from inbox.usecases import Core, resolve_conversation, set_presence
 from routing import RoutingService, RoutingSettings, RoutingTx
 from routing.records import OfferRecord
+from server.channels import CATALOG
 from server.events import event_registry
 from storage import SqlStore, open_store
 from storage.redis_bus import RedisEventBus
@@ -148,7 +149,9 @@ class Worker:
         self.config = config
         self.store = store
         self.tally = Tally()
-        self.core = Core(store=store, bus=RecordingBus(bus, self.tally), clock=SystemClock())
+        self.core = Core(
+            store=store, bus=RecordingBus(bus, self.tally), clock=SystemClock(), channels=CATALOG
+        )
         self.router = RoutingService(
             self.core, store, settings=RoutingSettings(presence_stale_seconds=None)
         )

@@ -59,6 +59,7 @@ from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings
 from routing.policy import DEFAULT_WEIGHTS
 from routing.records import TaskStatus
+from server.channels import CATALOG
 from server.events import event_registry
 from storage import SqlStore, make_engine, migrate, open_store
 from storage.redis_bus import RedisEventBus
@@ -88,7 +89,7 @@ UNASSIGNS = frozenset({"requeue", "response_timeout"})
 #: Decisions that neither give nor take a conversation.
 NEUTRAL = frozenset({"offer", "decline", "timeout", "withdrawn"})
 
-WEBCHAT_WEIGHT = DEFAULT_WEIGHTS.get(ChannelKind.WEBCHAT, 1.0)
+WEBCHAT_WEIGHT = DEFAULT_WEIGHTS.get(ChannelKind("webchat"), 1.0)
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ class Shop:
     """This process's view of the installation: it sets it up and adds conversations."""
 
     def __init__(self, store: SqlStore, bus: RedisEventBus) -> None:
-        self.core = Core(store=store, bus=bus, clock=SystemClock())
+        self.core = Core(store=store, bus=bus, clock=SystemClock(), channels=CATALOG)
         self.router = RoutingService(
             self.core, store, settings=RoutingSettings(presence_stale_seconds=None)
         )
@@ -125,8 +126,8 @@ class Shop:
             self.core, HASHER, login="boss", password="long enough", role=Role.SUPERVISOR
         )
         await asyncio.gather(*(self.operator(i) for i in range(OPERATORS)))
-        self.direct = await add_channel(self.core, ChannelKind.WEBCHAT, "Direct chat", {})
-        self.ring = await add_channel(self.core, ChannelKind.WEBCHAT, "Ring chat", {})
+        self.direct = await add_channel(self.core, ChannelKind("webchat"), "Direct chat", {})
+        self.ring = await add_channel(self.core, ChannelKind("webchat"), "Ring chat", {})
         # Assigned at once, least loaded first; an operator who does not answer within
         # 2 s loses the conversation back to the queue.
         await self.router.save_queue(

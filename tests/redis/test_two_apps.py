@@ -62,7 +62,7 @@ async def cluster(
                 async with asyncio.timeout(LISTEN_TIMEOUT):
                     await bus.wait_listening()
                 lives.append(Live(app, server, "", http))
-            channel = await add_channel(lives[0].core, ChannelKind.WEBCHAT, "Shop", {})
+            channel = await add_channel(lives[0].core, ChannelKind("webchat"), "Shop", {})
             for live in lives:
                 live.channel_id = channel.id
             yield Cluster(lives[0], lives[1])

@@ -18,6 +18,7 @@ from routing.policy import (
 )
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+WEBCHAT = ChannelKind("webchat")
 Q = QueueId("q")
 
 
@@ -41,7 +42,7 @@ def op(
 def task(
     name: str,
     *,
-    kind: ChannelKind = ChannelKind.WEBCHAT,
+    kind: ChannelKind = WEBCHAT,
     entered: datetime = T0,
     priority: int = 0,
     last_op: str | None = None,

@@ -57,7 +57,7 @@ from routing.policy import (
 from tests.routing.builders import T0
 
 SKILLS = ("ru", "lenses")
-KINDS = (ChannelKind.WEBCHAT, ChannelKind.TELEGRAM, ChannelKind.EMAIL)
+KINDS = (ChannelKind("webchat"), ChannelKind("telegram"), ChannelKind("email"))
 
 
 # -- the oracle --------------------------------------------------------------------------------
@@ -419,8 +419,10 @@ events_st = st.lists(
 
 def play(world: World, event: tuple[object, ...]) -> None:
     match event:
-        case ("arrive", ChannelKind() as kind, int(priority), returning):
-            world.arrive(kind, priority, returning if isinstance(returning, int) else None)
+        case ("arrive", str(kind), int(priority), returning):
+            world.arrive(
+                ChannelKind(kind), priority, returning if isinstance(returning, int) else None
+            )
         case ("presence", int(pick), Presence() as presence):
             world.set_presence(pick, presence)
         case ("accept", int(pick)):

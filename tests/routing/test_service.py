@@ -37,7 +37,10 @@ from routing import RoutingService, RoutingSettings, RoutingTx
 from routing.events import OfferChanged, RoutingAlert
 from routing.policy import DEFAULT_WEIGHTS
 from routing.records import TaskStatus
+from server.channels import CATALOG
 from storage import SqlStore
+
+WEBCHAT = ChannelKind("webchat")
 
 HASHER = Argon2PasswordHasher(fast_for_tests=True)
 _n = itertools.count()
@@ -48,7 +51,7 @@ class Harness:
         self.clock = FixedClock()
         self.bus = InProcessEventBus()
         self.store = store
-        self.core = Core(store=store, bus=self.bus, clock=self.clock)
+        self.core = Core(store=store, bus=self.bus, clock=self.clock, channels=CATALOG)
         self.events: list[Event] = []
 
         async def record(event: Event) -> None:
@@ -64,7 +67,7 @@ class Harness:
         router = RoutingService(
             self.core,
             self.store,
-            weights={**DEFAULT_WEIGHTS, ChannelKind.EMAIL: 0.5},
+            weights={**DEFAULT_WEIGHTS, ChannelKind("email"): 0.5},
             settings=RoutingSettings(**values),
         )
         self.bus.subscribe(router.on_event)
@@ -97,7 +100,7 @@ class Harness:
             op = await set_presence(self.core, op.id, Presence.ONLINE)
         return op
 
-    async def channel(self, name: str, kind: ChannelKind = ChannelKind.WEBCHAT) -> Channel:
+    async def channel(self, name: str, kind: ChannelKind = WEBCHAT) -> Channel:
         return await add_channel(self.core, kind, name, {})
 
     async def queue(self, name: str, **settings: Any) -> dict[str, object]:
@@ -183,7 +186,7 @@ async def test_two_queues_route_by_skill_up_to_capacity_and_wait_in_order(h: Har
 
 
 async def test_weights_let_an_email_count_half(h: Harness) -> None:
-    mail = await h.channel("mail", ChannelKind.EMAIL)
+    mail = await h.channel("mail", ChannelKind("email"))
     anna = await h.operator("anna", capacity=1)
     convs = [await h.customer_writes(mail, f"e{i}@example.com") for i in range(3)]
     await h.pass_()

@@ -73,19 +73,20 @@ from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings, RoutingTx
 from routing.policy import DEFAULT_WEIGHTS
 from routing.records import DecisionRecord, OfferRecord, QueueId, RoutingTask, TaskStatus
+from server.channels import CATALOG
 from storage import SqlStore, make_engine, open_store
 from storage.tables import metadata
 
 HASHER = Argon2PasswordHasher(fast_for_tests=True)
-WEIGHTS = {**DEFAULT_WEIGHTS, ChannelKind.EMAIL: 0.5}
+WEIGHTS = {**DEFAULT_WEIGHTS, ChannelKind("email"): 0.5}
 EPS = 1e-9
 STRATEGIES = ("least_loaded", "longest_idle", "round_robin", "ring_all")
 SKILLS = ("lenses", "repairs")
 #: channel name → (kind, queue it feeds)
 CHANNELS: dict[str, tuple[ChannelKind, str]] = {
-    "web": (ChannelKind.WEBCHAT, "A"),
-    "mail": (ChannelKind.EMAIL, "A"),
-    "tg": (ChannelKind.TELEGRAM, "B"),
+    "web": (ChannelKind("webchat"), "A"),
+    "mail": (ChannelKind("email"), "A"),
+    "tg": (ChannelKind("telegram"), "B"),
 }
 N_OPS = 4
 ACE = "ace"  # all skills, room for everything, offline until the drain; never refuses
@@ -344,7 +345,7 @@ class World:
         self.clock = FixedClock()
         self.bus = InProcessEventBus()
         self.store = store
-        self.core = Core(store=store, bus=self.bus, clock=self.clock)
+        self.core = Core(store=store, bus=self.bus, clock=self.clock, channels=CATALOG)
         self.router = RoutingService(
             self.core, store, weights=WEIGHTS, settings=RoutingSettings(presence_stale_seconds=None)
         )

@@ -240,7 +240,7 @@ def test_offers_with_declines_timeouts_and_overflow_serve_everyone_within_capaci
         random.Random(12),
         2_000,
         {main.id: 0.2},
-        ((ChannelKind.WEBCHAT, 0.7), (ChannelKind.EMAIL, 0.3)),
+        ((ChannelKind("webchat"), 0.7), (ChannelKind("email"), 0.3)),
     )
     result = simulate(
         "offers",

@@ -48,7 +48,7 @@ def at(seconds: float) -> datetime:
 def make_channel(*, name: str = "Web chat", created_at: datetime = T0) -> Channel:
     return Channel(
         id=ChannelId(new_id()),
-        kind=ChannelKind.WEBCHAT,
+        kind=ChannelKind("webchat"),
         name=name,
         created_at=created_at,
         options={"greeting": "Hello", "visitor_secret": "s3cr3t"},

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
-from storage import make_engine, migrate, migrate_sync
+from storage import make_engine, migrate, migrate_sync, tables
 from storage.engine import normalise_url
+from storage.migrator import alembic_config
 from storage.tables import metadata
 
 
@@ -42,24 +45,24 @@ async def test_migrate_creates_every_table_and_is_idempotent(empty_database_url:
     await migrate(empty_database_url)
     expected = {t.name for t in metadata.sorted_tables} | {"alembic_version"}
     assert await _table_names(empty_database_url) == expected
-    assert await _version(empty_database_url) == "0002"
+    assert await _version(empty_database_url) == "0003"
 
     await migrate(empty_database_url)
     await migrate(empty_database_url)
     assert await _table_names(empty_database_url) == expected
-    assert await _version(empty_database_url) == "0002"
+    assert await _version(empty_database_url) == "0003"
 
 
 async def test_concurrent_migrations_do_not_collide(empty_database_url: str) -> None:
     """Several server processes starting at once all migrate."""
     await asyncio.gather(*(migrate(empty_database_url) for _ in range(3)))
-    assert await _version(empty_database_url) == "0002"
+    assert await _version(empty_database_url) == "0003"
 
 
 async def test_migrate_sync_for_scripts(empty_database_url: str) -> None:
     # A script has no running loop; a thread stands in for it here.
     await asyncio.to_thread(migrate_sync, empty_database_url)
-    assert await _version(empty_database_url) == "0002"
+    assert await _version(empty_database_url) == "0003"
 
 
 async def test_migrated_schema_matches_tables_py(database_url: str) -> None:
@@ -136,3 +139,70 @@ def test_urls_get_their_async_driver(given: str, expected: str) -> None:
 def test_unsupported_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="supported"):
         make_engine(url)
+
+
+async def test_0003_backfills_the_whatsapp_reply_window(empty_database_url: str) -> None:
+    """Conversations stored before 0003 get the window the code used to compute: WhatsApp
+    ones 24 hours after the customer's last message, every other kind none."""
+
+    def upgrade_to(revision: str) -> Any:
+        def go(conn: Connection) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+        return go
+
+    last = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_to("0002"))
+        async with engine.begin() as conn:
+            for kind in ("whatsapp", "telegram"):
+                await conn.execute(
+                    insert(tables.channels).values(
+                        id=f"ch-{kind}",
+                        kind=kind,
+                        name=kind,
+                        created_at=last,
+                        options={},
+                        enabled=True,
+                    )
+                )
+            await conn.execute(
+                insert(tables.contacts).values(
+                    id="ct", display_name="Ann", created_at=last, phone="", email=""
+                )
+            )
+            for cid, kind, inbound in (
+                ("wa", "whatsapp", last),
+                ("wa-none", "whatsapp", None),
+                ("tg", "telegram", last),
+            ):
+                await conn.execute(
+                    insert(tables.conversations).values(
+                        id=cid,
+                        channel_id=f"ch-{kind}",
+                        contact_id="ct",
+                        status="queued",
+                        created_at=last,
+                        updated_at=last,
+                        last_message_seq=1,
+                        last_inbound_at=inbound,
+                        unread_count=1,
+                        subject="",
+                        preview="",
+                        contact_name="Ann",
+                        channel_kind=kind,
+                        thread_key="t",
+                    )
+                )
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_to("head"))
+        async with engine.connect() as conn:
+            c = tables.conversations.c
+            rows = dict((await conn.execute(select(c.id, c.reply_window_ends_at))).all())
+    finally:
+        await engine.dispose()
+    assert rows == {"wa": last + timedelta(hours=24), "wa-none": None, "tg": None}

@@ -38,6 +38,7 @@ from inbox.usecases import (
     send_automatic_reply,
     write_automatic_reply,
 )
+from server.channels import CATALOG
 from storage import SqlStore
 
 MENU: tuple[Part, ...] = (
@@ -66,7 +67,7 @@ class Harness:
     def __init__(self, store: SqlStore) -> None:
         self.clock = FixedClock()
         self.bus = InProcessEventBus()
-        self.core = Core(store=store, bus=self.bus, clock=self.clock)
+        self.core = Core(store=store, bus=self.bus, clock=self.clock, channels=CATALOG)
         self.events: list[Event] = []
 
         async def record(event: Event) -> None:
@@ -108,7 +109,7 @@ async def h(store: SqlStore) -> Harness:
 
 
 async def test_a_bot_reply_with_buttons_goes_through_the_outbox(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     conv = await h.conversation(site.id)
     h.events.clear()
     h.clock.advance(2)
@@ -143,7 +144,7 @@ async def test_a_bot_reply_with_buttons_goes_through_the_outbox(h: Harness) -> N
     assert h.events == []
 
     sender = RecordingSender()
-    worker = DeliveryWorker(h.core, {str(ChannelKind.WEBCHAT): sender})
+    worker = DeliveryWorker(h.core, {str(ChannelKind("webchat")): sender})
     assert await worker.run_once() == 1
     [(channel, out)] = sender.sent
     assert channel.id == site.id
@@ -158,7 +159,7 @@ async def test_a_bot_reply_with_buttons_goes_through_the_outbox(h: Harness) -> N
 
 
 async def test_a_system_message_may_follow_a_resolved_conversation(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     conv = await h.conversation(site.id)
 
     async def close(tx: Tx) -> Outcome[None]:
@@ -177,7 +178,7 @@ async def test_a_system_message_may_follow_a_resolved_conversation(h: Harness) -
 
 
 async def test_inside_the_callers_transaction_both_or_neither(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     conv = await h.conversation(site.id)
     h.events.clear()
 
@@ -226,7 +227,7 @@ async def test_the_channels_reply_window_applies(h: Harness) -> None:
     as ``send_reply``, and nothing is stored when it refuses."""
     wa = Channel(
         ChannelId(new_id()),
-        ChannelKind.WHATSAPP,
+        ChannelKind("whatsapp"),
         "WA",
         h.clock.now(),
         {"templates": "order_update:ru"},
@@ -258,7 +259,7 @@ async def test_the_channels_reply_window_applies(h: Harness) -> None:
 
 
 async def test_bad_input_stores_nothing(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     conv = await h.conversation(site.id)
     with pytest.raises(InvalidInput):
         await send_automatic_reply(h.core, conv.id, (), author=AuthorKind.BOT)

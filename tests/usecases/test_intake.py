@@ -37,6 +37,7 @@ from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings
 from routing.events import OfferChanged
 from routing.ports import RoutingTx
+from server.channels import CATALOG
 from storage import SqlStore
 
 HASHER = Argon2PasswordHasher(fast_for_tests=True)
@@ -69,7 +70,9 @@ class Harness:
         self.bus = InProcessEventBus()
         self.policy = BotChannels()
         self.store = store
-        self.core = Core(store=store, bus=self.bus, clock=self.clock, intake=self.policy)
+        self.core = Core(
+            store=store, bus=self.bus, clock=self.clock, intake=self.policy, channels=CATALOG
+        )
         self.events: list[Event] = []
 
         async def record(event: Event) -> None:
@@ -129,8 +132,8 @@ async def h(store: SqlStore) -> Harness:
 
 
 async def test_without_a_policy_every_new_conversation_is_queued(store: SqlStore) -> None:
-    core = Core(store=store, bus=InProcessEventBus(), clock=FixedClock())
-    channel = await add_channel(core, ChannelKind.WEBCHAT, "site", {})
+    core = Core(store=store, bus=InProcessEventBus(), clock=FixedClock(), channels=CATALOG)
+    channel = await add_channel(core, ChannelKind("webchat"), "site", {})
     result = await ingest_inbound(
         core,
         InboundMessage(channel.id, "x1", SenderProfile("v1", "Vera"), (Text("hi"),)),
@@ -140,7 +143,7 @@ async def test_without_a_policy_every_new_conversation_is_queued(store: SqlStore
 
 
 async def test_a_bot_conversation_is_not_routed_until_it_is_handed_off(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     h.policy.bot_channels.add(site.id)
     anna = await h.operator("anna")
     boss = await h.operator("boss", Role.SUPERVISOR, online=False)
@@ -204,7 +207,7 @@ async def test_a_bot_conversation_is_not_routed_until_it_is_handed_off(h: Harnes
 
 
 async def test_a_routing_conversation_cannot_be_handed_off(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     conv = await h.customer_writes(site, "Vera")
     assert conv.status is ConversationStatus.QUEUED
     with pytest.raises(InvalidTransition):
@@ -213,7 +216,7 @@ async def test_a_routing_conversation_cannot_be_handed_off(h: Harness) -> None:
 
 
 async def test_a_reopen_asks_the_policy_again(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     h.policy.bot_channels.add(site.id)
     boss = await h.operator("boss", Role.SUPERVISOR)
     conv = await h.customer_writes(site, "Vera")
@@ -245,7 +248,7 @@ async def test_ingest_uses_the_channel_the_edge_loaded(h: Harness) -> None:
     """Given the channel, ingest does not read its row again: the row says "disabled" here
     (changed after the edge loaded it), and a new customer is still stored; without the
     channel, ingest reads the row and refuses."""
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
     h.policy.bot_channels.add(site.id)
     await set_channel_enabled(h.core, site.id, False)
 
@@ -266,8 +269,8 @@ async def test_ingest_uses_the_channel_the_edge_loaded(h: Harness) -> None:
 
 
 async def test_a_channel_that_is_not_the_messages_is_refused(h: Harness) -> None:
-    site = await add_channel(h.core, ChannelKind.WEBCHAT, "site", {})
-    other = await add_channel(h.core, ChannelKind.WEBCHAT, "other", {})
+    site = await add_channel(h.core, ChannelKind("webchat"), "site", {})
+    other = await add_channel(h.core, ChannelKind("webchat"), "other", {})
     inbound = InboundMessage(site.id, "z1", SenderProfile("v"), (Text("hi"),))
     with pytest.raises(InvalidInput, match="did not come in on this channel"):
         await ingest_inbound(h.core, inbound, channel=other)

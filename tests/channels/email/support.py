@@ -272,7 +272,7 @@ def dovecot_or_skip() -> None:
 def make_channel(options: dict[str, str], name: str = "Shop") -> Channel:
     return Channel(
         id=ChannelId(new_id()),
-        kind=ChannelKind.EMAIL,
+        kind=ChannelKind("email"),
         name=name,
         created_at=datetime(2025, 1, 13, tzinfo=UTC),
         options=options,

@@ -87,7 +87,7 @@ async def room(
 ) -> AsyncIterator[Mailroom]:
     app, server = await start_app(database_url, tmp_path, EmailAdapter)
     options = dovecot.options(mailbox, smtp_port=str(smtp.port))
-    channel = await add_channel(app[SERVICES].core, ChannelKind.EMAIL, "Lens Shop", options)
+    channel = await add_channel(app[SERVICES].core, ChannelKind("email"), "Lens Shop", options)
     await app[SERVICES].pollers.reconcile()  # start polling now, not at the next check
     async with aiohttp.ClientSession() as http:
         live = Live(app, server, channel.id, http)
@@ -187,7 +187,7 @@ async def test_restart_mid_fetch_loses_and_duplicates_nothing(
     app, server = await start_app(database_url, tmp_path, small_batches)
     core = app[SERVICES].core
     options = dovecot.options(mailbox, smtp_port=str(smtp.port))
-    await add_channel(core, ChannelKind.EMAIL, "Shop", options)
+    await add_channel(core, ChannelKind("email"), "Shop", options)
     await app[SERVICES].pollers.reconcile()
 
     async def stored(app: web.Application) -> list[str]:

@@ -54,7 +54,7 @@ def make_channel(api_base: str = "https://api.telegram.org", **options: str) -> 
     values.update(options)
     return Channel(
         id=ChannelId("tg-channel-1"),
-        kind=ChannelKind.TELEGRAM,
+        kind=ChannelKind("telegram"),
         name="Shop bot",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         options={k: v for k, v in values.items() if v != ""},

@@ -44,7 +44,7 @@ async def test_a_breach_is_sent_to_the_supervisors_telegram_chat(
             services = app[SERVICES]
             core = services.core
             bot = await add_telegram_channel(app, fake)
-            chat = await add_channel(core, ChannelKind.WEBCHAT, "Shop chat", {})
+            chat = await add_channel(core, ChannelKind("webchat"), "Shop chat", {})
             boss = await add_operator(
                 core,
                 Argon2PasswordHasher(fast_for_tests=True),

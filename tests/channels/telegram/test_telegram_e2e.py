@@ -110,7 +110,7 @@ async def add_telegram_channel(
 
     return await add_channel(
         app[SERVICES].core,
-        ChannelKind.TELEGRAM,
+        ChannelKind("telegram"),
         "Shop bot",
         {"token": FAKE_TOKEN, "api_base": fake.url, **options},
         setup,

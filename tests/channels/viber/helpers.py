@@ -61,7 +61,7 @@ def callback_files() -> list[Path]:
 def make_channel(options: Mapping[str, str] | None = None, name: str = "Shoe Shop") -> Channel:
     return Channel(
         id=ChannelId("ch-viber-1"),
-        kind=ChannelKind.VIBER,
+        kind=ChannelKind("viber"),
         name=name,
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         options=dict(options if options is not None else {"token": TOKEN}),

@@ -84,7 +84,7 @@ async def viber(database_url: str, tmp_path: Path) -> AsyncIterator[Viber]:
         app, server = await start_app(database_url, tmp_path)
         core = app[SERVICES].core
         channel = await add_channel(
-            core, ChannelKind.VIBER, "Shoe Shop", {"token": TOKEN, "api_base": fake.api_base}
+            core, ChannelKind("viber"), "Shoe Shop", {"token": TOKEN, "api_base": fake.api_base}
         )
         async with aiohttp.ClientSession() as http:
             live = Live(app, server, channel.id, http)
@@ -279,7 +279,7 @@ async def test_a_reply_pending_when_the_server_stops_is_delivered_after_restart(
         app, server = await start_app(database_url, tmp_path)
         channel = await add_channel(
             app[SERVICES].core,
-            ChannelKind.VIBER,
+            ChannelKind("viber"),
             "Shoe Shop",
             {"token": TOKEN, "api_base": fake.api_base},
         )
@@ -332,7 +332,7 @@ async def test_adding_a_channel_with_a_public_url_registers_its_webhook(
 
             channel = await add_channel(
                 app[SERVICES].core,
-                ChannelKind.VIBER,
+                ChannelKind("viber"),
                 "Shoe Shop",
                 {"token": TOKEN, "api_base": fake.api_base},
                 setup,

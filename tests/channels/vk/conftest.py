@@ -75,7 +75,7 @@ def make_channel(api_base: str = "", **overrides: str) -> Channel:
     options.update(overrides)
     return Channel(
         id=CHANNEL_ID,
-        kind=ChannelKind.VK,
+        kind=ChannelKind("vk"),
         name="VK shop",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         options=options,

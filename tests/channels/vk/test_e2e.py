@@ -48,7 +48,7 @@ async def vk_live(database_url: str, tmp_path: Path, vk_fake: VkFake) -> AsyncIt
     server, app = await _start(database_url, tmp_path)
     channel = await add_channel(
         app[SERVICES].core,
-        ChannelKind.VK,
+        ChannelKind("vk"),
         "VK shop",
         {
             "token": vk_fake.token,
@@ -228,7 +228,7 @@ async def test_pending_delivery_survives_a_restart(
     core = app[SERVICES].core
     channel = await add_channel(
         core,
-        ChannelKind.VK,
+        ChannelKind("vk"),
         "VK shop",
         {
             "token": vk_fake.token,
@@ -295,9 +295,9 @@ async def test_add_channel_runs_setup_against_vk(vk_live: Live, vk_fake: VkFake)
         "confirmation": CONFIRMATION,
         "api_base": vk_fake.base_url,
     }
-    added = await add_channel(core, ChannelKind.VK, "VK 2", options, setup)
+    added = await add_channel(core, ChannelKind("vk"), "VK 2", options, setup)
     assert dict(added.options) == options  # VK's callback server is set up by hand
     before = len(await list_channels(core))
     with pytest.raises(InvalidInput, match="invalid or expired"):
-        await add_channel(core, ChannelKind.VK, "VK 3", {**options, "token": "bad"}, setup)
+        await add_channel(core, ChannelKind("vk"), "VK 3", {**options, "token": "bad"}, setup)
     assert len(await list_channels(core)) == before  # nothing stored

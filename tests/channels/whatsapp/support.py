@@ -79,7 +79,7 @@ def make_channel(api_base: str = "", **overrides: str) -> Channel:
     options.update(overrides)
     return Channel(
         id=ChannelId("ch-whatsapp"),
-        kind=ChannelKind.WHATSAPP,
+        kind=ChannelKind("whatsapp"),
         name="WhatsApp",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         options=options,

@@ -73,7 +73,7 @@ async def add_whatsapp_channel(live: Live, fake: FakeWhatsAppApi) -> str:
     }
     channel = await add_channel(
         live.core,
-        ChannelKind.WHATSAPP,
+        ChannelKind("whatsapp"),
         "WhatsApp",
         options,
         lambda c: adapter.setup(c, live.url("/")),

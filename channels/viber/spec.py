@@ -1,0 +1,18 @@
+"""What the Viber channel declares to the root (inbox.domain.channel_spec)."""
+
+from __future__ import annotations
+
+from inbox.domain.channel_spec import ChannelSpec
+from inbox.domain.channels import ChannelKind
+
+__all__ = ["KIND", "SPEC"]
+
+KIND = ChannelKind("viber")
+
+#: The bot's auth token (it also signs Viber's webhook calls), ``api_base`` and the
+#: ``sender_name`` shown to customers (docs/channels/viber.md).
+SPEC = ChannelSpec(
+    kind=KIND,
+    options=frozenset({"token", "api_base", "sender_name"}),
+    secrets=frozenset({"token"}),
+)
