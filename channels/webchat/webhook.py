@@ -175,7 +175,7 @@ class WebchatSocket:
         client_id = line.client_id
         inbound = inbound_message(channel.id, visitor.visitor_id, visitor.name, line)
         try:
-            result = await ingest_inbound(self._core, inbound)
+            result = await ingest_inbound(self._core, inbound, channel=channel)
         except DomainError as exc:
             visitor.send(error_frame(exc.code, exc.message, client_id))
             return
