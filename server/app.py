@@ -93,7 +93,7 @@ def _serving_parts(wiring: Wiring) -> Services:
         registry=wiring.events,
     )
     visitors = VisitorRegistry()
-    senders: dict[str, ChannelSender] = {str(WEBCHAT): WebchatSender(visitors)}
+    senders: dict[str, ChannelSender] = {str(WEBCHAT): WebchatSender(visitors, clock=core.clock)}
     senders.update(wiring.adapters)
     worker = DeliveryWorker(core, senders)
     pollers = PollerService(core, wiring.adapters)

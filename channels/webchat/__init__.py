@@ -1,8 +1,9 @@
 """The web chat channel: the embeddable widget's server side (docs/webchat-protocol.md)."""
 
-from channels.webchat.handler import WebchatSocket
+from channels.webchat.client import WebchatSender
 from channels.webchat.tokens import issue_visitor_token, verify_visitor_token
-from channels.webchat.visitors import VisitorRegistry, WebchatSender
+from channels.webchat.visitors import VisitorRegistry
+from channels.webchat.webhook import WebchatSocket
 
 __all__ = [
     "VisitorRegistry",

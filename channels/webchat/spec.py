@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
+from channels.webchat.options import OPTIONS, SECRETS
 from inbox.domain.channel_spec import ChannelSpec
 from inbox.domain.channels import ChannelKind
 
@@ -21,11 +22,12 @@ def _generate() -> Mapping[str, str]:
     return {"visitor_secret": secrets.token_urlsafe(32)}
 
 
-#: ``origin`` (the site allowed to embed the widget), ``title`` and ``greeting``.
+#: ``origin`` (the sites allowed to embed the widget), ``title`` and ``greeting`` are
+#: given; ``visitor_secret`` is generated (options.py).
 SPEC = ChannelSpec(
     kind=KIND,
-    options=frozenset({"origin", "title", "greeting"}),
-    secrets=frozenset({"visitor_secret"}),
+    options=frozenset(OPTIONS) - {"visitor_secret"},
+    secrets=frozenset(SECRETS),
     generate=_generate,
     needs_adapter=False,
 )

@@ -1,28 +1,19 @@
-"""The visitors connected to this process, and the sender that pushes replies to them."""
+"""The visitors connected to this process: their sockets and their conversations.
+
+The sender that pushes replies to them is :class:`channels.webchat.client.WebchatSender`."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from inbox.domain.channels import Channel
+from channels.webchat.converter import agent_typing_frame
 from inbox.domain.events import Event, Typing
 from inbox.domain.ids import ChannelId, ConversationId
-from inbox.domain.messages import (
-    AuthorKind,
-    DeliveryStatus,
-    Direction,
-    Message,
-    MessageKind,
-    OutboundMessage,
-)
-from inbox.domain.views import customer_message_view
-from inbox.ports import SendReceipt
 
-__all__ = ["VisitorRegistry", "WebchatSender"]
+__all__ = ["VisitorRegistry", "VisitorSocket"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,38 +67,4 @@ class VisitorRegistry:
         if isinstance(event, Typing) and event.by == "operator":
             owner = self._by_conversation.get(event.conversation_id)
             if owner is not None:
-                self.push(*owner, {"type": "typing", "from": "agent", "name": event.operator_name})
-
-
-class WebchatSender:
-    """Implements :class:`inbox.ports.ChannelSender` for the web chat: pushes the reply to the
-    visitor's open sockets. A visitor who is offline gets it from the history on their next
-    ``hello``, so the message counts as sent either way and as delivered when pushed."""
-
-    def __init__(self, registry: VisitorRegistry) -> None:
-        self._registry = registry
-
-    async def send(self, channel: Channel, message: OutboundMessage) -> SendReceipt:
-        view = customer_message_view(
-            Message(
-                id=message.message_id,
-                conversation_id=message.conversation_id,
-                channel_id=message.channel_id,
-                seq=message.seq,
-                kind=MessageKind.MESSAGE,
-                direction=Direction.OUTBOUND,
-                author_kind=AuthorKind.OPERATOR,
-                author_id=None,
-                author_name=message.author_name,
-                parts=message.parts,
-                status=DeliveryStatus.SENT,
-                created_at=message.created_at or datetime.now(UTC),
-            )
-        )
-        pushed = self._registry.push(
-            channel.id, message.recipient, {"type": "message", "message": view}
-        )
-        return SendReceipt(
-            external_id=None,
-            status=DeliveryStatus.DELIVERED if pushed else DeliveryStatus.SENT,
-        )
+                self.push(*owner, agent_typing_frame(event.operator_name))
