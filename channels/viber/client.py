@@ -1,5 +1,5 @@
-"""A thin client for Viber's REST bot API over aiohttp, and the mapping of its errors to
-the core's channel errors.
+"""A thin client for Viber's REST bot API over aiohttp; its errors are mapped to the
+core's channel errors in :mod:`channels.viber.errors`.
 
 Every call is a ``POST {api_base}/{method}`` with a JSON body and the header
 ``X-Viber-Auth-Token``; the answer is JSON with ``status`` (0 = ok) and ``status_message``,
@@ -20,66 +20,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from channels.viber.errors import check_http, error_for_status, retry_after_seconds
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 
 __all__ = [
     "DEFAULT_API_BASE",
-    "DEFAULT_RATE_LIMIT_SECONDS",
     "MAX_MEDIA_BYTES",
     "Download",
     "ViberClient",
-    "error_for_status",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://chatapi.viber.com/pa"
-#: Viber's "tooManyRequests" (status 12) names no wait; the delivery worker waits at least
-#: this long before the next attempt (and backs off further on repeats).
-DEFAULT_RATE_LIMIT_SECONDS = 2.0
 #: Viber caps files at 50 MB (file message, ``size``); a bigger download is refused.
 MAX_MEDIA_BYTES = 50 * 1024 * 1024
-
-#: Status codes of the REST API ("Error codes" table) that a retry cannot fix, with the
-#: sentence the operator sees. Anything not listed and not rate limiting is permanent too,
-#: with Viber's own ``status_message``.
-_PERMANENT: Mapping[int, str] = {
-    1: (
-        "Viber could not use the webhook URL: it must be public HTTPS with a trusted "
-        "certificate, and the server must be running and answering there."
-    ),
-    2: "Viber refused the bot token; check the channel's token.",
-    3: "Viber refused the message as malformed.",
-    4: "Viber refused the message: some required data is missing.",
-    5: "The customer's Viber account no longer exists.",
-    6: "The customer has not subscribed to the bot or has unsubscribed.",
-    7: "The Viber bot account is blocked.",
-    8: "The Viber bot account was not found for this token.",
-    9: "The Viber bot account is suspended.",
-    10: "No webhook is set for the Viber bot; set the channel up again.",
-    11: "The customer's Viber app does not support bot messages.",
-    13: "The customer's Viber app is too old for this message.",
-    14: "The message uses features the customer's Viber app does not support.",
-    15: "The Viber bot account is not authorized to send messages.",
-}
-#: "tooManyRequests": rate control breach.
-_RATE_LIMITED = 12
-
-
-def error_for_status(
-    status: int, status_message: str, retry_after: float | None = None
-) -> RetryLater | PermanentFailure:
-    """The core's channel error for a non-zero Viber ``status``."""
-    if status == _RATE_LIMITED:
-        return RetryLater(
-            "Viber is rate limiting the bot; will try again.",
-            retry_after if retry_after is not None else DEFAULT_RATE_LIMIT_SECONDS,
-        )
-    reason = _PERMANENT.get(status)
-    if reason is None:
-        detail = " ".join(status_message.split())[:200] or "no reason given"
-        reason = f"Viber refused the request (status {status}: {detail})."
-    return PermanentFailure(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +75,8 @@ class ViberClient:
             async with self._session.post(
                 url, json=dict(body), headers=headers, timeout=self._timeout
             ) as resp:
-                retry_after = _retry_after(resp.headers.get("Retry-After"))
-                _check_http(resp.status, retry_after)
+                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+                check_http(resp.status, retry_after)
                 try:
                     answer = await resp.json(content_type=None)
                 except ValueError:
@@ -167,7 +122,7 @@ class ViberClient:
             async with self._session.get(url, timeout=self._timeout) as resp:
                 if resp.status in (403, 404, 410):
                     raise PermanentFailure("The file is no longer available from Viber.")
-                _check_http(resp.status, _retry_after(resp.headers.get("Retry-After")))
+                check_http(resp.status, retry_after_seconds(resp.headers.get("Retry-After")))
                 if (resp.content_length or 0) > max_bytes:
                     raise PermanentFailure("The file is larger than 50 MB.")
                 data = bytearray()
@@ -189,24 +144,3 @@ class ViberClient:
             return media_url
         base = urlsplit(self._base)
         return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
-
-
-def _check_http(status: int, retry_after: float | None) -> None:
-    if status == 429:
-        raise RetryLater("Viber is rate limiting the bot; will try again.", retry_after)
-    if status >= 500:
-        raise RetryLater(f"Viber is unavailable (HTTP {status}).", retry_after)
-    if status in (401, 403):
-        raise PermanentFailure("Viber refused the bot token; check the channel's token.")
-    if status >= 400:
-        raise PermanentFailure(f"Viber refused the request (HTTP {status}).")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds; ``None`` when absent or not a number (Viber documents no
-    such header; proxies in front of it may send one)."""
-    try:
-        seconds = float(value) if value else None
-    except ValueError:
-        return None
-    return None if seconds is None or seconds != seconds else min(max(0.0, seconds), 3600.0)

@@ -28,12 +28,12 @@ Outbound: :func:`build_requests` turns an :class:`OutboundMessage` into the
 ``send_message`` bodies to post, in order.
 """
 
+from channels.viber.errors import PayloadError, Unsendable
 from channels.viber.inbound import (
     ACK_ONLY_EVENTS,
     STICKER_REF_PREFIX,
     TRACKING_KEY,
     Converted,
-    PayloadError,
     convert_callback,
 )
 from channels.viber.outbound import (
@@ -41,7 +41,6 @@ from channels.viber.outbound import (
     MAX_SENDER_NAME,
     MAX_TEXT_CHARS,
     MediaUrl,
-    Unsendable,
     build_requests,
 )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from channels.viber.errors import PayloadError
 from inbox.domain.channel_io import StatusUpdate
 from inbox.domain.content import (
     Audio,
@@ -39,7 +40,6 @@ __all__ = [
     "STICKER_REF_PREFIX",
     "TRACKING_KEY",
     "Converted",
-    "PayloadError",
     "convert_callback",
 ]
 
@@ -49,10 +49,6 @@ ACK_ONLY_EVENTS = frozenset({"webhook", "subscribed", "unsubscribed", "conversat
 TRACKING_KEY = "inbox_buttons"
 #: ``provider_ref`` of a sticker that came without a picture URL: its Viber sticker id.
 STICKER_REF_PREFIX = "viber-sticker:"
-
-
-class PayloadError(ValueError):
-    """The callback is not in Viber's shape. The message never quotes the body."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from channels.viber.errors import Unsendable
 from channels.viber.inbound import STICKER_REF_PREFIX, TRACKING_KEY
 from inbox.domain.content import (
     Audio,
@@ -35,7 +36,6 @@ __all__ = [
     "MAX_SENDER_NAME",
     "MAX_TEXT_CHARS",
     "MediaUrl",
-    "Unsendable",
     "build_requests",
 ]
 
@@ -48,14 +48,6 @@ MAX_TEXT_CHARS = 7000
 MAX_BUTTONS = 24
 #: ``tracking_data`` is at most 4,096 characters (send_message parameters).
 MAX_TRACKING_DATA = 4096
-
-
-class Unsendable(ValueError):
-    """The message cannot be expressed on Viber; ``reason`` is shown to the operator."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 #: Gives the public URL Viber may fetch an attachment from, or ``None`` when there is none

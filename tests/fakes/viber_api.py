@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from channels.viber.signature import sign
+from channels.viber.webhook import sign
 
 __all__ = ["FailureKind", "FakeViberApi", "RecordedRequest"]
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from channels.viber.signature import sign
+from channels.viber.webhook import sign
 from inbox.domain.channel_io import WebhookRequest
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.ids import ChannelId

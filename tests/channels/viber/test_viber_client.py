@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from channels.viber import ViberAdapter
-from channels.viber.client import DEFAULT_RATE_LIMIT_SECONDS
+from channels.viber.errors import DEFAULT_RATE_LIMIT_SECONDS
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channels import Channel
 from inbox.domain.clock import FixedClock

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from channels.viber import create_adapter
-from channels.viber.signature import sign
+from channels.viber.webhook import sign
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.ids import MessageId
 from inbox.domain.messages import Message

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from channels.viber import ViberAdapter
-from channels.viber.signature import sign
+from channels.viber.webhook import sign
 from inbox.domain.channel_io import WebhookRejected, WebhookRequest
 from inbox.domain.content import Text
 from inbox.domain.messages import DeliveryStatus
