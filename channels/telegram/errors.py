@@ -1,10 +1,12 @@
-"""python-telegram-bot's errors → the core's delivery errors, with a sentence for the operator.
+"""python-telegram-bot's errors → the core's delivery errors; the channel's own exception.
 
 Transient failures (``RetryAfter``, ``TimedOut``, a ``NetworkError``, Telegram's 5xx, a
 second poller's ``Conflict``) become :class:`RetryLater`; the rest (``Forbidden``,
 ``BadRequest``, ``InvalidToken``, a webhook ``Conflict``) :class:`PermanentFailure`.
 :class:`~channels.telegram.client.TelegramClient` applies :func:`translate_error` to every
-``TelegramError`` a call raises. Reasons built here never contain the bot token.
+``TelegramError`` a call raises, with a sentence for the operator; reasons built here never
+contain the bot token. :class:`MalformedUpdate` is what a webhook body that is not an
+``Update`` raises (:func:`channels.telegram.webhook.parse_update`).
 
 Pure: no I/O, no logging.
 """
@@ -29,7 +31,12 @@ from telegram.warnings import PTBDeprecationWarning
 
 from inbox.domain.channel_errors import ChannelError, PermanentFailure, RetryLater
 
-__all__ = ["translate_error"]
+__all__ = ["MalformedUpdate", "translate_error"]
+
+
+class MalformedUpdate(ValueError):
+    """The JSON is not a Telegram ``Update``. The message never quotes the payload."""
+
 
 #: Substrings of Telegram's error descriptions (observed strings; channel-contracts.md
 #: §1.3 says to match on the status first, so these only choose the sentence).
