@@ -1,16 +1,17 @@
 """The Telegram channel: webhook and long-poll intake, delivery, media, set-up.
 
-Implements :class:`inbox.ports.PollingAdapter` (and so ``ChannelAdapter``). Conversion
-lives in :mod:`channels.telegram.converter` (inbound) and
-:mod:`channels.telegram.outbound`; the Bot API client and its error translation in
-:mod:`channels.telegram.client`. Nothing here touches storage: the core stores what
+Implements :class:`inbox.ports.PollingAdapter` (and so ``ChannelAdapter``) by wiring the
+package's modules: :mod:`~channels.telegram.webhook` (authenticating and parsing webhook
+calls), :mod:`~channels.telegram.poller` (one ``getUpdates`` long poll),
+:mod:`~channels.telegram.converter` (inbound) and :mod:`~channels.telegram.outbound`
+conversion, :mod:`~channels.telegram.client` (the Bot API client) with
+:mod:`~channels.telegram.errors` (its error translation), and
+:mod:`~channels.telegram.options`. Nothing here touches storage: the core stores what
 ``handle_webhook``/``poll`` return and records what ``send`` returns or raises.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import mimetypes
 import secrets
@@ -22,24 +23,13 @@ import httpx
 from telegram import Update
 
 from channels.telegram.client import TelegramClient, Timeouts
-from channels.telegram.converter import (
-    ALLOWED_UPDATES,
-    MalformedUpdate,
-    convert_update,
-    message_external_id,
-    parse_update,
-)
+from channels.telegram.converter import ALLOWED_UPDATES, convert_update, message_external_id
 from channels.telegram.options import TelegramOptions, webhook_url
 from channels.telegram.outbound import BotCall, fit_upload, plan_calls
+from channels.telegram.poller import poll_updates, wants_polling
+from channels.telegram.webhook import check_secret, read_update, webhook_reply
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
-from inbox.domain.channel_io import (
-    MediaBlob,
-    PollResult,
-    WebhookBatch,
-    WebhookRejected,
-    WebhookReply,
-    WebhookRequest,
-)
+from inbox.domain.channel_io import MediaBlob, PollResult, WebhookBatch, WebhookRequest
 from inbox.domain.channels import Channel
 from inbox.domain.content import MediaRef
 from inbox.domain.errors import InvalidInput, NotFound
@@ -47,13 +37,10 @@ from inbox.domain.ids import MessageId
 from inbox.domain.messages import InboundMessage, OutboundMessage
 from inbox.ports import AdapterDeps, SendReceipt
 
-__all__ = ["SECRET_HEADER", "TelegramAdapter"]
+__all__ = ["TelegramAdapter"]
 
 logger = logging.getLogger(__name__)
 
-#: Telegram sends the ``secret_token`` given to ``setWebhook`` in this header on every
-#: webhook request (Bot API docs, "setWebhook"); WebhookRequest headers are lower-case.
-SECRET_HEADER: Final = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
 #: Messages whose delivery is part-way done (some of their calls made), remembered so a
 #: retry does not send those parts again. Telegram has no idempotency key
 #: (channel-contracts.md §7); this covers retries within one process.
@@ -95,34 +82,13 @@ class TelegramAdapter:
         as the response body, Bot API docs "Making requests when getting updates"), so
         the customer's spinner stops once the press is stored, without a second call.
         """
-        expected = channel.options.get("webhook_secret", "")
-        given = request.headers.get(SECRET_HEADER, "")
-        if not expected:
-            raise WebhookRejected(403, "forbidden", "this channel has no webhook secret set")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise WebhookRejected(403, "forbidden", "wrong or missing secret token header")
-        if request.method.upper() != "POST":
-            raise WebhookRejected(405, "method_not_allowed", "Telegram webhooks are POSTs")
-        try:
-            data = json.loads(request.body)
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
-            raise WebhookRejected(400, "bad_request", "the body is not JSON") from None
-        try:
-            update = parse_update(data)
-        except MalformedUpdate as exc:
-            raise WebhookRejected(400, "bad_request", str(exc)) from None
+        check_secret(request.headers, channel.options.get("webhook_secret", ""))
+        update = read_update(request)
         messages = self._convert(channel, update)
-        reply = WebhookReply()
-        if update.callback_query is not None:
-            answer = {
-                "method": "answerCallbackQuery",
-                "callback_query_id": update.callback_query.id,
-            }
-            reply = WebhookReply(body=json.dumps(answer).encode())
-        return WebhookBatch(messages=messages, reply=reply)
+        return WebhookBatch(messages=messages, reply=webhook_reply(update))
 
     def wants_polling(self, channel: Channel) -> bool:
-        return channel.options.get("mode") == "polling"
+        return wants_polling(channel)
 
     async def poll(self, channel: Channel, cursor: str | None, wait_seconds: int) -> PollResult:
         """``getUpdates`` from ``cursor`` (Telegram's ``offset``: the last update id
@@ -130,19 +96,9 @@ class TelegramAdapter:
         here, before the batch is stored; if storing fails they come again and a second
         answer is refused by Telegram, which is ignored."""
         client = self._client(channel)
-        # A cursor we did not write (not a number) restarts from what Telegram still holds.
-        offset = int(cursor) if cursor and cursor.lstrip("-").isdigit() else None
-        updates = await client.get_updates(offset, wait_seconds, ALLOWED_UPDATES)
-        messages: list[InboundMessage] = []
-        for update in updates:
-            messages.extend(self._convert(channel, update))
-            if update.callback_query is not None:
-                try:
-                    await client.answer_callback_query(update.callback_query.id)
-                except (RetryLater, PermanentFailure) as exc:
-                    logger.debug("answering a button press failed: %s", exc.reason)
-        next_cursor = str(updates[-1].update_id + 1) if updates else cursor
-        return PollResult(WebhookBatch(messages=tuple(messages)), next_cursor)
+        return await poll_updates(
+            client, cursor, wait_seconds, lambda update: self._convert(channel, update)
+        )
 
     def _convert(self, channel: Channel, update: Update) -> tuple[InboundMessage, ...]:
         messages = convert_update(channel.id, update)

@@ -2,23 +2,22 @@
 
 It adds three things to ``telegram.Bot``: a configurable API base (a self-hosted Bot API
 server, a proxy or a test fake), the translation of PTB's errors into the core's
-:class:`RetryLater`/:class:`PermanentFailure` with a sentence for the operator
-(:func:`translate_error`), and downloads that never read the local disk (PTB's
-``File.download_*`` reads a *local* file when the server names an existing path).
+:class:`RetryLater`/:class:`PermanentFailure` with a sentence for the operator (the table
+is :func:`channels.telegram.errors.translate_error`), and downloads that never read the
+local disk (PTB's ``File.download_*`` reads a *local* file when the server names an
+existing path).
 
 The bot token sits in every request URL (``/bot<token>/METHOD``). httpx logs each request
 URL at INFO and PTB logs URLs and request parameters at DEBUG, so building a client raises
 the ``httpx`` logger to WARNING and the ``telegram`` logger to INFO, unless the operator
-configured them explicitly. Error reasons built here never contain the token.
+configured them explicitly. Error reasons never contain the token (``errors`` masks it).
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
@@ -32,24 +31,14 @@ from telegram import (
     Update,
     User,
 )
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Conflict,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram.error import ChatMigrated, TelegramError
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
+from channels.telegram.errors import translate_error
 from channels.telegram.outbound import UPLOAD_FIELD, BotCall
-from inbox.domain.channel_errors import ChannelError, PermanentFailure, RetryLater
+from inbox.domain.channel_errors import PermanentFailure
 
-__all__ = ["DEFAULT_API_BASE", "TelegramClient", "Timeouts", "translate_error"]
+__all__ = ["DEFAULT_API_BASE", "TelegramClient", "Timeouts"]
 
 DEFAULT_API_BASE: Final = "https://api.telegram.org"
 #: Bots may download files up to 20 MB (Bot API docs, "getFile").
@@ -234,90 +223,3 @@ def _default_name(call: BotCall) -> str:
         "application/pdf": ".pdf",
     }.get(mime, "")
     return f"{UPLOAD_FIELD.get(call.method, 'file')}{ext}"
-
-
-# --------------------------------------------------------------------------- errors
-
-#: Substrings of Telegram's error descriptions (observed strings; channel-contracts.md
-#: §1.3 says to match on the status first, so these only choose the sentence).
-_FORBIDDEN_REASONS: Final = (
-    ("blocked by the user", "The customer blocked the bot."),
-    ("user is deactivated", "The customer's Telegram account was deleted."),
-    ("kicked from", "The bot was removed from this chat."),
-    ("not a member", "The bot is not a member of this chat."),
-    ("can't initiate", "The customer has not started a chat with the bot yet."),
-    ("not enough rights", "The bot has no permission to post this in the chat."),
-)
-_BAD_REQUEST_REASONS: Final = (
-    ("chat not found", "The chat does not exist or the bot cannot see it."),
-    (
-        "https url must be provided",
-        "Telegram only posts to HTTPS URLs: set INBOX_PUBLIC_URL to an https:// address "
-        "(port 443, 80, 88 or 8443), or use mode=polling.",
-    ),
-    ("bad webhook", "Telegram refused the webhook URL; check INBOX_PUBLIC_URL."),
-    ("user not found", "The customer does not exist on Telegram."),
-    ("have no rights", "The bot has no permission to post this in the chat."),
-    ("not enough rights", "The bot has no permission to post this in the chat."),
-    ("button_url_invalid", "Telegram refused a button's link."),
-    ("button_data_invalid", "Telegram refused a button's reply payload."),
-    ("message is too long", "The text is longer than Telegram allows."),
-    ("file is too big", "The file is larger than Telegram allows."),
-    ("wrong file", "Telegram does not know this file."),
-    ("invalid file", "Telegram does not know this file."),
-)
-
-
-def translate_error(exc: TelegramError, token: str = "") -> ChannelError:
-    """The core's error for a PTB error: transient ones (rate limits, timeouts, network
-    trouble, Telegram's 5xx) retry, the rest fail the message with a readable reason."""
-    description = _safe_description(exc, token)
-    lowered = description.lower()
-    if isinstance(exc, RetryAfter):
-        seconds = _retry_after_seconds(exc)
-        return RetryLater(f"Telegram rate limit: retry in {seconds:g} s.", retry_after=seconds)
-    if isinstance(exc, Forbidden):
-        for needle, reason in _FORBIDDEN_REASONS:
-            if needle in lowered:
-                return PermanentFailure(reason)
-        return PermanentFailure(f"Telegram does not let the bot write here ({description}).")
-    if isinstance(exc, InvalidToken):
-        return PermanentFailure(
-            "Telegram rejected the bot token (or the API address is wrong); check the "
-            "channel's token with @BotFather."
-        )
-    if isinstance(exc, BadRequest):  # a NetworkError subclass in PTB: test it first
-        for needle, reason in _BAD_REQUEST_REASONS:
-            if needle in lowered:
-                return PermanentFailure(reason)
-        return PermanentFailure(f"Telegram refused the request ({description}).")
-    if isinstance(exc, Conflict):
-        if "webhook" in lowered:
-            return PermanentFailure(
-                "A webhook is set for this bot, so it cannot be polled; run the channel's "
-                "setup again in polling mode."
-            )
-        return RetryLater("Another process is polling this bot.", retry_after=5.0)
-    if isinstance(exc, TimedOut):
-        return RetryLater("Telegram did not answer in time.")
-    if isinstance(exc, NetworkError):
-        return RetryLater(f"Could not reach Telegram ({description}).")
-    return RetryLater(f"Telegram answered unexpectedly ({description}).")
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    # PTB 22.2+ warns on this int property unless PTB_TIMEDELTA is set; read it quietly.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-def _safe_description(exc: TelegramError, token: str) -> str:
-    text = exc.message.removeprefix("Bad Request: ").removeprefix("Forbidden: ")
-    if token:
-        text = text.replace(token, "<token>")
-    text = " ".join(text.split())
-    return text[:200] + ("…" if len(text) > 200 else "")

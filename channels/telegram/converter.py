@@ -1,4 +1,7 @@
-"""Telegram ``Update`` JSON → the core's inbound vocabulary. Pure: no I/O, no clock.
+"""A parsed Telegram ``Update`` → the core's inbound vocabulary. Pure: no I/O, no clock.
+
+The JSON is checked and parsed into an ``Update`` before it gets here: a webhook body by
+:func:`channels.telegram.webhook.parse_update`, a long poll's by python-telegram-bot.
 
 Every update kind and every message content kind goes through a dispatch table; content
 we cannot represent becomes an explicit :class:`Unsupported` part naming the Telegram
@@ -50,140 +53,16 @@ from telegram import (
     User,
 )
 
-from channels.telegram.parts import UNREADABLE_MARK, content_kind, message_parts
+from channels.telegram.parts import message_parts
 from inbox.domain.content import ButtonReply, Part, Reaction, Unsupported
 from inbox.domain.ids import ChannelId
 from inbox.domain.messages import InboundMessage, SenderProfile
 
-__all__ = [
-    "ALLOWED_UPDATES",
-    "MalformedUpdate",
-    "convert_update",
-    "message_external_id",
-    "parse_update",
-]
+__all__ = ["ALLOWED_UPDATES", "convert_update", "message_external_id"]
 
 #: What we ask Telegram to deliver (``setWebhook``/``getUpdates``). ``message_reaction``
 #: must be named explicitly to be delivered at all (Bot API docs, ``allowed_updates``).
 ALLOWED_UPDATES: Final = ("message", "edited_message", "callback_query", "message_reaction")
-
-
-class MalformedUpdate(ValueError):
-    """The JSON is not a Telegram ``Update``. The message never quotes the payload."""
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def parse_update(data: Any) -> Update:
-    """Validate and parse one decoded ``Update`` JSON object; unknown fields are kept.
-
-    Telegram's own documentation examples omit fields that python-telegram-bot 22.x
-    requires (``User.is_bot``, ``file_unique_id``, ``CallbackQuery.chat_instance``;
-    channel-contracts.md §1.2) and its ``de_json`` then raises ``TypeError``. Such an
-    update is parsed a second time with those three fields filled in (``False``, the
-    ``file_id``, ``""``), which nothing here reads; anything else missing is malformed.
-
-    Last, a customer message whose content PTB cannot read (a Bot API change that PTB
-    22.x does not follow: 22.8 already insists on poll fields added in Bot API 9.6) is
-    kept as its envelope (ids, chat, sender, dates) with the content marked unreadable,
-    so that it becomes an ``Unsupported`` part: answering 400 instead would make Telegram
-    re-deliver it for up to a day and hold back that chat's later updates meanwhile.
-
-    Raises:
-        MalformedUpdate: not an object with an integer ``update_id``, or a required
-            field is missing or of the wrong type outside a message's content.
-    """
-    if not isinstance(data, dict):
-        raise MalformedUpdate("a Telegram update is a JSON object")
-    update_id = data.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
-        raise MalformedUpdate("a Telegram update needs an integer update_id")
-    try:
-        return _de_json(data)
-    except MalformedUpdate as first:
-        try:
-            filled = _fill_documented_gaps(data)
-        except RecursionError:
-            raise MalformedUpdate("a Telegram update is not nested this deep") from None
-        try:
-            return _de_json(filled)
-        except MalformedUpdate:
-            envelope = _envelope_only(filled)
-            if envelope is None:
-                raise first from None
-            return _de_json(envelope)
-
-
-#: What a message's envelope keeps when its content cannot be read.
-_ENVELOPE_KEYS: Final = ("message_id", "date", "edit_date", "chat", "from")
-
-
-def _envelope_only(data: dict[str, Any]) -> dict[str, Any] | None:
-    for key in ("message", "edited_message"):
-        message = data.get(key)
-        if isinstance(message, dict):
-            envelope = {k: message[k] for k in _ENVELOPE_KEYS if k in message}
-            envelope[UNREADABLE_MARK] = content_kind(message)
-            return {"update_id": data["update_id"], key: envelope}
-    return None
-
-
-def _de_json(data: dict[str, Any]) -> Update:
-    try:
-        update = Update.de_json(data, None)
-    except (
-        TypeError,  # a required field is missing
-        KeyError,
-        AttributeError,  # an object where a list is expected, or the reverse
-        ValueError,
-        OverflowError,  # a date out of range
-        OSError,
-        RecursionError,
-    ) as exc:
-        # The exception text names a field or a type, never a value from the payload.
-        raise MalformedUpdate(f"not a Telegram update ({type(exc).__name__})") from exc
-    if update is None:  # pragma: no cover - de_json returns None only for empty input
-        raise MalformedUpdate("empty update")
-    _check_essentials(update)
-    return update
-
-
-def _check_essentials(update: Update) -> None:
-    """PTB's ``de_json`` lets some required objects through as ``None`` (a message without
-    ``chat``, a button press without ``from``); conversion relies on them."""
-    for message in (update.message, update.edited_message):
-        if message is not None and _absent(message, "chat"):
-            raise MalformedUpdate("a Telegram message needs its chat")
-        reply = getattr(message, "reply_to_message", None)
-        if reply is not None and _absent(reply, "chat"):
-            raise MalformedUpdate("a quoted Telegram message needs its chat")
-    query = update.callback_query
-    if query is not None and (_absent(query, "from_user") or _absent(query.message, "chat")):
-        raise MalformedUpdate("a Telegram button press needs from")
-    reaction = update.message_reaction
-    if reaction is not None and _absent(reaction, "chat", "date"):
-        raise MalformedUpdate("a Telegram reaction needs chat and date")
-
-
-def _absent(obj: object, *attributes: str) -> bool:
-    # getattr: the attributes are typed as never None, which is what is being checked.
-    return obj is not None and any(getattr(obj, a, None) is None for a in attributes)
-
-
-def _fill_documented_gaps(value: Any, key: str = "") -> Any:
-    if isinstance(value, list):
-        return [_fill_documented_gaps(item, key) for item in value]
-    if not isinstance(value, dict):
-        return value
-    filled = {k: _fill_documented_gaps(v, k) for k, v in value.items()}
-    if "file_id" in filled:
-        filled.setdefault("file_unique_id", filled["file_id"])
-    if key in ("from", "user") and "id" in filled and "first_name" in filled:
-        filled.setdefault("is_bot", False)
-    if key == "callback_query":
-        filled.setdefault("chat_instance", "")
-    return filled
 
 
 # --------------------------------------------------------------------------- updates

@@ -21,7 +21,15 @@ from typing import Final, Literal
 from channels.telegram.client import DEFAULT_API_BASE
 from inbox.domain.errors import InvalidInput
 
-__all__ = ["TelegramOptions", "webhook_url"]
+__all__ = ["OPTIONS", "SECRETS", "TelegramOptions", "webhook_url"]
+
+#: Every option a Telegram channel stores. ``token``, ``api_base`` and ``mode`` come from
+#: the operator; ``setup()`` generates ``webhook_secret`` (webhook mode only) and writes
+#: ``mode`` (``webhook`` or ``polling``, what it chose when the operator left it unset).
+OPTIONS: Final = ("token", "api_base", "mode", "webhook_secret")
+#: The options never shown: the bot token, and the secret Telegram echoes in the
+#: ``X-Telegram-Bot-Api-Secret-Token`` header.
+SECRETS: Final = ("token", "webhook_secret")
 
 #: The shape @BotFather hands out: the bot's numeric id, a colon, 35 URL-safe characters
 #: (we accept any length: the secret part's length is not documented).

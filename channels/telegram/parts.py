@@ -31,7 +31,7 @@ from inbox.domain.content import (
 
 __all__ = ["UNREADABLE_MARK", "content_kind", "message_parts"]
 
-#: Set (to the content kind) by ``converter.parse_update`` on a message whose content
+#: Set (to the content kind) by ``webhook.parse_update`` on a message whose content
 #: python-telegram-bot could not parse; Telegram itself never sends this field.
 UNREADABLE_MARK: Final = "x_inbox_unreadable_content"
 

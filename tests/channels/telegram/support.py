@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from channels.telegram.adapter import SECRET_HEADER
+from channels.telegram.webhook import SECRET_HEADER
 from inbox.domain.channel_io import WebhookRequest
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.ids import ChannelId

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from channels.telegram.converter import MalformedUpdate, convert_update, parse_update
+from channels.telegram.converter import convert_update
+from channels.telegram.errors import MalformedUpdate
+from channels.telegram.webhook import parse_update
 from inbox.domain.content import (
     Audio,
     ButtonReply,
