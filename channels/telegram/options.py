@@ -43,6 +43,10 @@ class TelegramOptions:
     mode: Literal["webhook", "polling"] | None
     webhook_secret: str
 
+    def __repr__(self) -> str:
+        # Never show the token or the webhook secret in a traceback or a log line.
+        return f"TelegramOptions(api_base={self.api_base!r}, mode={self.mode!r})"
+
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> TelegramOptions:
         """Raises :class:`InvalidInput` naming the option that is missing or wrong (and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from channels.telegram.options import OPTIONS, SECRETS
 from inbox.domain.channel_spec import ChannelSpec
 from inbox.domain.channels import ChannelKind
 
@@ -14,6 +15,6 @@ KIND = ChannelKind("telegram")
 #: X-Telegram-Bot-Api-Secret-Token it registered) and the mode it chose.
 SPEC = ChannelSpec(
     kind=KIND,
-    options=frozenset({"token", "api_base", "mode"}),
-    secrets=frozenset({"token", "webhook_secret"}),
+    options=frozenset(OPTIONS) - {"webhook_secret"},  # set by setup, never given
+    secrets=frozenset(SECRETS),
 )

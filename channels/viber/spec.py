@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from channels.viber.options import OPTIONS, SECRETS
 from inbox.domain.channel_spec import ChannelSpec
 from inbox.domain.channels import ChannelKind
 
@@ -13,6 +14,6 @@ KIND = ChannelKind("viber")
 #: ``sender_name`` shown to customers (docs/channels/viber.md).
 SPEC = ChannelSpec(
     kind=KIND,
-    options=frozenset({"token", "api_base", "sender_name"}),
-    secrets=frozenset({"token"}),
+    options=frozenset(OPTIONS),
+    secrets=frozenset(SECRETS),
 )

@@ -9,6 +9,7 @@ import pytest
 
 from channels.telegram import TelegramAdapter
 from channels.telegram.converter import ALLOWED_UPDATES
+from channels.telegram.options import TelegramOptions
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channels import Channel
 from inbox.domain.content import ButtonReply, Text
@@ -219,3 +220,12 @@ async def test_polling_rate_limited_says_when(
     with pytest.raises(RetryLater) as caught:
         await adapter.poll(channel, None, 0)
     assert caught.value.retry_after == 2.0
+
+
+def test_parsed_options_never_show_their_secrets() -> None:
+    token = "123456:" + "A" * 35
+    options = TelegramOptions.parse({"token": token, "webhook_secret": "hush-hush"})
+    shown = repr(options)
+    assert token not in shown
+    assert "hush-hush" not in shown
+    assert "api_base=" in shown

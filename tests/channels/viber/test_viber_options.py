@@ -6,14 +6,14 @@ import pytest
 
 from channels.viber.client import DEFAULT_API_BASE
 from channels.viber.options import OPTIONS, SECRETS, ViberOptions
-from inbox.domain.channels import ChannelKind
+from channels.viber.spec import SPEC
 from inbox.domain.errors import InvalidInput
-from inbox.usecases.channels import KNOWN_OPTIONS
 from tests.channels.viber.helpers import TOKEN
 
 
-def test_options_are_the_ones_the_core_accepts() -> None:
-    assert set(OPTIONS) == KNOWN_OPTIONS[ChannelKind.VIBER]
+def test_options_are_the_ones_the_spec_declares() -> None:
+    assert set(OPTIONS) == SPEC.options
+    assert set(SECRETS) == SPEC.secrets
     assert SECRETS == ("token",)
     assert set(SECRETS) <= set(OPTIONS)
 
