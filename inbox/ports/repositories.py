@@ -1,24 +1,19 @@
-"""Ports: the small protocols that the edges (storage, channels, operator_ws, ...) implement.
-
-Contracts are written on each method: whether it does I/O, whether it is idempotent, what
-it raises. Repositories are only reachable inside a :class:`Store` transaction.
-"""
+"""The core's repositories and its unit of work: ``Tx`` (one transaction's view of them) and
+``Store`` (runs work in a transaction). Repositories are only reachable inside a
+:class:`Store` transaction."""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from inbox.domain.channel_io import MediaBlob, PollResult, WebhookBatch, WebhookRequest
 from inbox.domain.channels import Channel
-from inbox.domain.clock import Clock
 from inbox.domain.contacts import ChannelIdentity, Contact
-from inbox.domain.content import MediaRef, Part
+from inbox.domain.content import Part
 from inbox.domain.conversations import Conversation, ConversationStatus
-from inbox.domain.events import Event
 from inbox.domain.ids import (
     ChannelId,
     ContactId,
@@ -27,44 +22,28 @@ from inbox.domain.ids import (
     OperatorId,
     OutboxId,
 )
-from inbox.domain.messages import DeliveryStatus, InboundMessage, Message, OutboundMessage
+from inbox.domain.messages import DeliveryStatus, Message
 from inbox.domain.operators import Operator
 from inbox.domain.visibility import Visibility
 
 __all__ = [
-    "AdapterDeps",
     "AuthSession",
     "AuthSessionRepo",
-    "ChannelAdapter",
     "ChannelRepo",
-    "ChannelSender",
-    "ChannelSenders",
     "ContactRepo",
     "ConversationFilter",
     "ConversationRepo",
-    "EventBus",
-    "EventHandler",
-    "IntakePolicy",
-    "IntakeRequest",
-    "IntakeStatus",
     "Lease",
     "LeaseRepo",
-    "MediaStore",
     "MessageRepo",
     "OperatorRepo",
     "OutboxItem",
     "OutboxRepo",
-    "PasswordHasher",
-    "PollingAdapter",
-    "SendReceipt",
     "Store",
     "Tx",
 ]
 
 T = TypeVar("T")
-
-
-# --------------------------------------------------------------------------- repositories
 
 
 class ContactRepo(Protocol):
@@ -332,166 +311,3 @@ class Store(Protocol):
     async def transact(self, work: Callable[[Tx], Awaitable[T]]) -> T: ...
 
     async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T: ...
-
-
-# --------------------------------------------------------------------------- events
-
-
-EventHandler = Callable[[Event], Awaitable[None]]
-
-
-class EventBus(Protocol):
-    """Carries events to every subscriber (in-process, or across processes via Redis).
-
-    ``publish`` is called after commit; it never raises because of a subscriber: each
-    handler's failure is logged and the others still run.
-    """
-
-    async def publish(self, events: Sequence[Event]) -> None: ...
-
-    def subscribe(self, handler: EventHandler) -> None: ...
-
-
-# --------------------------------------------------------------------------- other ports
-
-
-class PasswordHasher(Protocol):
-    """CPU-bound; callers run it in a thread so the event loop never waits on it."""
-
-    def hash(self, password: str) -> str: ...
-
-    def verify(self, password_hash: str | None, password: str) -> bool:
-        """False for a wrong password or an unreadable hash; never raises for those.
-
-        ``None`` (an unknown login) verifies against a dummy hash and returns False, taking
-        as long as a real check."""
-
-
-@dataclass(frozen=True, slots=True)
-class SendReceipt:
-    """What a channel returns after the provider accepted a message."""
-
-    external_id: str | None = None
-    status: DeliveryStatus = DeliveryStatus.SENT
-
-
-class ChannelSender(Protocol):
-    """Delivers one message on one channel kind. Moves bytes; never touches storage.
-
-    Raises :class:`inbox.domain.channel_errors.RetryLater` for transient failures and
-    :class:`inbox.domain.channel_errors.PermanentFailure` for ones a retry cannot fix.
-    """
-
-    async def send(self, channel: Channel, message: OutboundMessage) -> SendReceipt: ...
-
-
-ChannelSenders = Mapping[str, ChannelSender]
-
-
-class MediaStore(Protocol):
-    """Files (attachments) by key, under ``INBOX_DATA_DIR`` by default; an S3-compatible
-    store can implement the same protocol. Does file or network I/O."""
-
-    async def put(self, data: bytes, *, mime_type: str, filename: str | None = None) -> MediaRef:
-        """Store bytes; returns a reference with ``key`` set (and size, mime, filename)."""
-
-    async def get(self, key: str) -> bytes:
-        """The stored bytes. Raises :class:`inbox.domain.errors.NotFound` for an unknown key."""
-
-
-@dataclass(frozen=True, slots=True)
-class AdapterDeps:
-    """What the composition root hands every channel adapter it builds."""
-
-    media: MediaStore
-    clock: Clock
-    public_url: str = ""
-
-
-class ChannelAdapter(ChannelSender, Protocol):
-    """Everything one channel kind does (ARCHITECTURE.md, channels/). It moves bytes and
-    converts; it never touches storage or routing.
-
-    * ``handle_webhook`` authenticates **locally** (a shared secret or a signature over the
-      raw body; never a network call) and converts: it raises
-      :class:`inbox.domain.channel_io.WebhookRejected` (401/403 bad credentials, 400 not the
-      provider's shape) and otherwise returns the batch to store. Pure apart from reading
-      ``channel.options``; unknown fields are accepted; our own echoed messages are dropped.
-    * ``send`` (from :class:`ChannelSender`) delivers one message, uploading attachments
-      (read from the media store) to the provider; raises ``RetryLater`` or
-      ``PermanentFailure`` (inbox.domain.channel_errors).
-    * ``fetch_media`` downloads an inbound file by its ``provider_ref`` through the
-      provider's API (raises ``RetryLater``/``PermanentFailure``).
-    * ``setup`` runs when the channel is added (and may run again): it checks the options
-      (raising :class:`inbox.domain.errors.InvalidInput`) and, when ``public_url`` is given,
-      registers the webhook with the provider. Returns options to store with the channel
-      (a generated webhook secret, the chosen mode).
-    """
-
-    kind: str
-
-    async def handle_webhook(self, channel: Channel, request: WebhookRequest) -> WebhookBatch: ...
-
-    async def fetch_media(self, channel: Channel, ref: MediaRef) -> MediaBlob: ...
-
-    async def setup(self, channel: Channel, public_url: str | None) -> Mapping[str, str]: ...
-
-
-class PollingAdapter(ChannelAdapter, Protocol):
-    """A channel that can also be read by long polling (Telegram ``getUpdates``)."""
-
-    def wants_polling(self, channel: Channel) -> bool:
-        """True when this channel is configured to poll rather than receive webhooks."""
-
-    async def poll(self, channel: Channel, cursor: str | None, wait_seconds: int) -> PollResult:
-        """One long poll from ``cursor``, held open by the provider for up to
-        ``wait_seconds``; raises ``RetryLater``/``PermanentFailure``."""
-
-
-# --------------------------------------------------------------------------- intake
-
-
-#: Who takes a conversation that a customer message opens or reopens: a bot flow
-#: (``BOT``) or routing (``QUEUED``).
-IntakeStatus = Literal[ConversationStatus.BOT, ConversationStatus.QUEUED]
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeRequest:
-    """A customer message that opens a conversation, as the intake policy sees it.
-
-    ``channel`` is the channel the message came in on (already loaded by the edge or by
-    ingest: the policy never needs to read it again). ``reopening`` is the resolved
-    conversation that this message reopens, ``None`` when it opens a new one.
-    ``contact_id`` and ``conversation_id`` are the ids the conversation has or will have.
-    """
-
-    channel: Channel
-    inbound: InboundMessage
-    contact_id: ContactId
-    conversation_id: ConversationId
-    reopening: Conversation | None
-    now: datetime
-
-
-class IntakePolicy(Protocol):
-    """Decides who takes a conversation that a customer message creates or reopens.
-
-    Called by ``ingest_inbound`` inside its transaction, once per new or reopened
-    conversation (never for a message that joins an open one, nor for a duplicate). It
-    must be cheap and do no network I/O: it runs on the hottest path, while the
-    conversation's row is locked. It may read through ``tx``; it should write nothing
-    (the feature that takes the conversation acts on the ``ConversationChanged`` event
-    published after commit). If it does write its own records, they join the ingest
-    transaction: they roll back with it, and they must be safe to run again, because a
-    batched store re-runs the whole transaction's work after an integrity error. It must
-    not publish events. Whatever it raises fails the ingest (nothing is stored and the
-    channel is not acknowledged), so it should not raise.
-
-    ``BOT``: the conversation opens (or reopens) as a bot conversation; routing does not
-    look at it until a hand-off (``inbox.usecases.hand_off``) queues it. ``QUEUED``: it
-    goes to routing, as it always did. The default (``inbox.usecases.RouteEverything``)
-    answers ``QUEUED`` for everything.
-    """
-
-    async def take(self, tx: Tx, request: IntakeRequest) -> IntakeStatus: ...
