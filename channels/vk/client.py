@@ -30,12 +30,12 @@ from typing import Any
 
 import requests
 
-# vk_api and its config package ship no type hints; they are used through this module only.
+# vk_api and its config package ship no type hints; they are used here and in errors.py.
 import vk_api  # type: ignore[import-untyped]
 from jconfig.memory import MemoryConfig  # type: ignore[import-untyped]
 from requests.adapters import HTTPAdapter
 
-from channels.vk.errors import from_api_error, from_http_status
+from channels.vk.errors import from_exception, from_http_response, from_transport_error
 from channels.vk.options import API_VERSION, DEFAULT_API_BASE
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 
@@ -109,14 +109,6 @@ def _no_retry(error: Any) -> None:
     return None
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
 class VkClient:
     """One community token's view of the API. Thread-safe (vk_api serialises its calls
     with a lock); share one per channel. Raises only :class:`RetryLater` (rate limits,
@@ -155,17 +147,8 @@ class VkClient:
     def _call(self, method: str, values: dict[str, str]) -> Any:
         try:
             return self._vk.method(method, values)
-        except vk_api.Captcha as exc:
-            raise from_api_error(14, "captcha needed") from exc
-        except vk_api.ApiError as exc:
-            error = exc.error if isinstance(exc.error, dict) else {}
-            raise from_api_error(int(exc.code), str(error.get("error_msg", ""))) from exc
-        except vk_api.ApiHttpError as exc:
-            raise from_http_status(exc.response.status_code, _retry_after(exc.response)) from exc
-        except vk_api.VkApiError as exc:
-            raise PermanentFailure(f"VK refused the request ({type(exc).__name__}).") from exc
-        except (requests.RequestException, ValueError) as exc:
-            raise _transport_error(exc) from exc
+        except (vk_api.VkApiError, requests.RequestException, ValueError) as exc:
+            raise from_exception(exc) from exc
 
     # ------------------------------------------------------------------ files
 
@@ -186,10 +169,10 @@ class VkClient:
                 url, files={field: (filename, data, mime_type)}, timeout=self._timeout
             )
             if response.status_code != 200:
-                raise from_http_status(response.status_code, _retry_after(response))
+                raise from_http_response(response)
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise _transport_error(exc) from exc
+            raise from_transport_error(exc) from exc
         if not isinstance(body, dict):
             raise RetryLater("VK's upload server answered in an unknown shape.")
         if body.get("error"):
@@ -209,7 +192,7 @@ class VkClient:
                 if response.status_code in (403, 404, 410):
                     raise PermanentFailure("The file is no longer available at VK.")
                 if response.status_code != 200:
-                    raise from_http_status(response.status_code, _retry_after(response))
+                    raise from_http_response(response)
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_content(_CHUNK):
@@ -221,7 +204,7 @@ class VkClient:
                     chunks.append(chunk)
                 return b"".join(chunks), response.headers.get("Content-Type")
         except (requests.RequestException, ValueError) as exc:
-            raise _transport_error(exc) from exc
+            raise from_transport_error(exc) from exc
 
     def close(self) -> None:
         self._session.close()
@@ -230,14 +213,3 @@ class VkClient:
 def _check_url(url: str) -> None:
     if not url.startswith(("https://", "http://")):
         raise PermanentFailure("VK gave a file link that is not http(s).")
-
-
-def _transport_error(exc: requests.RequestException | ValueError) -> RetryLater:
-    """A failure below VK's API (network, HTTP, a body that is not JSON): all transient."""
-    if isinstance(exc, requests.Timeout):
-        return RetryLater("VK did not answer in time.")
-    if isinstance(exc, requests.ConnectionError):
-        return RetryLater("The connection to VK failed or was reset.")
-    if isinstance(exc, ValueError):  # requests' JSONDecodeError is one too
-        return RetryLater("VK answered with something that is not JSON.")
-    return RetryLater(f"The request to VK failed ({type(exc).__name__}).")
