@@ -3,7 +3,7 @@
 Implements :class:`inbox.ports.ChannelAdapter`. It moves bytes and converts; it never
 touches storage. Conversion is in :mod:`channels.vk.converter` (pure), authentication of
 the Callback API in :mod:`channels.vk.webhook`, the API in :mod:`channels.vk.client`
-(vk_api in a thread).
+(vk_api in the threads of one bounded pool the adapter owns).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.vk.client import VkClient
@@ -34,24 +35,37 @@ from inbox.domain.ids import ChannelId
 from inbox.domain.messages import OutboundMessage
 from inbox.ports import AdapterDeps, SendReceipt
 
-__all__ = ["MAX_DOWNLOAD_BYTES", "VkAdapter"]
+__all__ = ["API_THREADS", "MAX_DOWNLOAD_BYTES", "VkAdapter"]
 
 logger = logging.getLogger(__name__)
 
 #: Customers' files larger than this are not downloaded (VK allows 200 MB documents; the
 #: console shows what a shop needs to read, and the core keeps every download).
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+#: Threads for vk_api's blocking calls, shared by every VK channel: at most this many API
+#: calls, uploads and downloads run at once; more wait their turn in the pool's queue.
+API_THREADS = 8
 
 
 class VkAdapter:
     """One adapter for every VK channel; a :class:`VkClient` per channel is made on first
-    use and kept (re-made when the channel's token or ``api_base`` changes)."""
+    use and kept (re-made when the channel's token or ``api_base`` changes). Every client
+    runs vk_api in one ``ThreadPoolExecutor`` of ``api_threads`` threads that the adapter
+    owns: made on first use, shut down by :meth:`close`."""
 
     kind = "vk"
 
-    def __init__(self, deps: AdapterDeps, *, max_download_bytes: int = MAX_DOWNLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        deps: AdapterDeps,
+        *,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        api_threads: int = API_THREADS,
+    ) -> None:
         self._media = deps.media
         self._max_download = max_download_bytes
+        self._api_threads = api_threads
+        self._executor: ThreadPoolExecutor | None = None
         self._clients: dict[ChannelId, tuple[VkOptions, VkClient]] = {}
 
     # ------------------------------------------------------------------ inbound
@@ -173,10 +187,16 @@ class VkAdapter:
         return {}
 
     async def close(self) -> None:
-        """Close every client's HTTP session (the composition root calls this on exit)."""
+        """Close every client's HTTP session and shut the thread pool down (the
+        composition root calls this on exit). Calls still queued in the pool are cancelled;
+        running ones finish in their threads without being waited for. A later call makes
+        a new pool."""
         for _, client in self._clients.values():
             client.close()
         self._clients.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def _client(self, channel: Channel, opts: VkOptions) -> VkClient:
         cached = self._clients.get(channel.id)
@@ -185,9 +205,16 @@ class VkAdapter:
             if known == opts:
                 return client
             client.close()
-        client = VkClient(token=opts.token, api_base=opts.api_base)
+        client = VkClient(token=opts.token, executor=self._pool(), api_base=opts.api_base)
         self._clients[channel.id] = (opts, client)
         return client
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._api_threads, thread_name_prefix="vk-api"
+            )
+        return self._executor
 
 
 def _options_for_send(channel: Channel) -> VkOptions:
