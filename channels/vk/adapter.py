@@ -1,32 +1,33 @@
 """The VK channel: Callback API in, ``messages.send`` out (docs/channels/vk.md).
 
 Implements :class:`inbox.ports.ChannelAdapter`. It moves bytes and converts; it never
-touches storage. Conversion is in :mod:`channels.vk.converter` (pure), the API in
-:mod:`channels.vk.client` (vk_api in a thread).
+touches storage. Conversion is in :mod:`channels.vk.converter` (pure), authentication of
+the Callback API in :mod:`channels.vk.webhook`, the API in :mod:`channels.vk.client`
+(vk_api in the threads of one bounded pool the adapter owns).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import mimetypes
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.vk.client import VkClient
 from channels.vk.converter import SendPlan, build_sends, convert_event, send_params
-from channels.vk.errors import from_api_error
+from channels.vk.errors import from_send_error
 from channels.vk.options import VkOptions, parse_options
 from channels.vk.outbound import Upload
-from channels.vk.wire import bad_shape, parse_callback
-from inbox.domain.channel_errors import PermanentFailure, RetryLater
-from inbox.domain.channel_io import (
-    MediaBlob,
-    WebhookBatch,
-    WebhookRejected,
-    WebhookReply,
-    WebhookRequest,
+from channels.vk.webhook import (
+    OK_REPLY,
+    authenticate,
+    check_method,
+    confirmation_reply,
+    webhook_options,
 )
+from inbox.domain.channel_errors import PermanentFailure, RetryLater
+from inbox.domain.channel_io import MediaBlob, WebhookBatch, WebhookRequest
 from inbox.domain.channels import Channel
 from inbox.domain.content import MediaRef
 from inbox.domain.errors import InvalidInput, NotFound
@@ -34,64 +35,54 @@ from inbox.domain.ids import ChannelId
 from inbox.domain.messages import OutboundMessage
 from inbox.ports import AdapterDeps, SendReceipt
 
-__all__ = ["MAX_DOWNLOAD_BYTES", "VkAdapter"]
+__all__ = ["API_THREADS", "MAX_DOWNLOAD_BYTES", "VkAdapter"]
 
 logger = logging.getLogger(__name__)
 
 #: Customers' files larger than this are not downloaded (VK allows 200 MB documents; the
 #: console shows what a shop needs to read, and the core keeps every download).
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
-
-#: VK wants exactly ``ok`` (no BOM, no JSON) or it re-sends the event (channel-contracts
-#: §2.1: a BOM before "ok" caused duplicates in simpleVK-php#13).
-_OK = WebhookReply(status=200, body=b"ok", content_type="text/plain")
+#: Threads for vk_api's blocking calls, shared by every VK channel: at most this many API
+#: calls, uploads and downloads run at once; more wait their turn in the pool's queue.
+API_THREADS = 8
 
 
 class VkAdapter:
     """One adapter for every VK channel; a :class:`VkClient` per channel is made on first
-    use and kept (re-made when the channel's token or ``api_base`` changes)."""
+    use and kept (re-made when the channel's token or ``api_base`` changes). Every client
+    runs vk_api in one ``ThreadPoolExecutor`` of ``api_threads`` threads that the adapter
+    owns: made on first use, shut down by :meth:`close`."""
 
     kind = "vk"
 
-    def __init__(self, deps: AdapterDeps, *, max_download_bytes: int = MAX_DOWNLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        deps: AdapterDeps,
+        *,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        api_threads: int = API_THREADS,
+    ) -> None:
         self._media = deps.media
         self._max_download = max_download_bytes
+        self._api_threads = api_threads
+        self._executor: ThreadPoolExecutor | None = None
         self._clients: dict[ChannelId, tuple[VkOptions, VkClient]] = {}
 
     # ------------------------------------------------------------------ inbound
 
     async def handle_webhook(self, channel: Channel, request: WebhookRequest) -> WebhookBatch:
-        """Authenticate and convert one Callback API notification.
-
-        The secret key sits inside the JSON body, so the body is parsed first (400 when it
-        is not JSON or not VK's envelope), then checked locally: ``group_id`` must be the
-        channel's and ``secret`` must equal the option (constant-time), else 403; a
-        missing ``secret`` is 401. A ``confirmation`` event may come without a secret
-        (communities set up before secret keys existed): it is answered when the group
-        matches (and the secret, if present, too) with the bare confirmation string."""
-        if request.method != "POST":
-            raise WebhookRejected(400, "bad_request", "VK sends notifications with POST")
-        try:
-            opts = parse_options(channel.options)
-        except InvalidInput:
-            raise WebhookRejected(
-                403, "forbidden", "this VK channel is not configured (see docs/channels/vk.md)"
-            ) from None
-        callback = parse_callback(request.body)
-        if callback.group_id is None:
-            raise bad_shape("no group_id")
-        if callback.group_id != opts.group_id:
-            raise WebhookRejected(403, "forbidden", "the notification is for another community")
-        if callback.secret is not None and not _same(callback.secret, opts.secret):
-            raise WebhookRejected(403, "forbidden", "wrong secret key")
+        """Authenticate (:func:`channels.vk.webhook.authenticate`: the secret key inside
+        the body, checked in constant time) and convert one Callback API notification; a
+        ``confirmation`` event is answered with the bare confirmation string."""
+        check_method(request)
+        opts = webhook_options(channel.options)
+        callback = authenticate(request.body, opts)
         if callback.type == "confirmation":
-            return WebhookBatch(
-                reply=WebhookReply(200, opts.confirmation.encode(), content_type="text/plain")
-            )
-        if callback.secret is None:
-            raise WebhookRejected(401, "unauthorized", "the notification has no secret key")
+            return WebhookBatch(reply=confirmation_reply(opts))
         converted = convert_event(channel.id, callback, group_id=opts.group_id)
-        return WebhookBatch(messages=converted.messages, statuses=converted.statuses, reply=_OK)
+        return WebhookBatch(
+            messages=converted.messages, statuses=converted.statuses, reply=OK_REPLY
+        )
 
     # ------------------------------------------------------------------ outbound
 
@@ -196,10 +187,16 @@ class VkAdapter:
         return {}
 
     async def close(self) -> None:
-        """Close every client's HTTP session (the composition root calls this on exit)."""
+        """Close every client's HTTP session and shut the thread pool down (the
+        composition root calls this on exit). Calls still queued in the pool are cancelled;
+        running ones finish in their threads without being waited for. A later call makes
+        a new pool."""
         for _, client in self._clients.values():
             client.close()
         self._clients.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def _client(self, channel: Channel, opts: VkOptions) -> VkClient:
         cached = self._clients.get(channel.id)
@@ -208,13 +205,16 @@ class VkAdapter:
             if known == opts:
                 return client
             client.close()
-        client = VkClient(token=opts.token, api_base=opts.api_base)
+        client = VkClient(token=opts.token, executor=self._pool(), api_base=opts.api_base)
         self._clients[channel.id] = (opts, client)
         return client
 
-
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._api_threads, thread_name_prefix="vk-api"
+            )
+        return self._executor
 
 
 def _options_for_send(channel: Channel) -> VkOptions:
@@ -249,9 +249,7 @@ def _sent_id(peer_id: int, response: Any) -> str:
             raise PermanentFailure("VK answered the send in an unknown shape.")
         error = item.get("error")
         if isinstance(error, dict):
-            code = error.get("code", error.get("error_code"))
-            text = error.get("description", error.get("error_msg", ""))
-            raise from_api_error(code if isinstance(code, int) else 0, str(text))
+            raise from_send_error(error)
         cmid = item.get("conversation_message_id")
         if isinstance(cmid, int):
             return f"{peer_id}:{cmid}"

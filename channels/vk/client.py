@@ -1,8 +1,10 @@
 """A thin, typed client for the VK API over vk_api 11.x (channel-contracts.md §2.3).
 
 vk_api is synchronous (requests, a lock, ``time.sleep`` for its rate limit), so every
-public method here is ``async`` and runs the library in a worker thread
-(``asyncio.to_thread``): nothing blocks the event loop.
+public method here is ``async`` and runs the library in a worker thread of the executor it
+is given (``loop.run_in_executor``): nothing blocks the event loop. The adapter owns that
+executor, one bounded ``ThreadPoolExecutor`` shared by every VK channel, so VK's calls never
+take threads from the loop's default executor that everything else uses.
 
 Pointing it elsewhere: vk_api posts to a hard-coded ``https://api.vk.ru/method/...``
 (``https://api.vk.com`` before 11.10.1) and has no base-URL option. We hand it a
@@ -24,18 +26,21 @@ a URL; nothing here logs a request, its parameters or a message text.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from typing import Any, TypeVar
 
 import requests
 
-# vk_api and its config package ship no type hints; they are used through this module only.
+# vk_api and its config package ship no type hints; they are used here and in errors.py.
 import vk_api  # type: ignore[import-untyped]
 from jconfig.memory import MemoryConfig  # type: ignore[import-untyped]
 from requests.adapters import HTTPAdapter
 
-from channels.vk.errors import from_api_error, from_http_status
+from channels.vk.errors import from_exception, from_http_response, from_transport_error
 from channels.vk.options import API_VERSION, DEFAULT_API_BASE
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 
@@ -49,6 +54,8 @@ VK_API_HOSTS = ("https://api.vk.ru", "https://api.vk.com")
 #: 20 MiB file over a slow uplink take longer, so the read timeout is generous.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 _CHUNK = 64 * 1024
+
+_T = TypeVar("_T")
 
 
 class ApiBaseAdapter(HTTPAdapter):
@@ -109,28 +116,24 @@ def _no_retry(error: Any) -> None:
     return None
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
 class VkClient:
     """One community token's view of the API. Thread-safe (vk_api serialises its calls
-    with a lock); share one per channel. Raises only :class:`RetryLater` (rate limits,
-    5xx, timeouts, connection failures) and :class:`PermanentFailure` (everything a retry
-    cannot fix), each with a sentence for the operator."""
+    with a lock); share one per channel. ``executor`` runs the blocking calls (the
+    adapter's bounded pool); the client never shuts it down. Raises only
+    :class:`RetryLater` (rate limits, 5xx, timeouts, connection failures) and
+    :class:`PermanentFailure` (everything a retry cannot fix), each with a sentence for
+    the operator."""
 
     def __init__(
         self,
         *,
         token: str,
+        executor: Executor,
         api_base: str = DEFAULT_API_BASE,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
+        self._executor = executor
         self._session = session if session is not None else build_session(api_base, timeout)
         self._timeout = timeout
         self._vk = vk_api.VkApiGroup(
@@ -144,28 +147,28 @@ class VkClient:
     def __repr__(self) -> str:
         return "VkClient(...)"  # never the token
 
+    async def _in_thread(self, func: Callable[..., _T], *args: Any) -> _T:
+        """``func(*args)`` in the executor, with the caller's context (as
+        ``asyncio.to_thread`` does)."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(context.run, func, *args)
+        )
+
     # ------------------------------------------------------------------ API methods
 
     async def call(self, method: str, params: Mapping[str, str | int] | None = None) -> Any:
         """``method`` with ``params`` (form fields; ``v`` and ``access_token`` are added);
         returns the ``response`` member of VK's answer."""
         values = {k: str(v) for k, v in (params or {}).items()}
-        return await asyncio.to_thread(self._call, method, values)
+        return await self._in_thread(self._call, method, values)
 
     def _call(self, method: str, values: dict[str, str]) -> Any:
         try:
             return self._vk.method(method, values)
-        except vk_api.Captcha as exc:
-            raise from_api_error(14, "captcha needed") from exc
-        except vk_api.ApiError as exc:
-            error = exc.error if isinstance(exc.error, dict) else {}
-            raise from_api_error(int(exc.code), str(error.get("error_msg", ""))) from exc
-        except vk_api.ApiHttpError as exc:
-            raise from_http_status(exc.response.status_code, _retry_after(exc.response)) from exc
-        except vk_api.VkApiError as exc:
-            raise PermanentFailure(f"VK refused the request ({type(exc).__name__}).") from exc
-        except (requests.RequestException, ValueError) as exc:
-            raise _transport_error(exc) from exc
+        except (vk_api.VkApiError, requests.RequestException, ValueError) as exc:
+            raise from_exception(exc) from exc
 
     # ------------------------------------------------------------------ files
 
@@ -175,7 +178,7 @@ class VkClient:
         """POST a file as multipart ``field`` to an upload server URL that VK returned
         (``photos.getMessagesUploadServer`` / ``docs.getMessagesUploadServer``); returns
         the server's JSON, to be passed to the matching ``save`` method."""
-        return await asyncio.to_thread(self._upload, url, field, filename, data, mime_type)
+        return await self._in_thread(self._upload, url, field, filename, data, mime_type)
 
     def _upload(
         self, url: str, field: str, filename: str, data: bytes, mime_type: str
@@ -186,10 +189,10 @@ class VkClient:
                 url, files={field: (filename, data, mime_type)}, timeout=self._timeout
             )
             if response.status_code != 200:
-                raise from_http_status(response.status_code, _retry_after(response))
+                raise from_http_response(response)
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise _transport_error(exc) from exc
+            raise from_transport_error(exc) from exc
         if not isinstance(body, dict):
             raise RetryLater("VK's upload server answered in an unknown shape.")
         if body.get("error"):
@@ -200,7 +203,7 @@ class VkClient:
     async def download(self, url: str, *, max_bytes: int) -> tuple[bytes, str | None]:
         """GET a file VK linked to (a photo size, a document, a voice message). Returns the
         bytes and the Content-Type header; refuses files over ``max_bytes``."""
-        return await asyncio.to_thread(self._download, url, max_bytes)
+        return await self._in_thread(self._download, url, max_bytes)
 
     def _download(self, url: str, max_bytes: int) -> tuple[bytes, str | None]:
         _check_url(url)
@@ -209,7 +212,7 @@ class VkClient:
                 if response.status_code in (403, 404, 410):
                     raise PermanentFailure("The file is no longer available at VK.")
                 if response.status_code != 200:
-                    raise from_http_status(response.status_code, _retry_after(response))
+                    raise from_http_response(response)
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_content(_CHUNK):
@@ -221,7 +224,7 @@ class VkClient:
                     chunks.append(chunk)
                 return b"".join(chunks), response.headers.get("Content-Type")
         except (requests.RequestException, ValueError) as exc:
-            raise _transport_error(exc) from exc
+            raise from_transport_error(exc) from exc
 
     def close(self) -> None:
         self._session.close()
@@ -230,14 +233,3 @@ class VkClient:
 def _check_url(url: str) -> None:
     if not url.startswith(("https://", "http://")):
         raise PermanentFailure("VK gave a file link that is not http(s).")
-
-
-def _transport_error(exc: requests.RequestException | ValueError) -> RetryLater:
-    """A failure below VK's API (network, HTTP, a body that is not JSON): all transient."""
-    if isinstance(exc, requests.Timeout):
-        return RetryLater("VK did not answer in time.")
-    if isinstance(exc, requests.ConnectionError):
-        return RetryLater("The connection to VK failed or was reset.")
-    if isinstance(exc, ValueError):  # requests' JSONDecodeError is one too
-        return RetryLater("VK answered with something that is not JSON.")
-    return RetryLater(f"The request to VK failed ({type(exc).__name__}).")

@@ -4,11 +4,22 @@ Codes from VKCOM/vk-api-schema ``errors.json`` (channel-contracts.md §2.2). The
 envelope is ``{"error": {"error_code", "error_msg", "request_params"}}`` with HTTP 200;
 ``request_params`` echo what we sent (the message text among them), so they are never
 read, logged or shown.
+
+Every mapping of a VK failure lives here: API error codes (:func:`from_api_error`), one
+recipient's error inside ``messages.send``'s answer (:func:`from_send_error`), HTTP
+statuses (:func:`from_http_status`, :func:`from_http_response`), and the exceptions vk_api
+and requests raise (:func:`from_exception`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+# vk_api ships no type hints; its exception classes are read here and in client.py only.
+import vk_api  # type: ignore[import-untyped]
 
 from inbox.domain.channel_errors import ChannelError, PermanentFailure, RetryLater
 
@@ -16,7 +27,11 @@ __all__ = [
     "FLOOD_RETRY_SECONDS",
     "RATE_LIMIT_RETRY_SECONDS",
     "from_api_error",
+    "from_exception",
+    "from_http_response",
     "from_http_status",
+    "from_send_error",
+    "from_transport_error",
 ]
 
 #: Error 6 ("too many requests per second"): a community may make 20 calls a second, so
@@ -77,3 +92,53 @@ def from_http_status(status: int, retry_after: float | None = None) -> ChannelEr
     if status in (401, 403):
         return PermanentFailure(f"VK refused the request (HTTP {status}); check the token.")
     return PermanentFailure(f"VK answered HTTP {status}; check the api_base option.")
+
+
+def from_send_error(error: Mapping[str, Any]) -> ChannelError:
+    """The ``error`` of one item of ``messages.send``'s answer with ``peer_ids``
+    (``{"code", "description"}``; a proxy may use the envelope's ``error_code``/
+    ``error_msg`` names)."""
+    code = error.get("code", error.get("error_code"))
+    text = error.get("description", error.get("error_msg", ""))
+    return from_api_error(code if isinstance(code, int) else 0, str(text))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def from_http_response(response: requests.Response) -> ChannelError:
+    """:func:`from_http_status` for a response, with its ``Retry-After`` header."""
+    return from_http_status(response.status_code, _retry_after(response))
+
+
+def from_transport_error(exc: requests.RequestException | ValueError) -> RetryLater:
+    """A failure below VK's API (network, HTTP, a body that is not JSON): all transient."""
+    if isinstance(exc, requests.Timeout):
+        return RetryLater("VK did not answer in time.")
+    if isinstance(exc, requests.ConnectionError):
+        return RetryLater("The connection to VK failed or was reset.")
+    if isinstance(exc, ValueError):  # requests' JSONDecodeError is one too
+        return RetryLater("VK answered with something that is not JSON.")
+    return RetryLater(f"The request to VK failed ({type(exc).__name__}).")
+
+
+def from_exception(exc: Exception) -> ChannelError:
+    """What a vk_api method call raised (its own errors, requests' errors, a body that is
+    not JSON) as a channel error."""
+    if isinstance(exc, vk_api.Captcha):
+        return from_api_error(14, "captcha needed")
+    if isinstance(exc, vk_api.ApiError):
+        error = exc.error if isinstance(exc.error, dict) else {}
+        return from_api_error(int(exc.code), str(error.get("error_msg", "")))
+    if isinstance(exc, vk_api.ApiHttpError):
+        return from_http_response(exc.response)
+    if isinstance(exc, vk_api.VkApiError):
+        return PermanentFailure(f"VK refused the request ({type(exc).__name__}).")
+    if isinstance(exc, (requests.RequestException, ValueError)):
+        return from_transport_error(exc)
+    return PermanentFailure(f"The request to VK failed ({type(exc).__name__}).")

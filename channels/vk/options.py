@@ -13,7 +13,15 @@ from urllib.parse import urlsplit
 
 from inbox.domain.errors import InvalidInput
 
-__all__ = ["API_VERSION", "DEFAULT_API_BASE", "REQUIRED_OPTIONS", "VkOptions", "parse_options"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_API_BASE",
+    "OPTIONS",
+    "REQUIRED_OPTIONS",
+    "SECRETS",
+    "VkOptions",
+    "parse_options",
+]
 
 #: The Callback API and method version this adapter speaks (channel-contracts.md §2).
 API_VERSION = "5.199"
@@ -24,6 +32,11 @@ API_VERSION = "5.199"
 DEFAULT_API_BASE = "https://api.vk.ru"
 
 REQUIRED_OPTIONS = ("token", "group_id", "secret", "confirmation")
+#: Every option a VK channel accepts (``setup`` stores none of its own).
+OPTIONS = ("token", "group_id", "secret", "confirmation", "api_base")
+#: The options that are secret and never shown. ``confirmation`` is among them: with the
+#: group id it is what answers VK's address check, and the core masks it too.
+SECRETS = ("token", "secret", "confirmation")
 
 
 @dataclass(frozen=True, slots=True)

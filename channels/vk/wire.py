@@ -1,7 +1,8 @@
 """The Callback API envelope and typed reads of VK's JSON (channel-contracts.md §2.1).
 
 Every notification is ``{"type", "group_id", "event_id", "v", "secret"?, "object"}``
-(VKCOM/vk-api-schema ``callback/objects.json#callback_base``). Reads raise
+(VKCOM/vk-api-schema ``callback/objects.json#callback_base``); the body is parsed and
+authenticated in :mod:`channels.vk.webhook`. Reads raise
 :class:`WebhookRejected` (400) for a value of the wrong type: the body is never echoed,
 only the name of the field. Unknown fields are ignored.
 """
@@ -25,7 +26,6 @@ __all__ = [
     "opt_int",
     "opt_map",
     "opt_str",
-    "parse_callback",
     "payload_string",
 ]
 
@@ -37,7 +37,7 @@ class Callback:
     """One authenticated-or-not notification, before its ``object`` is read.
 
     ``group_id`` is ``None`` when the body does not carry one (it always does; the adapter
-    rejects such a body as not VK's)."""
+    rejects such a body as not VK's, :func:`channels.vk.webhook.authenticate`)."""
 
     type: str
     group_id: int | None
@@ -48,31 +48,6 @@ class Callback:
 
 def bad_shape(what: str) -> WebhookRejected:
     return WebhookRejected(400, "bad_request", f"not a VK Callback API notification: {what}")
-
-
-def parse_callback(body: bytes) -> Callback:
-    """Parse the raw body. Raises :class:`WebhookRejected` 400 when it is not JSON or not
-    the envelope's shape."""
-    try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise bad_shape("the body is not JSON") from None
-    if not isinstance(raw, dict):
-        raise bad_shape("the body is not a JSON object")
-    kind = raw.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise bad_shape("no event type")
-    group_id = opt_int(raw, "group_id")
-    secret = raw.get("secret")
-    if secret is not None and not isinstance(secret, str):
-        raise bad_shape("secret is not a string")
-    event_id = raw.get("event_id", "")
-    if not isinstance(event_id, str):
-        raise bad_shape("event_id is not a string")
-    obj = raw.get("object", {})
-    if not isinstance(obj, dict):
-        raise bad_shape("object is not a JSON object")
-    return Callback(kind, group_id, event_id, secret, obj)
 
 
 def _is_int(value: Any) -> bool:

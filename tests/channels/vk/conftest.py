@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,17 @@ def make_channel(api_base: str = "", **overrides: str) -> Channel:
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         options=options,
     )
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    """The thread pool a bare :class:`channels.vk.client.VkClient` runs vk_api in (the
+    adapter owns its own)."""
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vk-api-test")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aiohttp import web
@@ -19,8 +20,8 @@ from tests.fakes.vk_api import FailureKind, VkFake
 
 
 @pytest.fixture
-async def client(vk_fake: VkFake) -> AsyncIterator[VkClient]:
-    made = VkClient(token=vk_fake.token, api_base=vk_fake.base_url)
+async def client(vk_fake: VkFake, executor: ThreadPoolExecutor) -> AsyncIterator[VkClient]:
+    made = VkClient(token=vk_fake.token, executor=executor, api_base=vk_fake.base_url)
     try:
         yield made
     finally:
@@ -38,7 +39,7 @@ async def test_calls_go_to_api_base_with_token_in_the_body(
     assert request.params["v"] == "5.199"
 
 
-async def test_api_base_with_a_path_prefix() -> None:
+async def test_api_base_with_a_path_prefix(executor: ThreadPoolExecutor) -> None:
     seen: list[str] = []
 
     async def proxy(request: web.Request) -> web.Response:
@@ -49,7 +50,7 @@ async def test_api_base_with_a_path_prefix() -> None:
     app.router.add_post("/proxy/vk/method/{name}", proxy)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    client = VkClient(token="t", api_base=str(server.make_url("/proxy/vk")))
+    client = VkClient(token="t", executor=executor, api_base=str(server.make_url("/proxy/vk")))
     try:
         assert await client.call("groups.getById") == {"groups": [{"id": 1}]}
         assert seen == ["/proxy/vk/method/groups.getById"]
@@ -125,8 +126,8 @@ async def test_flood_control_waits_minutes() -> None:
     assert error.retry_after >= 60
 
 
-async def test_wrong_token_is_error_5(vk_fake: VkFake) -> None:
-    client = VkClient(token="revoked", api_base=vk_fake.base_url)
+async def test_wrong_token_is_error_5(vk_fake: VkFake, executor: ThreadPoolExecutor) -> None:
+    client = VkClient(token="revoked", executor=executor, api_base=vk_fake.base_url)
     try:
         with pytest.raises(PermanentFailure, match="invalid or expired"):
             await client.call("groups.getById")
@@ -134,12 +135,12 @@ async def test_wrong_token_is_error_5(vk_fake: VkFake) -> None:
         client.close()
 
 
-async def test_connection_refused_is_retry_later() -> None:
+async def test_connection_refused_is_retry_later(executor: ThreadPoolExecutor) -> None:
     server = TestServer(web.Application(), host="127.0.0.1")
     await server.start_server()
     base = str(server.make_url("")).rstrip("/")
     await server.close()  # nothing listens there any more
-    client = VkClient(token="t", api_base=base)
+    client = VkClient(token="t", executor=executor, api_base=base)
     try:
         with pytest.raises(RetryLater, match="connection"):
             await client.call("groups.getById")
@@ -147,7 +148,7 @@ async def test_connection_refused_is_retry_later() -> None:
         client.close()
 
 
-async def test_timeout_is_retry_later() -> None:
+async def test_timeout_is_retry_later(executor: ThreadPoolExecutor) -> None:
     release = asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
@@ -158,7 +159,12 @@ async def test_timeout_is_retry_later() -> None:
     app.router.add_post("/method/{name}", slow)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    client = VkClient(token="t", api_base=str(server.make_url("")).rstrip("/"), timeout=(1.0, 0.3))
+    client = VkClient(
+        token="t",
+        executor=executor,
+        api_base=str(server.make_url("")).rstrip("/"),
+        timeout=(1.0, 0.3),
+    )
     try:
         with pytest.raises(RetryLater, match="in time"):
             await client.call("groups.getById")

@@ -10,7 +10,8 @@ import pytest
 
 from channels.vk.adapter import VkAdapter
 from channels.vk.converter import convert_event, convert_message, decode_button_payload
-from channels.vk.wire import Callback, parse_callback
+from channels.vk.webhook import parse_callback
+from channels.vk.wire import Callback
 from inbox.domain.channel_io import WebhookBatch, WebhookRejected
 from inbox.domain.content import (
     Audio,
