@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from channels.vk.options import OPTIONS, SECRETS
 from inbox.domain.channel_spec import ChannelSpec
 from inbox.domain.channels import ChannelKind
 
@@ -13,6 +14,6 @@ KIND = ChannelKind("vk")
 #: string, and ``api_base`` for a proxy (docs/channels/vk.md).
 SPEC = ChannelSpec(
     kind=KIND,
-    options=frozenset({"token", "group_id", "secret", "confirmation", "api_base"}),
-    secrets=frozenset({"token", "secret", "confirmation"}),
+    options=frozenset(OPTIONS),
+    secrets=frozenset(SECRETS),
 )

@@ -1,17 +1,16 @@
-"""The option names a VK channel accepts and hides."""
+"""The option names a VK channel accepts and hides: options.py is what its spec declares."""
 
 from __future__ import annotations
 
 from channels.vk.options import OPTIONS, REQUIRED_OPTIONS, SECRETS
-from inbox.domain.channels import Channel, ChannelKind
-from inbox.usecases.channels import KNOWN_OPTIONS
+from channels.vk.spec import SPEC
 
 
-def test_options_are_the_ones_the_core_accepts() -> None:
-    assert set(OPTIONS) == KNOWN_OPTIONS[ChannelKind.VK]
+def test_options_are_the_ones_the_spec_declares() -> None:
+    assert set(OPTIONS) == SPEC.options
     assert set(REQUIRED_OPTIONS) <= set(OPTIONS)
 
 
-def test_secrets_are_options_the_core_masks() -> None:
+def test_secrets_are_options_the_spec_masks() -> None:
     assert {"token", "secret"} <= set(SECRETS) <= set(OPTIONS)
-    assert set(SECRETS) <= Channel.SECRET_OPTIONS
+    assert set(SECRETS) == SPEC.secrets
