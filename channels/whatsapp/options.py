@@ -18,9 +18,13 @@ from channels.whatsapp.client import DEFAULT_API_BASE
 from inbox.domain.channels import Channel
 from inbox.domain.errors import InvalidInput
 
-__all__ = ["REQUIRED_OPTIONS", "WhatsAppOptions", "configured_templates"]
+__all__ = ["OPTIONS", "REQUIRED_OPTIONS", "SECRETS", "WhatsAppOptions", "configured_templates"]
 
 REQUIRED_OPTIONS = ("token", "phone_number_id", "app_secret", "verify_token")
+#: Every option a WhatsApp channel takes (setup stores none of its own).
+OPTIONS = (*REQUIRED_OPTIONS, "api_base", "templates")
+#: Never shown, logged or sent to a browser.
+SECRETS = ("token", "app_secret", "verify_token")
 
 
 @dataclass(frozen=True, slots=True)

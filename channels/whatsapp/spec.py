@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from channels.whatsapp.options import configured_templates
+from channels.whatsapp.options import OPTIONS, SECRETS, configured_templates
 from inbox.domain.channel_spec import ChannelSpec, ReplyWindow
 from inbox.domain.channels import ChannelKind
 
@@ -29,10 +29,8 @@ CUSTOMER_SERVICE_WINDOW = ReplyWindow(
 
 SPEC = ChannelSpec(
     kind=KIND,
-    options=frozenset(
-        {"token", "phone_number_id", "app_secret", "verify_token", "api_base", "templates"}
-    ),
-    secrets=frozenset({"token", "app_secret", "verify_token"}),
+    options=frozenset(OPTIONS),
+    secrets=frozenset(SECRETS),
     reply_window=CUSTOMER_SERVICE_WINDOW,
     templates=configured_templates,
 )
