@@ -25,9 +25,10 @@ from typing import Any, Final, TypeVar
 
 import aioimaplib  # type: ignore[import-untyped]  # no type hints; wrapped narrowly here
 
+from channels.email.errors import IMAP_FAILURES, ImapError, ImapLoginRefused, imap_error
 from channels.email.options import EmailOptions
 
-__all__ = ["FetchedMail", "ImapError", "ImapLoginRefused", "ImapSession"]
+__all__ = ["COMMAND_TIMEOUT", "FETCH_TIMEOUT", "FetchedMail", "ImapSession"]
 
 T = TypeVar("T")
 
@@ -40,14 +41,6 @@ _FETCH_START: Final = re.compile(rb"^\d+ FETCH \(")
 _UID: Final = re.compile(rb"UID (\d+)")
 _SIZE: Final = re.compile(rb"RFC822\.SIZE (\d+)")
 _EXISTS: Final = re.compile(rb"^\d+ EXISTS$")
-
-
-class ImapError(Exception):
-    """The connection failed or the server said NO/BAD; the session is unusable."""
-
-
-class ImapLoginRefused(ImapError):
-    """The server refused the credentials; ``str(exc)`` is its reply (no password)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +103,9 @@ class ImapSession:
         except ImapError:
             await self.close()
             raise
-        except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
+        except IMAP_FAILURES as exc:
             await self.close()
-            raise ImapError(f"{type(exc).__name__}: {exc}"[:200]) from exc
+            raise imap_error(exc) from exc
 
     async def _starttls(self) -> None:
         """RFC 3501 §6.2.1. aioimaplib has the command in its table but no method."""
@@ -270,8 +263,8 @@ class ImapSession:
         if task in done:
             try:
                 return task.result()
-            except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
-                raise ImapError(f"{type(exc).__name__}: {exc}"[:200]) from exc
+            except IMAP_FAILURES as exc:
+                raise imap_error(exc) from exc
         task.cancel()
         if lost.done():
             raise ImapError("the connection to the IMAP server dropped")

@@ -25,7 +25,23 @@ from typing import Final, Literal
 
 from inbox.domain.errors import InvalidInput
 
-__all__ = ["EmailOptions", "TlsMode"]
+__all__ = ["OPTIONS", "SECRETS", "EmailOptions", "TlsMode"]
+
+#: Every option an e-mail channel accepts (the core's ``KNOWN_OPTIONS`` for ``email``).
+OPTIONS: Final[tuple[str, ...]] = (
+    "imap_host",
+    "imap_port",
+    "imap_tls",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "username",
+    "password",
+    "address",
+    "folder",
+)
+#: The options that are secret: never shown, never logged.
+SECRETS: Final[tuple[str, ...]] = ("password",)
 
 TlsMode = Literal["ssl", "starttls", "none"]
 
