@@ -102,9 +102,10 @@ def smtp_error(exc: BaseException, options: EmailOptions) -> ChannelError:
             "smtp_tls and smtp_port."
         )
     if isinstance(exc, ssl.SSLError):
+        # The ssl module sets ``reason``; an SSLError built by hand has none.
+        reason = getattr(exc, "reason", None) or type(exc).__name__
         return PermanentFailure(
-            f"TLS with the mail server failed ({exc.reason or type(exc).__name__}); check "
-            "smtp_tls and smtp_port."
+            f"TLS with the mail server failed ({reason}); check smtp_tls and smtp_port."
         )
     return RetryLater(
         f"Could not reach the mail server {options.smtp_host}:{options.smtp_port} "

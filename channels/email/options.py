@@ -27,7 +27,7 @@ from inbox.domain.errors import InvalidInput
 
 __all__ = ["OPTIONS", "SECRETS", "EmailOptions", "TlsMode"]
 
-#: Every option an e-mail channel accepts (the core's ``KNOWN_OPTIONS`` for ``email``).
+#: Every option an e-mail channel accepts (its spec, channels/email/spec.py, declares these).
 OPTIONS: Final[tuple[str, ...]] = (
     "imap_host",
     "imap_port",
@@ -65,6 +65,13 @@ class EmailOptions:
     username: str
     password: str
     folder: str
+
+    def __repr__(self) -> str:
+        # Never show the password in a traceback or a log line.
+        return (
+            f"EmailOptions(address={self.address!r}, imap_host={self.imap_host!r}, "
+            f"smtp_host={self.smtp_host!r}, username={self.username!r})"
+        )
 
     @property
     def domain(self) -> str:

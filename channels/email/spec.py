@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from channels.email.options import OPTIONS, SECRETS
 from inbox.domain.channel_spec import ChannelSpec
 from inbox.domain.channels import ChannelKind
 
@@ -15,20 +16,7 @@ MAX_REFERENCES = 30
 
 SPEC = ChannelSpec(
     kind=KIND,
-    options=frozenset(
-        {
-            "imap_host",
-            "imap_port",
-            "imap_tls",
-            "smtp_host",
-            "smtp_port",
-            "smtp_tls",
-            "username",
-            "password",
-            "address",
-            "folder",
-        }
-    ),
-    secrets=frozenset({"password"}),
+    options=frozenset(OPTIONS),
+    secrets=frozenset(SECRETS),
     threading=MAX_REFERENCES,
 )

@@ -24,12 +24,11 @@ from channels.email.imap import ImapSession
 from channels.email.options import OPTIONS, SECRETS, EmailOptions
 from channels.email.poller import parse_cursor
 from channels.email.smtp import smtp_connection
+from channels.email.spec import SPEC
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
-from inbox.domain.channels import ChannelKind
 from inbox.domain.clock import FixedClock
 from inbox.domain.errors import InvalidInput
 from inbox.ports import AdapterDeps
-from inbox.usecases.channels import KNOWN_OPTIONS
 from tests.channels.email.support import (
     MAIL_PASSWORD,
     Dovecot,
@@ -39,8 +38,9 @@ from tests.channels.email.support import (
 )
 
 
-def test_options_are_the_kinds_known_options() -> None:
-    assert set(OPTIONS) == KNOWN_OPTIONS[ChannelKind.EMAIL]
+def test_options_are_the_ones_the_spec_declares() -> None:
+    assert set(OPTIONS) == SPEC.options
+    assert set(SECRETS) == SPEC.secrets
     assert len(OPTIONS) == len(set(OPTIONS))
     assert SECRETS == ("password",)
     assert set(SECRETS) <= set(OPTIONS)
@@ -210,3 +210,9 @@ async def test_the_adapter_builds_its_clients_with_the_given_factory(
     finally:
         await adapter.close()
     assert len(built) == 2  # one for setup, one kept for the polls
+
+
+def test_parsed_options_never_show_the_password() -> None:
+    shown = repr(_options())
+    assert "password" not in shown.lower()
+    assert "imap_host=" in shown
