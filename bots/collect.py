@@ -72,9 +72,7 @@ def _phone(text: str, region: str) -> str | None:
 
 
 def _email(text: str) -> str | None:
-    candidates = [text] + [
-        token.strip(_PUNCTUATION) for token in text.split() if "@" in token and token != text
-    ]
+    candidates = [text] + [token.strip(_PUNCTUATION) for token in text.split() if "@" in token]
     for candidate in candidates:
         try:
             return validate_email(candidate, check_deliverability=False).normalized
@@ -87,10 +85,10 @@ def _order_number(text: str) -> str | None:
     whole = _one_order_number(text)
     if whole is not None:
         return whole
-    # "заказ № 12345": the one token of the reply that looks like an order number.
-    tokens = re.sub(r"([#№])\s+", r"\1", text).split()
-    found = {value for token in tokens if (value := _one_order_number(token)) is not None}
-    return found.pop() if len(found) == 1 else None
+    # "заказ № 12345": the one word of the reply with digits, if it is an order number.
+    # Two such words ("12 345", "№123 от 12.05") are ambiguous: the bot asks again.
+    tokens = [t for t in re.sub(r"([#№])\s+", r"\1", text).split() if _DIGIT.search(t)]
+    return _one_order_number(tokens[0]) if len(tokens) == 1 else None
 
 
 def _one_order_number(text: str) -> str | None:
