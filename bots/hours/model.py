@@ -111,7 +111,8 @@ def _check_intervals(intervals: object, where: str) -> None:
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """Business hours in ``tz`` (an IANA name). ``week`` maps a weekday (0 = Monday) to its
-    intervals, sorted and non-overlapping (a missing weekday is closed). ``holidays`` are
+    intervals, sorted and non-overlapping (a missing weekday is closed; the stored week
+    has all seven, closed ones empty). ``holidays`` are
     inclusive date ranges, closed all day. ``exceptions`` give a date's hours instead of the
     weekly ones (an empty tuple: closed that day); an exception wins over a holiday, being
     the more specific of the two (open on 5 January during a 1-8 January holiday)."""
@@ -149,6 +150,11 @@ class Schedule:
             if type(day_) is not date:
                 raise InvalidInput(f"exception date {day_!r} must be a date")
             _check_intervals(intervals, day_.isoformat())
+        # Every weekday present (closed is an empty tuple) and private copies, so that
+        # equal schedules compare equal and a caller's dict cannot change this one.
+        week = {day: self.week.get(day, ()) for day in range(7)}
+        object.__setattr__(self, "week", week)
+        object.__setattr__(self, "exceptions", dict(self.exceptions))
 
 
 def hours_on(schedule: Schedule, day: date) -> tuple[Interval, ...]:

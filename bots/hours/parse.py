@@ -186,6 +186,8 @@ def parse_week(spec: str) -> dict[int, tuple[Interval, ...]]:
                     f"week, in {clause.strip()!r}: {_FULL[day]} is given twice; name each day once"
                 )
             week[day] = hours
+    if not week:
+        raise InvalidInput(f"the week is empty; write it like {_WEEK_EXAMPLE!r}")
     return week
 
 
