@@ -1,10 +1,26 @@
 """Bots: business hours, the off-hours answer, FAQ, hand-off and CSAT (a feature: the
-third floor of ARCHITECTURE.md).
+third floor of ARCHITECTURE.md; docs/bots.md).
 
-The package follows routing's shape (docs/architecture.md, "How to add a feature"):
-``records.py`` (its own records), ``ports.py`` (a ``BotsTx`` that extends the core's
-``Tx`` with its repositories), ``events.py`` (its events and their frames, collected by the
-root's registry), ``views.py`` and one module per use case. It takes new conversations
-through the core's intake policy port and answers through ``send_automatic_reply``; it
-may use routing's and payments' public modules, never their insides.
+``records.py`` (scopes' settings, the bot's session per conversation), ``ports.py`` (a
+``BotsTx`` that extends the core's ``Tx`` with ``.bots``), ``events.py``, the pure parts
+(``hours.py`` schedules, ``flow.py`` the flow file, ``faq.py`` stem matching,
+``collect.py`` validators, ``dialogue.py`` one turn of the dialogue) and ``service.py``
+(the intake policy, the worker that answers through ``write_automatic_reply``, the sweep).
+It takes new conversations through the core's intake policy port and never imports
+another feature: the root tells it which queue a channel's conversations go to.
 """
+
+from bots.records import DEFAULT_SCOPE, BotSession, Scope, ScopeRecord, SessionState
+from bots.service import BotIntake, BotService, ScopeSettings, settings_view
+
+__all__ = [
+    "DEFAULT_SCOPE",
+    "BotIntake",
+    "BotService",
+    "BotSession",
+    "Scope",
+    "ScopeRecord",
+    "ScopeSettings",
+    "SessionState",
+    "settings_view",
+]

@@ -38,7 +38,13 @@ from typing import Any, Literal, NoReturn
 
 import yaml
 
-from inbox.domain.content import Button
+from bots.flow_defaults import (
+    DEFAULT_FAQ,
+    DEFAULT_GREETING,
+    DEFAULT_HANDOFF,
+    DEFAULT_OFF_HOURS,
+    DEFAULT_TEXTS,
+)
 from inbox.domain.errors import InvalidInput, TooLarge
 
 __all__ = [
@@ -49,7 +55,6 @@ __all__ = [
     "MAX_SOURCE_BYTES",
     "MAX_TEXT_CHARS",
     "MAX_TITLE_CHARS",
-    "MENU_OPERATOR_PAYLOAD",
     "TEXT_KEYS",
     "BotFlow",
     "CollectField",
@@ -58,11 +63,9 @@ __all__ = [
     "Language",
     "default_flow",
     "default_texts",
-    "faq_payload",
     "flow_from_json",
     "flow_to_json",
-    "menu_buttons",
-    "menu_choice",
+    "fold",
     "parse_flow",
 ]
 
@@ -84,65 +87,14 @@ MAX_TITLE_CHARS = 100
 #: about 1 MiB; anything much larger is not a flow file.
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 
-MENU_OPERATOR_PAYLOAD = "bot:operator"
-_FAQ_PAYLOAD_PREFIX = "bot:faq:"
 
 _NEXT_OPEN = "{next_open}"
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _HAS_WORD = re.compile(r"[^\W_]")
-_MENU_NUMBER = re.compile(r"\s*(\d{1,3})\s*[.)]?\s*")
-
-_DEFAULT_TEXTS: Mapping[Language, Mapping[str, str]] = {
-    "ru": {
-        "ask_phone": "Оставьте, пожалуйста, номер телефона для связи.",
-        "ask_email": "Оставьте, пожалуйста, адрес электронной почты.",
-        "ask_order_number": "Напишите, пожалуйста, номер заказа.",
-        "bad_phone": "Не получилось распознать номер. Напишите его в формате +7 916 123-45-67.",
-        "bad_email": "Не похоже на адрес почты. Напишите его в виде name@example.com.",
-        "bad_order_number": "Не получилось распознать номер заказа. Пример: 12345 или AB-123.",
-        "handoff": "Соединяю с оператором…",
-        "handoff_off_hours": "Оператор ответит {next_open}.",
-        "fallback": "Я не понял вопрос. Переформулируйте его или напишите «оператор».",
-        "menu_operator": "Связаться с оператором",
-        "csat_request": "Оцените, пожалуйста, наш ответ от 1 до 5.",
-        "csat_thanks": "Спасибо за оценку!",
-        "csat_comment_prompt": "Если хотите, напишите, что можно улучшить.",
-        "chat_ended": "Диалог завершён. Если появятся вопросы — пишите.",
-    },
-    "en": {
-        "ask_phone": "Please leave a phone number we can reach you at.",
-        "ask_email": "Please leave your email address.",
-        "ask_order_number": "Please type your order number.",
-        "bad_phone": "I could not read that number. Please write it like +44 20 7946 0958.",
-        "bad_email": "That does not look like an email address. Write it like name@example.com.",
-        "bad_order_number": "I could not read that order number. Example: 12345 or AB-123.",
-        "handoff": "Connecting you to an operator…",
-        "handoff_off_hours": "An operator will answer {next_open}.",
-        "fallback": "I did not get that. Please rephrase, or type “operator”.",
-        "menu_operator": "Talk to an operator",
-        "csat_request": "Please rate our answer from 1 to 5.",
-        "csat_thanks": "Thank you for your rating!",
-        "csat_comment_prompt": "If you like, tell us what we could do better.",
-        "chat_ended": "The chat has ended. Write again any time.",
-    },
-}
 
 #: Every key of ``texts:``; the bot says nothing that is not in this list or in the flow.
-TEXT_KEYS: tuple[str, ...] = tuple(_DEFAULT_TEXTS["en"])
+TEXT_KEYS: tuple[str, ...] = tuple(DEFAULT_TEXTS["en"])
 _NEXT_OPEN_TEXTS = frozenset({"off_hours", "texts.handoff_off_hours"})
-
-_DEFAULT_GREETING: Mapping[Language, str] = {
-    "ru": "Здравствуйте! Чем помочь?",
-    "en": "Hello! How can we help?",
-}
-_DEFAULT_OFF_HOURS: Mapping[Language, str] = {
-    "ru": "Сейчас мы не работаем. Ответим {next_open}.",
-    "en": "We are closed now. We will answer {next_open}.",
-}
-_DEFAULT_HANDOFF: Mapping[Language, tuple[str, ...]] = {
-    "ru": ("оператор", "человек", "менеджер", "живой человек", "operator"),
-    "en": ("operator", "human", "agent", "real person", "оператор"),
-}
 
 _TOP_KEYS = (
     "language",
@@ -207,70 +159,24 @@ class BotFlow:
         return _PLACEHOLDER.sub(lambda m: values[m.group()[1:-1]], template)
 
 
-def default_texts(language: Language) -> Mapping[str, str]:
-    """The default of every key of :data:`TEXT_KEYS` in ``language``."""
-    return MappingProxyType(dict(_DEFAULT_TEXTS[language]))
-
-
 def default_flow(language: Language) -> BotFlow:
     """A shop's starting flow: a greeting with a menu of four common questions (delivery,
     payment, returns, where is my order), the hand-off words, nothing collected."""
-    if language == "ru":
-        faq = (
-            FaqEntry(
-                title="Доставка",
-                answer="Доставляем курьером за 1–2 дня, по России — почтой за 3–7 дней.",
-                keywords=("доставка", "курьер", "когда привезут", "сроки"),
-            ),
-            FaqEntry(
-                title="Оплата",
-                answer="Оплатить можно картой на сайте или при получении.",
-                keywords=("оплата", "оплатить", "карта", "наличные"),
-            ),
-            FaqEntry(
-                title="Возврат и обмен",
-                answer="Вернуть или обменять товар можно в течение 14 дней после получения.",
-                keywords=("возврат", "вернуть", "обмен", "обменять"),
-            ),
-            FaqEntry(
-                title="Где мой заказ?",
-                answer="Статус заказа пришлём в этот чат. Напишите номер заказа оператору.",
-                keywords=("где заказ", "статус заказа", "отследить"),
-            ),
-        )
-    else:
-        faq = (
-            FaqEntry(
-                title="Delivery",
-                answer="A courier delivers in 1–2 days; parcels by post take 3–7 days.",
-                keywords=("delivery", "courier", "shipping", "when will it arrive"),
-            ),
-            FaqEntry(
-                title="Payment",
-                answer="Pay by card on the website or on delivery.",
-                keywords=("payment", "pay", "card", "cash"),
-            ),
-            FaqEntry(
-                title="Returns and exchanges",
-                answer="You can return or exchange an item within 14 days of receiving it.",
-                keywords=("return", "refund", "exchange"),
-            ),
-            FaqEntry(
-                title="Where is my order?",
-                answer="We will post the order's status in this chat. Tell an operator its number.",
-                keywords=("where order", "order status", "track"),
-            ),
-        )
     return BotFlow(
         language=language,
-        greeting=_DEFAULT_GREETING[language],
-        off_hours=_DEFAULT_OFF_HOURS[language],
-        faq=faq,
-        handoff=_DEFAULT_HANDOFF[language],
+        greeting=DEFAULT_GREETING[language],
+        off_hours=DEFAULT_OFF_HOURS[language],
+        faq=tuple(FaqEntry(e.answer, e.keywords, e.title) for e in DEFAULT_FAQ[language]),
+        handoff=DEFAULT_HANDOFF[language],
         collect=(),
         menu=True,
         texts=default_texts(language),
     )
+
+
+def default_texts(language: Language) -> Mapping[str, str]:
+    """The default of every key of :data:`TEXT_KEYS` in ``language``."""
+    return MappingProxyType(dict(DEFAULT_TEXTS[language]))
 
 
 # --- parsing -----------------------------------------------------------------------------
@@ -353,7 +259,7 @@ def flow_from_json(data: Mapping[str, Any]) -> BotFlow:
     language = top["language"]
     if language not in LANGUAGES:
         _fail("language", f"must be one of ru, en (got {language!r})")
-    texts = dict(_DEFAULT_TEXTS[language])
+    texts = dict(DEFAULT_TEXTS[language])
     if "texts" in top:
         given = _mapping(top["texts"], "texts", TEXT_KEYS)
         for key, value in given.items():
@@ -363,12 +269,12 @@ def flow_from_json(data: Mapping[str, Any]) -> BotFlow:
     return BotFlow(
         language=language,
         enabled=_bool(top.get("enabled", True), "enabled"),
-        greeting=_text(top.get("greeting", _DEFAULT_GREETING[language]), "greeting"),
-        off_hours=_text(top.get("off_hours", _DEFAULT_OFF_HOURS[language]), "off_hours"),
+        greeting=_text(top.get("greeting", DEFAULT_GREETING[language]), "greeting"),
+        off_hours=_text(top.get("off_hours", DEFAULT_OFF_HOURS[language]), "off_hours"),
         menu=_bool(top.get("menu", has_titles), "menu"),
         faq=faq,
         handoff=_phrases(
-            top.get("handoff", list(_DEFAULT_HANDOFF[language])),
+            top.get("handoff", list(DEFAULT_HANDOFF[language])),
             "handoff",
             MAX_HANDOFF_PHRASES,
         ),
@@ -403,56 +309,8 @@ def flow_to_json(flow: BotFlow) -> dict[str, Any]:
     }
 
 
-# --- the menu ----------------------------------------------------------------------------
-
-
-def faq_payload(index: int) -> str:
-    """The reply payload of the menu button of ``flow.faq[index]``."""
-    return f"{_FAQ_PAYLOAD_PREFIX}{index}"
-
-
-def menu_buttons(flow: BotFlow) -> tuple[Button, ...]:
-    """The menu offered after the greeting: a reply button per titled FAQ entry, then
-    "talk to an operator" (:data:`MENU_OPERATOR_PAYLOAD`). Empty when ``flow.menu`` is off.
-    Channels without buttons number them 1..n; :func:`menu_choice` reads those numbers."""
-    if not flow.menu:
-        return ()
-    buttons = [
-        Button(title=entry.title, payload=faq_payload(index))
-        for index, entry in enumerate(flow.faq)
-        if entry.title
-    ]
-    buttons.append(Button(title=flow.texts["menu_operator"], payload=MENU_OPERATOR_PAYLOAD))
-    return tuple(buttons)
-
-
-def menu_choice(flow: BotFlow, reply: str) -> FaqEntry | Literal["operator"] | None:
-    """What the customer picked from :func:`menu_buttons`: by payload, by the button's
-    number ("2", "2.", "2)") or by its title (case and ё/е ignored). ``None`` when the reply
-    names no button (then it is a question for the FAQ matcher)."""
-    buttons = menu_buttons(flow)
-    if not buttons:
-        return None
-    chosen: Button | None = None
-    number = _MENU_NUMBER.fullmatch(reply)
-    if number is not None:
-        position = int(number.group(1))
-        if 1 <= position <= len(buttons):
-            chosen = buttons[position - 1]
-    else:
-        wanted = _fold(reply)
-        for button in buttons:
-            if reply == button.payload or _fold(button.title) == wanted:
-                chosen = button
-                break
-    if chosen is None:
-        return None
-    if chosen.payload == MENU_OPERATOR_PAYLOAD:
-        return "operator"
-    return flow.faq[int(chosen.payload.removeprefix(_FAQ_PAYLOAD_PREFIX))]
-
-
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Text as a customer's reply is compared to a title: case, ё/е and spacing ignored."""
     return " ".join(text.casefold().replace("ё", "е").split())
 
 
@@ -551,7 +409,7 @@ def _faq(value: object) -> tuple[FaqEntry, ...]:
         title = ""
         if "title" in entry:
             title = _text(entry["title"], f"{path}.title", limit=MAX_TITLE_CHARS)
-            folded = _fold(title)
+            folded = fold(title)
             if folded in titles:
                 _fail(f"{path}.title", f"the same as faq[{titles[folded]}].title")
             titles[folded] = index

@@ -97,7 +97,7 @@ def _serving_parts(wiring: Wiring) -> Services:
     senders.update(wiring.adapters)
     worker = DeliveryWorker(core, senders)
     pollers = PollerService(core, wiring.adapters)
-    for subscriber in (hub, visitors, worker, wiring.router):
+    for subscriber in (hub, visitors, worker, wiring.router, wiring.bots):
         wiring.bus.subscribe(subscriber.on_event)
     return Services(
         settings=settings,
@@ -107,6 +107,7 @@ def _serving_parts(wiring: Wiring) -> Services:
         visitors=visitors,
         worker=worker,
         router=wiring.router,
+        bots=wiring.bots,
         media=wiring.media,
         adapters=wiring.adapters,
         pollers=pollers,
@@ -119,6 +120,7 @@ async def _start(app: web.Application) -> None:
     services.hub.start()
     services.worker.start()
     services.router.start()
+    services.bots.start()
     services.pollers.start()
     services.worker.wake()  # deliver whatever was pending before a restart
 
@@ -132,6 +134,7 @@ async def _cleanup(app: web.Application) -> None:
     try:
         await services.pollers.stop()
         await services.router.stop()
+        await services.bots.stop()
         await services.worker.stop()
     finally:
         await app[_WIRING].close()

@@ -8,12 +8,16 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from bots import Scope
 from channels.webchat import WebchatSocket
 from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
+from operator_ws.rest.bots import ScopeResolver
+from server.bots import scope_named
 from server.pages import DemoPage, StaticPage, healthz, static_asset
 from server.services import Services
 from server.webhooks import WebhookEndpoint
+from storage.repositories.tx import SqlTx
 
 __all__ = ["routes"]
 
@@ -30,6 +34,8 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         services.media,
         services.adapters,
         services.router,
+        services.bots,
+        _scope_resolver(services),
     )
     return [
         *api.routes(),  # /api/v1/... (operator_ws)
@@ -42,3 +48,13 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         web.get("/demo", DemoPage(core).handle),
         web.route("*", "/webhooks/{kind}/{channel_id}", webhook.handle),
     ]
+
+
+def _scope_resolver(services: Services) -> ScopeResolver:
+    async def resolve(name: str) -> Scope:
+        async def work(tx: SqlTx) -> Scope:
+            return await scope_named(tx, name)
+
+        return await services.store.read(work)
+
+    return resolve

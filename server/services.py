@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bots import BotService
 from channels.webchat import VisitorRegistry
 from inbox.delivery import DeliveryWorker
 from inbox.pollers import PollerService
@@ -35,6 +36,7 @@ class Services:
     visitors: VisitorRegistry
     worker: DeliveryWorker
     router: RoutingService
+    bots: BotService
     media: MediaStore
     adapters: Mapping[str, ChannelAdapter]
     pollers: PollerService

@@ -12,11 +12,13 @@ owner (``server.app``); the wiring never starts a task by itself.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from bots import BotService
 from channels.telegram.spec import KIND as TELEGRAM
 from inbox.bus import InProcessEventBus
 from inbox.domain.clock import Clock, SystemClock
@@ -28,6 +30,7 @@ from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, Passw
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings, parse_weights
+from server.bots import queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
@@ -86,6 +89,7 @@ class Wiring:
     media: MediaStore
     adapters: Mapping[str, ChannelAdapter]
     router: RoutingService
+    bots: BotService
     #: Every event type this server declares: the Redis codec and the operators' frames.
     events: EventRegistry
 
@@ -131,7 +135,12 @@ async def open_wiring(
             else None
         )
         bus: EventBus = redis_bus if redis_bus is not None else InProcessEventBus()
-        core = Core(store=store, bus=bus, clock=clock or SystemClock(), channels=CATALOG)
+        plain = Core(store=store, bus=bus, clock=clock or SystemClock(), channels=CATALOG)
+        # The bots take new conversations through the core's intake policy; the service
+        # and the core share the store, bus, clock and catalog.
+        bots = BotService(plain, store, queue_of)
+        core = dataclasses.replace(plain, intake=bots.intake)
+        await bots.load()
         media = FileMediaStore(settings.data_dir)
         adapters = build_adapters(settings, media, core.clock, adapter_factories)
 
@@ -161,6 +170,7 @@ async def open_wiring(
         media=media,
         adapters=adapters,
         router=router,
+        bots=bots,
         events=registry,
     )
 

@@ -29,6 +29,8 @@ from storage.types import UtcDateTime, json_document
 
 __all__ = [
     "auth_sessions",
+    "bot_scopes",
+    "bot_sessions",
     "channel_identities",
     "channels",
     "contacts",
@@ -306,4 +308,36 @@ routing_lock = Table(
     # One row (id 1), locked FOR UPDATE by every routing transaction on PostgreSQL, so
     # routing decisions are serialised across server processes.
     Column("id", Integer, primary_key=True, autoincrement=False),
+)
+
+
+# --------------------------------------------------------------------------- bots
+
+bot_scopes = Table(
+    "bot_scopes",
+    metadata,
+    # "default" (the whole inbox) or a routing queue's id; no foreign key, as routing
+    # task rows have none either (queues may be renamed; ids stay).
+    Column("scope", String(ID), primary_key=True),
+    Column("hours", json_document(), nullable=True),
+    Column("flow", json_document(), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+bot_sessions = Table(
+    "bot_sessions",
+    metadata,
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), primary_key=True),
+    Column("scope", String(ID), nullable=False),
+    Column("state", String(ENUM), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("collected", json_document(), nullable=False),
+    Column("menu", json_document(), nullable=False),
+    # The last customer message (by seq) the bot has dealt with: never answered twice.
+    Column("handled_seq", Integer, nullable=False),
+    Column("csat_requested_at", UtcDateTime, nullable=True),
+    Column("csat_rating", Integer, nullable=True),
+    Column("csat_comment", Text, nullable=False),
+    Column("csat_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -62,6 +62,12 @@ class ContactRepo(Protocol):
     async def set_tags(self, contact_id: ContactId, tags: frozenset[str]) -> None:
         """Replace the contact's tags."""
 
+    async def set_details(
+        self, contact_id: ContactId, *, phone: str | None = None, email: str | None = None
+    ) -> None:
+        """Set the contact's phone and/or e-mail (what a bot collected); ``None`` keeps
+        the stored value."""
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationFilter:

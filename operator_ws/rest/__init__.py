@@ -9,6 +9,7 @@ resource; :class:`OperatorApi` collects every route for the root in one call.
 ``operators``      list, update
 ``channels``       list, a channel's message templates
 ``routing``        a conversation's routing explanation, offers, queues
+``bots``           business hours and bot flows per queue
 ``common``         bearer authentication, JSON bodies, parameters, error bodies
 =================  ==========================================================
 """
@@ -20,10 +21,12 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from bots import BotService
 from inbox.ports import ChannelAdapter, MediaStore, PasswordHasher
 from inbox.usecases import Core
 from operator_ws.hub import OperatorHub
 from operator_ws.rest.auth import AuthRoutes
+from operator_ws.rest.bots import BotRoutes, ScopeResolver
 from operator_ws.rest.channels import ChannelRoutes
 from operator_ws.rest.contacts import ContactRoutes
 from operator_ws.rest.conversations import ConversationRoutes
@@ -48,6 +51,8 @@ class OperatorApi:
         media: MediaStore,
         adapters: Mapping[str, ChannelAdapter],
         routing: RoutingControl,
+        bots: BotService,
+        resolve_scope: ScopeResolver,
     ) -> None:
         self._resources = (
             AuthRoutes(core, hasher, hub, token_ttl),
@@ -57,6 +62,7 @@ class OperatorApi:
             MediaRoutes(core, media, adapters),
             ContactRoutes(core),
             RoutingRoutes(core, routing),
+            BotRoutes(core, bots, resolve_scope),
         )
 
     def routes(self) -> list[web.RouteDef]:

@@ -20,6 +20,7 @@ _FIND_IDENTITY = select(_ids).where(
 )
 _INSERT_CONTACT = insert(contacts)
 _INSERT_IDENTITY = insert(_ids)
+#: ``tags``, ``phone``, ``email``: the columns given with the row are the ones set.
 _SET_TAGS = update(contacts).where(contacts.c.id == bindparam("b_id"))
 _UPDATE_IDENTITY = update(_ids).where(
     _ids.c.channel_id == bindparam("b_channel_id"),
@@ -50,6 +51,13 @@ class SqlContactRepo(SqlRepo):
 
     async def set_tags(self, contact_id: ContactId, tags: frozenset[str]) -> None:
         await self._run(_SET_TAGS, {"b_id": contact_id, "tags": sorted(tags)})
+
+    async def set_details(
+        self, contact_id: ContactId, *, phone: str | None = None, email: str | None = None
+    ) -> None:
+        values = {k: v for k, v in (("phone", phone), ("email", email)) if v is not None}
+        if values:
+            await self._run(_SET_TAGS, {"b_id": contact_id, **values})
 
     async def update_identity(self, identity: ChannelIdentity) -> None:
         await self._run(

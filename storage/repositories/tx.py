@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.repositories.base import SqlConnection, WriteCounter
+from storage.repositories.bots import SqlBotsRepo
 from storage.repositories.contacts import SqlContactRepo
 from storage.repositories.conversations import SqlConversationRepo
 from storage.repositories.leases import SqlLeaseRepo
@@ -16,12 +17,14 @@ __all__ = ["SqlTx"]
 
 class SqlTx:
     """Implements :class:`inbox.ports.Tx` and every feature's extension of it
-    (:class:`routing.ports.RoutingTx`) over the connection of an open transaction.
+    (:class:`routing.ports.RoutingTx`, :class:`bots.ports.BotsTx`) over the connection of an
+    open transaction.
 
     The store creates one per unit of work; it is only valid until that work returns.
     """
 
     __slots__ = (
+        "_bots",
         "_channels",
         "_contacts",
         "_conversations",
@@ -45,6 +48,7 @@ class SqlTx:
         self._sessions = SqlAuthSessionRepo(conn, writes)
         self._leases = SqlLeaseRepo(conn, writes)
         self._routing = SqlRoutingRepo(conn, writes)
+        self._bots = SqlBotsRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -86,3 +90,7 @@ class SqlTx:
     @property
     def routing(self) -> SqlRoutingRepo:
         return self._routing
+
+    @property
+    def bots(self) -> SqlBotsRepo:
+        return self._bots

@@ -16,20 +16,17 @@ from hypothesis import strategies as st
 
 from bots.flow import (
     MAX_SOURCE_BYTES,
-    MENU_OPERATOR_PAYLOAD,
     TEXT_KEYS,
     BotFlow,
     CollectStep,
     FaqEntry,
     default_flow,
     default_texts,
-    faq_payload,
     flow_from_json,
     flow_to_json,
-    menu_buttons,
-    menu_choice,
     parse_flow,
 )
+from bots.menu import MENU_OPERATOR_PAYLOAD, faq_payload, menu_buttons, menu_choice
 from inbox.domain.errors import InvalidInput, TooLarge
 
 CONTRACT_EXAMPLE = """\
