@@ -260,6 +260,7 @@ def outbox_values(item: OutboxItem) -> dict[str, Any]:
         "last_error": item.last_error,
         "lease_owner": None,
         "lease_until": None,
+        "seq": item.seq,
     }
 
 
@@ -273,6 +274,7 @@ def outbox_from_row(row: Row) -> OutboxItem:
         available_at=row["available_at"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+        seq=row["seq"],
     )
 
 

@@ -194,9 +194,12 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("lease_owner", Text, nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
+    # The message's seq: a conversation's jobs go out in this order, also when one
+    # transaction queued several with the same created_at (a bot's greeting and menu).
+    Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_outbox_available_at", "available_at"),
-    # "Is this the oldest job of its conversation?" in claim_due.
-    Index("ix_outbox_conversation_id_created_at", "conversation_id", "created_at"),
+    # "Is this the first job of its conversation?" in claim_due.
+    Index("ix_outbox_conversation_id_seq", "conversation_id", "seq"),
 )
 
 auth_sessions = Table(

@@ -195,7 +195,8 @@ class ChannelRepo(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """One delivery job: send ``message_id`` to its channel. Committed with the message."""
+    """One delivery job: send ``message_id`` to its channel. Committed with the message.
+    ``seq`` is the message's: a conversation's jobs are delivered in ``seq`` order."""
 
     id: OutboxId
     message_id: MessageId
@@ -205,6 +206,7 @@ class OutboxItem:
     available_at: datetime
     attempts: int = 0
     last_error: str | None = None
+    seq: int = 0
 
 
 class OutboxRepo(Protocol):

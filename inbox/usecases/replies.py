@@ -264,6 +264,7 @@ async def _store_outbound(
             channel_id=conversation.channel_id,
             created_at=now,
             available_at=now,
+            seq=message.seq,
         )
     )
 

@@ -28,9 +28,9 @@ class SqlOutboxRepo(SqlRepo):
     async def claim_due(
         self, now: datetime, *, limit: int, lease_until: datetime, owner: str
     ) -> list[OutboxItem]:
-        """Only the head (oldest by ``created_at``, then id) of each conversation's jobs is
-        a candidate, so a conversation whose head is leased, or not due yet, yields
-        nothing: its later jobs wait, and per-conversation order holds.
+        """Only the head (lowest message ``seq``, then oldest, then id) of each
+        conversation's jobs is a candidate, so a conversation whose head is leased, or not
+        due yet, yields nothing: its later jobs wait, and per-conversation order holds.
 
         On PostgreSQL the candidates are locked ``FOR UPDATE SKIP LOCKED``: a concurrent
         claimer skips heads being claimed right now and, because the "is it the head?"
@@ -43,8 +43,14 @@ class SqlOutboxRepo(SqlRepo):
         is_head = ~exists().where(
             older.c.conversation_id == job.c.conversation_id,
             or_(
-                older.c.created_at < job.c.created_at,
-                and_(older.c.created_at == job.c.created_at, older.c.id < job.c.id),
+                older.c.seq < job.c.seq,
+                and_(
+                    older.c.seq == job.c.seq,
+                    or_(
+                        older.c.created_at < job.c.created_at,
+                        and_(older.c.created_at == job.c.created_at, older.c.id < job.c.id),
+                    ),
+                ),
             ),
         )
         stmt = (

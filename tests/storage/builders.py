@@ -147,6 +147,7 @@ def make_outbox_item(
         channel_id=message.channel_id,
         created_at=created_at,
         available_at=available_at or created_at,
+        seq=message.seq,
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inbox.domain.conversations import Conversation
+from inbox.domain.ids import OutboxId
 from inbox.ports import OutboxItem, Tx
 from storage import SqlStore
 from tests.storage.builders import at, make_conversation, make_message, make_outbox_item, seed_world
@@ -122,6 +124,7 @@ async def test_retry_later_releases_and_reschedules(store: SqlStore) -> None:
             available_at=at(70),
             attempts=1,
             last_error="rate limited",
+            seq=jobs.a1.seq,
         ),
     ]
 
@@ -131,3 +134,28 @@ async def test_concurrent_claimers_never_share_a_conversation(store: SqlStore) -
     results = await asyncio.gather(*(_claim(store, at(10), f"w{n}") for n in range(4)))
     claimed = [item for result in results for item in result]
     assert sorted(i.id for i in claimed) == sorted([jobs.a1.id, jobs.b1.id])
+
+
+async def test_jobs_queued_in_one_transaction_go_out_in_message_order(store: SqlStore) -> None:
+    """A bot's greeting and menu share ``created_at``; the job ids are random, so only the
+    message seq can order them. The later message's job has the smaller id here."""
+    world = await seed_world(store)
+    conv = world.conversation
+    first, second = make_message(conv, 1), make_message(conv, 2)
+    job_first = dataclasses.replace(
+        make_outbox_item(first, created_at=at(1)), id=OutboxId("f" * 32)
+    )
+    job_second = dataclasses.replace(
+        make_outbox_item(second, created_at=at(1)), id=OutboxId("0" * 32)
+    )
+
+    async def add(tx: Tx) -> None:
+        for message in (first, second):
+            await tx.messages.add(message)
+        for item in (job_second, job_first):
+            await tx.outbox.add(item)
+
+    await store.transact(add)
+    assert [j.message_id for j in await _claim(store, at(5), "w1")] == [first.id]
+    await store.transact(lambda tx: tx.outbox.complete(job_first.id))
+    assert [j.message_id for j in await _claim(store, at(5), "w1")] == [second.id]
