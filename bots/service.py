@@ -17,23 +17,32 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from bots.csat import rating_of, request_parts
 from bots.dialogue import Turn, respond
-from bots.events import BotSettingsChanged
+from bots.events import BotSettingsChanged, CsatReceived, CsatRequested, csat_view
 from bots.faq import FaqMatcher
 from bots.flow import BotFlow, flow_from_json, flow_to_json
 from bots.hours import Schedule, describe_next_open, is_open, schedule_from_json, schedule_to_json
 from bots.ports import BotsStore, BotsTx, QueueOf
 from bots.records import DEFAULT_SCOPE, BotSession, Scope, ScopeRecord, SessionState
+from inbox.domain.content import Text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import NotFound
-from inbox.domain.events import Event, MessageCreated
+from inbox.domain.events import ConversationChanged, Event, MessageCreated
 from inbox.domain.ids import ConversationId
 from inbox.domain.messages import AuthorKind, Direction, Message
 from inbox.ports import ConversationFilter, IntakeRequest, IntakeStatus, Tx
-from inbox.usecases import Core, Outcome, write_automatic_reply, write_hand_off
+from inbox.usecases import (
+    Core,
+    Outcome,
+    write_automatic_note,
+    write_automatic_reply,
+    write_bot_resolve,
+    write_hand_off,
+)
 
 __all__ = ["BOT_NAME", "BotIntake", "BotService", "ScopeSettings", "settings_view"]
 
@@ -60,12 +69,18 @@ class ScopeSettings:
 class BotIntake:
     """The core's intake policy (:class:`inbox.ports.IntakePolicy`): a conversation whose
     scope (its queue, else the whole inbox) has an enabled bot flow starts as the bot's;
-    every other one goes to routing. Reads the settings from memory."""
+    every other one goes to routing. A customer's rating of a resolved conversation goes
+    to the bot, which records it and closes the conversation again. Reads the settings
+    from memory."""
 
     def __init__(self, service: BotService) -> None:
         self._service = service
 
     async def take(self, tx: Tx, request: IntakeRequest) -> IntakeStatus:
+        if request.reopening is not None and rating_of(request.inbound.parts) is not None:
+            session = await self._service.narrow(tx).bots.get_session(request.reopening.id)
+            if session is not None and _awaits_rating(session):
+                return ConversationStatus.BOT
         scope = await self._service.scope_of(tx, request)
         flow = self._service.settings_for(scope).flow
         if flow is not None and flow.enabled:
@@ -78,13 +93,22 @@ class BotService:
     root's :class:`~bots.ports.QueueOf`. Subscribe :meth:`on_event` to the bus and call
     :meth:`load` before serving."""
 
-    def __init__(self, core: Core, store: BotsStore, queue_of: QueueOf) -> None:
+    def __init__(
+        self,
+        core: Core,
+        store: BotsStore,
+        queue_of: QueueOf,
+        narrow: Callable[[Tx], BotsTx],
+    ) -> None:
         self._core = core
         self._store = store
         self._queue_of = queue_of
+        #: The core's transaction as the bots' (the root knows the storage's is both).
+        self.narrow = narrow
         self._settings: dict[Scope, ScopeSettings] = {}
         self.intake = BotIntake(self)
         self._pending: set[ConversationId] = set()
+        self._resolved: set[ConversationId] = set()
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.sweep_seconds = SWEEP_SECONDS
@@ -116,7 +140,7 @@ class BotService:
                     await self.sweep()
                 except Exception:
                     logger.exception("the bots' sweep failed")
-            if not self._pending:
+            if not self._pending and not self._resolved:
                 sweep_due = False
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.sweep_seconds):
@@ -124,11 +148,17 @@ class BotService:
                 sweep_due = not self._kick.is_set()
             self._kick.clear()
             batch, self._pending = self._pending, set()
+            resolved, self._resolved = self._resolved, set()
             for conversation_id in batch:
                 try:
                     await self.answer(conversation_id)
                 except Exception:
                     logger.exception("the bot failed to answer a conversation")
+            for conversation_id in resolved:
+                try:
+                    await self.request_csat(conversation_id)
+                except Exception:
+                    logger.exception("the bot failed to ask for a rating")
 
     # -- settings
 
@@ -224,6 +254,9 @@ class BotService:
             ):
                 self._pending.add(event.conversation.id)
                 self._kick.set()
+            elif isinstance(event, ConversationChanged) and event.reason == "resolved":
+                self._resolved.add(event.conversation.id)
+                self._kick.set()
         except Exception:
             logger.exception("the bots failed on %s", type(event).__name__)
 
@@ -259,6 +292,14 @@ class BotService:
             ]
             events: list[Event] = []
             handled = 0
+            if pending and _awaits_rating(session):
+                rated = rating_of(pending[-1].parts)
+                if rated is not None:
+                    session = await self._record_rating(
+                        tx, conversation, session, rated.rating, rated.comment, now, events
+                    )
+                    await tx.bots.put_session(session)
+                    return Outcome(len(pending), events)
             for message in pending:
                 turn = self._turn(session, message, now, first=fresh and not handled)
                 events += await self._apply(tx, conversation, message, turn, now)
@@ -335,6 +376,112 @@ class BotService:
                 )
         return events
 
+    async def _record_rating(
+        self,
+        tx: BotsTx,
+        conversation: Conversation,
+        session: BotSession,
+        rating: int,
+        comment: str,
+        now: datetime,
+        events: list[Event],
+    ) -> BotSession:
+        flow = self.settings_for(session.scope).flow
+        if flow is not None:
+            thanks = await write_automatic_reply(
+                tx,
+                conversation.id,
+                (Text(flow.text("csat_thanks")),),
+                now,
+                author=AuthorKind.BOT,
+                author_name=flow.text("bot_name") or BOT_NAME,
+                client_id=f"csat-thanks:{conversation.id}",
+                channels=self._core.channels,
+            )
+            events += thanks.events
+        closed = await write_bot_resolve(tx, conversation.id, now)
+        events += closed.events
+        events.append(CsatReceived(closed.value, rating, comment, now))
+        return dataclasses.replace(
+            session,
+            state=SessionState.HANDED_OFF,
+            handled_seq=conversation.last_message_seq,
+            csat_rating=rating,
+            csat_comment=comment,
+            csat_at=now,
+            updated_at=now,
+        )
+
+    async def request_csat(self, conversation_id: ConversationId) -> bool:
+        """Ask the customer of a resolved conversation for a rating, once (its scope must
+        have an enabled flow). When the channel's reply window has closed (WhatsApp's 24
+        hours), nothing is sent and the operators get a note saying so. Returns whether a
+        request went out."""
+        core = self._core
+
+        async def work(tx: BotsTx) -> Outcome[bool]:
+            now = core.clock.now()
+            conversation = await tx.conversations.get_for_update(conversation_id)
+            if conversation is None or conversation.status is not ConversationStatus.RESOLVED:
+                return Outcome(False)
+            session = await tx.bots.get_session(conversation_id, for_update=True)
+            if session is None:
+                scope = await self.scope_of(tx, conversation)
+                session = BotSession(conversation_id, scope, SessionState.HANDED_OFF, now)
+            if session.csat_requested_at is not None:
+                return Outcome(False)  # never ask twice
+            flow = self.settings_for(session.scope).flow
+            if flow is None or not flow.enabled:
+                return Outcome(False)
+            session = dataclasses.replace(
+                session,
+                csat_requested_at=now,
+                handled_seq=conversation.last_message_seq,
+                updated_at=now,
+            )
+            name = flow.text("bot_name") or BOT_NAME
+            ends = conversation.reply_window_ends_at
+            if ends is not None and now >= ends:
+                noted = await write_automatic_note(
+                    tx,
+                    conversation_id,
+                    "No rating request was sent: the channel's reply window has closed.",
+                    now,
+                    author_name=name,
+                )
+                await tx.bots.put_session(session)
+                return Outcome(False, noted.events)
+            written = await write_automatic_reply(
+                tx,
+                conversation_id,
+                request_parts(flow),
+                now,
+                author=AuthorKind.BOT,
+                author_name=name,
+                client_id=f"csat:{conversation_id}",
+                channels=core.channels,
+            )
+            await tx.bots.put_session(
+                dataclasses.replace(session, handled_seq=written.value.message.seq)
+            )
+            return Outcome(True, [*written.events, CsatRequested(written.value.conversation)])
+
+        outcome = await self._store.transact(work)
+        if outcome.events:
+            await core.bus.publish(outcome.events)
+        return outcome.value
+
+    async def csat(self, conversation_id: ConversationId) -> Mapping[str, object] | None:
+        """The conversation's rating as its JSON shows it (``null`` without one)."""
+
+        async def work(tx: BotsTx) -> BotSession | None:
+            return await tx.bots.get_session(conversation_id)
+
+        session = await self._store.read(work)
+        if session is None:
+            return None
+        return csat_view(session.csat_rating, session.csat_comment, session.csat_at)
+
     async def sweep(self) -> int:
         """Answer bot conversations whose newest customer message the bot has not handled
         (an event lost in a crash or a restart). Returns how many it answered."""
@@ -359,6 +506,10 @@ class BotService:
             except NotFound:
                 continue
         return answered
+
+
+def _awaits_rating(session: BotSession) -> bool:
+    return session.csat_requested_at is not None and session.csat_at is None
 
 
 def _parse(record: ScopeRecord) -> ScopeSettings:

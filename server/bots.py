@@ -6,6 +6,7 @@ transaction carries every feature's repositories."""
 
 from __future__ import annotations
 
+from bots.ports import BotsTx
 from bots.records import DEFAULT_SCOPE, Scope
 from inbox.domain.errors import NotFound
 from inbox.domain.ids import ChannelId
@@ -13,7 +14,14 @@ from inbox.ports import Tx
 from routing import QueueId, RoutingTx, parse_settings
 from storage.repositories.tx import SqlTx
 
-__all__ = ["queue_of", "scope_named"]
+__all__ = ["as_bots_tx", "queue_of", "scope_named"]
+
+
+def as_bots_tx(tx: Tx) -> BotsTx:
+    """The core's transaction as the bots' one: the storage's carries every repository."""
+    if not isinstance(tx, SqlTx):  # pragma: no cover - the root always wires the SqlStore
+        raise TypeError("the bots need the storage's transaction")
+    return tx
 
 
 async def queue_of(tx: Tx, channel_id: ChannelId) -> Scope | None:

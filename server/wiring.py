@@ -30,7 +30,7 @@ from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, Passw
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings, parse_weights
-from server.bots import queue_of
+from server.bots import as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
@@ -138,7 +138,7 @@ async def open_wiring(
         plain = Core(store=store, bus=bus, clock=clock or SystemClock(), channels=CATALOG)
         # The bots take new conversations through the core's intake policy; the service
         # and the core share the store, bus, clock and catalog.
-        bots = BotService(plain, store, queue_of)
+        bots = BotService(plain, store, queue_of, as_bots_tx)
         core = dataclasses.replace(plain, intake=bots.intake)
         await bots.load()
         media = FileMediaStore(settings.data_dir)

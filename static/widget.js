@@ -27,11 +27,15 @@
       title: 'Chat with us', placeholder: 'Type a message…', send: 'Send', sending: 'sending…',
       failed: 'not sent', retry: 'Retry', typing: ' is typing…', agent: 'Agent', open: 'Open chat',
       close: 'Close chat', connecting: 'Connecting…', sent: 'sent', empty: 'Ask us anything — we usually reply within a few minutes.',
+      ended: 'The chat has ended. How did we do?', comment: 'A comment (optional)', rate: 'Rate', thanks: 'Thank you for your rating!',
+      star: 'stars',
     },
     ru: {
       title: 'Напишите нам', placeholder: 'Введите сообщение…', send: 'Отправить', sending: 'отправляется…',
       failed: 'не отправлено', retry: 'Повторить', typing: ' печатает…', agent: 'Оператор', open: 'Открыть чат',
       close: 'Закрыть чат', connecting: 'Подключение…', sent: 'отправлено', empty: 'Задайте вопрос — обычно мы отвечаем за несколько минут.',
+      ended: 'Диалог завершён. Оцените, пожалуйста, нашу работу.', comment: 'Комментарий (необязательно)', rate: 'Оценить', thanks: 'Спасибо за оценку!',
+      star: 'из 5',
     },
   };
   var lang = (script.getAttribute('data-lang') || 'en').toLowerCase().slice(0, 2);
@@ -162,11 +166,18 @@
     '.input:focus{outline:none;border-color:var(--c)}',
     '.send{flex:none;height:38px;padding:0 14px;border:0;border-radius:10px;background:var(--c);color:#fff;font:inherit;font-weight:600;cursor:pointer}',
     '.send:disabled{opacity:.5;cursor:default}',
+    '.quick{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}',
+    '.quick button{border:1px solid var(--c);background:#fff;color:var(--c);border-radius:14px;padding:4px 10px;font:inherit;cursor:pointer}',
+    '.quick a{color:var(--c)}',
+    '.csat{flex:none;padding:10px;border-top:1px solid #e3e6ea;background:#f6f8fa;display:flex;flex-direction:column;gap:6px}',
+    '.stars{display:flex;gap:4px}',
+    '.stars button{width:34px;height:34px;border:1px solid #d0d7de;border-radius:8px;background:#fff;font:inherit;cursor:pointer}',
+    '.stars button[aria-pressed=true]{background:var(--c);color:#fff;border-color:var(--c)}',
     ':focus-visible{outline:2px solid var(--c);outline-offset:2px}',
     '@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;height:100%;max-height:100%;border-radius:0}.open .launcher{display:none}}',
   ].join('\n');
 
-  var host, root, wrap, launcher, badge, panel, list, greetNode, typingNode, input, sendBtn, connNode;
+  var host, root, wrap, launcher, badge, panel, list, greetNode, typingNode, input, sendBtn, connNode, csatNode;
 
   function build() {
     host = document.createElement('div');
@@ -208,7 +219,7 @@
         el('div', { class: 'head-text' }, el('div', { class: 'title' }, title), connNode),
         el('button', { class: 'x', type: 'button', 'aria-label': L.close, onclick: close },
           svg('M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z'))),
-      list, typingNode, form);
+      list, typingNode, (csatNode = el('div', { class: 'csat', 'data-testid': 'widget-csat', hidden: true })), form);
 
     wrap.appendChild(panel);
     wrap.appendChild(launcher);
@@ -248,7 +259,62 @@
     },
     from === 'agent' ? el('div', { class: 'who' }, m.author_name || L.agent) : null,
     el('div', { class: 'bubble' }, textOf(m)),
+    from === 'agent' && m.seq === st.lastSeq ? quickReplies(m) : null,
     meta);
+  }
+
+  // Buttons of the newest agent message: a reply button sends its title with its payload;
+  // a link button opens the link. The rating request (csat:N) has its own panel.
+  function quickReplies(m) {
+    var nodes = [];
+    (m.parts || []).forEach(function (p) {
+      if (!p || p.type !== 'buttons') return;
+      (p.buttons || []).forEach(function (b) {
+        if (!b || !b.title) return;
+        if (b.kind === 'url' && /^https?:\/\//.test(b.url || '')) {
+          nodes.push(el('a', { href: b.url, target: '_blank', rel: 'noopener noreferrer' }, b.title));
+        } else if (!(b.payload || '').startsWith('csat:')) {
+          nodes.push(el('button', { type: 'button', 'data-testid': 'widget-quick-reply',
+            onclick: function () { submitText(b.title, b.payload || ''); } }, b.title));
+        }
+      });
+    });
+    return nodes.length ? el.apply(null, ['div', { class: 'quick' }].concat(nodes)) : null;
+  }
+
+  function showCsat(conversationId) {
+    if (!csatNode) return;
+    while (csatNode.lastChild) csatNode.removeChild(csatNode.lastChild);
+    var chosen = 0;
+    var stars = el('div', { class: 'stars' });
+    var comment = el('input', { class: 'input', type: 'text', maxlength: '2000', placeholder: L.comment,
+      'data-testid': 'widget-csat-comment' });
+    var rateBtn = el('button', { class: 'send', type: 'button', disabled: true, 'data-testid': 'widget-csat-send',
+      onclick: function () {
+        if (!chosen) return;
+        send({ type: 'csat', rating: chosen, comment: comment.value || '' });
+      } }, L.rate);
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      stars.appendChild(el('button', { type: 'button', 'aria-pressed': 'false', 'aria-label': n + ' ' + L.star,
+        'data-testid': 'widget-csat-star', 'data-rating': String(n),
+        onclick: function () {
+          chosen = n;
+          Array.from(stars.children).forEach(function (c, i) { c.setAttribute('aria-pressed', String(i < n)); });
+          rateBtn.disabled = false;
+        } }, String(n)));
+    });
+    csatNode.appendChild(el('div', {}, L.ended));
+    csatNode.appendChild(stars);
+    csatNode.appendChild(el('div', { class: 'form', style: 'padding:0;border:0;background:none' }, comment, rateBtn));
+    csatNode.setAttribute('data-conversation-id', conversationId || '');
+    csatNode.hidden = false;
+  }
+
+  function csatDone() {
+    if (!csatNode) return;
+    while (csatNode.lastChild) csatNode.removeChild(csatNode.lastChild);
+    csatNode.appendChild(el('div', { 'data-testid': 'widget-csat-thanks' }, L.thanks));
+    setTimeout(function () { csatNode.hidden = true; }, 4000);
   }
 
   function render() {
@@ -321,10 +387,15 @@
   function submit() {
     var text = input.value;
     if (!text.trim()) return;
+    input.value = '';
+    submitText(text, '');
+  }
+
+  function submitText(text, payload) {
     var entry = { client_id: uuid(), text: text, created_at: new Date().toISOString() };
+    if (payload) entry.payload = payload;
     st.outbox.push(entry);
     saveOutbox();
-    input.value = '';
     render();
     list.scrollTop = list.scrollHeight;
     if (!st.ws) connect();
@@ -333,7 +404,9 @@
 
   function sendEntry(e) {
     if (!st.ready) return;   // resent after the next welcome
-    send({ type: 'message', text: e.text, client_id: e.client_id });
+    var f = { type: 'message', text: e.text, client_id: e.client_id };
+    if (e.payload) f.payload = e.payload;
+    send(f);
   }
 
   function retry(clientId) {
@@ -457,6 +530,12 @@
         break;
       case 'typing':
         if (f.from === 'agent') showTyping(f.name);
+        break;
+      case 'csat.request':
+        showCsat(f.conversation_id);
+        break;
+      case 'csat.ack':
+        csatDone();
         break;
       case 'error':
         onError(f);

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bots.csat import CSAT_PAYLOAD_PREFIX
 from channels.webchat.errors import FrameError
-from inbox.domain.content import Text
+from inbox.domain.content import ButtonReply, Part, Text
 from inbox.domain.ids import ChannelId, ConversationId
 from inbox.domain.messages import (
     AuthorKind,
@@ -36,16 +37,22 @@ from inbox.usecases import CustomerHistory
 
 __all__ = [
     "MAX_CLIENT_ID",
+    "MAX_COMMENT",
     "MAX_FRAME_BYTES",
     "MAX_NAME",
+    "MAX_PAYLOAD",
     "ChatLine",
+    "CsatAnswer",
     "Hello",
     "ack_frame",
     "agent_typing_frame",
+    "csat_message",
+    "csat_request_frame",
     "decode_frame",
     "inbound_message",
     "message_frame",
     "outbound_view",
+    "parse_csat",
     "parse_hello",
     "parse_message",
     "pong_frame",
@@ -56,6 +63,9 @@ __all__ = [
 MAX_FRAME_BYTES = 256 * 1024
 MAX_CLIENT_ID = 100
 MAX_NAME = 80
+#: A quick reply's payload (the bot's menu item, ``bot:faq:2``); longer ones are refused.
+MAX_PAYLOAD = 256
+MAX_COMMENT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +80,20 @@ class Hello:
 
 @dataclass(frozen=True, slots=True)
 class ChatLine:
-    """A ``message`` frame: the text and the browser's id for it."""
+    """A ``message`` frame: the text and the browser's id for it; ``payload`` when the
+    visitor pressed a quick reply (the text is then the button's title)."""
 
     text: str
     client_id: str
+    payload: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CsatAnswer:
+    """A ``csat`` frame: the visitor's rating (1..5) of their conversation."""
+
+    rating: int
+    comment: str = ""
 
 
 def decode_frame(raw: str) -> dict[str, Any]:
@@ -113,7 +133,55 @@ def parse_message(frame: Mapping[str, Any]) -> ChatLine:
         raise FrameError("invalid_input", f"client_id must be 1..{MAX_CLIENT_ID} chars")
     if not isinstance(text, str):
         raise FrameError("bad_frame", "text must be a string", client_id)
-    return ChatLine(text=text, client_id=client_id)
+    payload = frame.get("payload", "")
+    if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD:
+        raise FrameError(
+            "bad_frame", f"payload must be a string of at most {MAX_PAYLOAD} chars", client_id
+        )
+    return ChatLine(text=text, client_id=client_id, payload=payload)
+
+
+def parse_csat(frame: Mapping[str, Any]) -> CsatAnswer:
+    """Raises :class:`FrameError` (``bad_frame``) for a rating that is not 1..5 or a
+    comment that is not a string."""
+    rating, comment = frame.get("rating"), frame.get("comment", "")
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise FrameError("bad_frame", "rating must be an integer from 1 to 5")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise FrameError("bad_frame", "comment must be a string")
+    return CsatAnswer(rating, comment.strip()[:MAX_COMMENT])
+
+
+def csat_message(
+    channel_id: ChannelId,
+    visitor_id: str,
+    name: str,
+    conversation_id: ConversationId,
+    answer: CsatAnswer,
+) -> InboundMessage:
+    """The rating as the customer message the bots read (a pressed ``csat:N`` button, the
+    comment as text). One per conversation: a resend is stored once."""
+    parts: tuple[Part, ...] = (
+        ButtonReply(str(answer.rating), payload=f"{CSAT_PAYLOAD_PREFIX}{answer.rating}"),
+    )
+    if answer.comment:
+        parts += (Text(answer.comment),)
+    return InboundMessage(
+        channel_id=channel_id,
+        external_id=f"{visitor_id}:csat:{conversation_id}",
+        sender=SenderProfile(
+            external_user_id=visitor_id,
+            display_name=name or f"Visitor {visitor_id[1:5].upper()}",
+        ),
+        parts=parts,
+        thread_key=visitor_id,
+    )
+
+
+def csat_request_frame(conversation_id: ConversationId) -> dict[str, Any]:
+    return {"type": "csat.request", "conversation_id": conversation_id}
 
 
 def inbound_message(
@@ -129,7 +197,9 @@ def inbound_message(
             external_user_id=visitor_id,
             display_name=name or f"Visitor {visitor_id[1:5].upper()}",
         ),
-        parts=(Text(line.text),),
+        parts=(ButtonReply(line.text, payload=line.payload),)
+        if line.payload
+        else (Text(line.text),),
         thread_key=visitor_id,
     )
 

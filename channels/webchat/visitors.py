@@ -9,7 +9,8 @@ import logging
 from collections import defaultdict
 from typing import Any, Protocol
 
-from channels.webchat.converter import agent_typing_frame
+from bots.events import CsatRequested
+from channels.webchat.converter import agent_typing_frame, csat_request_frame
 from inbox.domain.events import Event, Typing
 from inbox.domain.ids import ChannelId, ConversationId
 
@@ -63,8 +64,13 @@ class VisitorRegistry:
         return count
 
     async def on_event(self, event: Event) -> None:
-        """Operator typing reaches the visitor live."""
+        """Operator typing reaches the visitor live; so does the bots' rating request
+        after a resolve (``csat.request``: the widget shows "chat ended" and a rating)."""
         if isinstance(event, Typing) and event.by == "operator":
             owner = self._by_conversation.get(event.conversation_id)
             if owner is not None:
                 self.push(*owner, agent_typing_frame(event.operator_name))
+        elif isinstance(event, CsatRequested):
+            owner = self._by_conversation.get(event.conversation.id)
+            if owner is not None:
+                self.push(*owner, csat_request_frame(event.conversation.id))

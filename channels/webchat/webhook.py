@@ -15,9 +15,11 @@ from aiohttp import WSMsgType, web
 
 from channels.webchat.converter import (
     ack_frame,
+    csat_message,
     decode_frame,
     inbound_message,
     message_frame,
+    parse_csat,
     parse_hello,
     parse_message,
     pong_frame,
@@ -128,12 +130,14 @@ class WebchatSocket:
             await self._hello(channel, options, visitor, frame)
         elif kind == "ping":
             visitor.send(pong_frame())
-        elif kind not in ("message", "typing"):
+        elif kind not in ("message", "typing", "csat"):
             visitor.send(error_frame("unknown_type", f"unknown frame type {kind[:40]!r}"))
         elif visitor.visitor_id is None:
             visitor.send(error_frame("hello_required", "say hello first"))
         elif kind == "message":
             await self._message(channel, visitor, frame)
+        elif kind == "csat":
+            await self._csat(channel, visitor, frame)
         else:
             await self._typing(channel, visitor)
 
@@ -198,6 +202,32 @@ class WebchatSocket:
                 message_frame(view),
                 exclude=visitor,
             )
+
+    async def _csat(self, channel: Channel, visitor: _Visitor, frame: dict[str, Any]) -> None:
+        """The visitor rates their conversation: stored as their message (the bots record
+        it); answered with ``csat.ack``."""
+        assert visitor.visitor_id is not None
+        try:
+            answer = parse_csat(frame)
+        except FrameError as exc:
+            visitor.send(exc.frame())
+            return
+        if visitor.conversation_id is None:
+            visitor.send(error_frame("no_conversation", "there is no conversation to rate"))
+            return
+        inbound = csat_message(
+            channel.id, visitor.visitor_id, visitor.name, visitor.conversation_id, answer
+        )
+        try:
+            await ingest_inbound(self._core, inbound)
+        except DomainError as exc:
+            visitor.send(error_frame(exc.code, exc.message))
+            return
+        except Exception:
+            logger.exception("storing a web chat rating failed")
+            visitor.send(error_frame("internal", "not stored; send it again"))
+            return
+        visitor.send({"type": "csat.ack", "conversation_id": visitor.conversation_id})
 
     async def _typing(self, channel: Channel, visitor: _Visitor) -> None:
         now = time.monotonic()

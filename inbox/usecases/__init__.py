@@ -3,13 +3,14 @@
 from inbox.usecases.automatic import (
     AutomaticAuthor,
     send_automatic_reply,
+    write_automatic_note,
     write_automatic_reply,
 )
 from inbox.usecases.channels import add_channel, get_channel, list_channels, set_channel_enabled
 from inbox.usecases.contacts import conversation_contact, parse_tags, set_contact_tags
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core, Outcome, run
-from inbox.usecases.handoff import hand_off, write_hand_off
+from inbox.usecases.handoff import hand_off, write_bot_resolve, write_hand_off
 from inbox.usecases.ingest import IngestResult, ingest_inbound
 from inbox.usecases.intake import RouteEverything
 from inbox.usecases.lifecycle import (
@@ -91,7 +92,9 @@ __all__ = [
     "store_batch",
     "touch_operators",
     "update_operator",
+    "write_automatic_note",
     "write_automatic_reply",
+    "write_bot_resolve",
     "write_hand_off",
     "write_note",
     "write_system_message",

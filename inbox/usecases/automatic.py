@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Literal
 
 from inbox.domain.channel_spec import ChannelCatalog
-from inbox.domain.content import Part, Template, plain_text
+from inbox.domain.content import Part, Template, Text, plain_text, validate_text
+from inbox.domain.conversations import Conversation
 from inbox.domain.errors import NotFound
 from inbox.domain.events import MessageCreated, OutboxReady
 from inbox.domain.ids import ConversationId, MessageId, new_id
@@ -23,7 +24,12 @@ from inbox.usecases.deps import Core, Outcome, run
 from inbox.usecases.ingest import PREVIEW_CHARS
 from inbox.usecases.replies import WriteResult, _store_outbound, _validate, check_window
 
-__all__ = ["AutomaticAuthor", "send_automatic_reply", "write_automatic_reply"]
+__all__ = [
+    "AutomaticAuthor",
+    "send_automatic_reply",
+    "write_automatic_note",
+    "write_automatic_reply",
+]
 
 #: Who writes an automatic message: a bot flow, or the system (a payment link, a notice).
 AutomaticAuthor = Literal[AuthorKind.BOT, AuthorKind.SYSTEM]
@@ -129,3 +135,40 @@ async def write_automatic_reply(
         WriteResult(message, conversation, duplicate=False),
         [MessageCreated(message, conversation), OutboxReady(conversation.channel_id)],
     )
+
+
+async def write_automatic_note(
+    tx: Tx,
+    conversation_id: ConversationId,
+    text: str,
+    now: datetime,
+    *,
+    author: AutomaticAuthor = AuthorKind.BOT,
+    author_name: str = "",
+) -> Outcome[Conversation]:
+    """Inside a caller's transaction: a private note for the operators from a bot or the
+    system (what the bot collected, why it did not ask for a rating), in any status; it
+    reaches no customer. Returns the conversation after it and its ``MessageCreated``.
+    Raises :class:`NotFound` or :class:`InvalidInput` (oversize or blank text)."""
+    validate_text(text)
+    conversation = await tx.conversations.get_for_update(conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation")
+    message = Message(
+        id=MessageId(new_id()),
+        conversation_id=conversation.id,
+        channel_id=conversation.channel_id,
+        seq=conversation.last_message_seq + 1,
+        kind=MessageKind.NOTE,
+        direction=Direction.INTERNAL,
+        author_kind=author,
+        author_id=None,
+        author_name=author_name,
+        parts=(Text(text),),
+        status=DeliveryStatus.SENT,
+        created_at=now,
+    )
+    conversation = dataclasses.replace(conversation, last_message_seq=message.seq, updated_at=now)
+    await tx.messages.add(message)
+    await tx.conversations.update(conversation)
+    return Outcome(conversation, [MessageCreated(message, conversation)])

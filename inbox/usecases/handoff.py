@@ -1,4 +1,5 @@
-"""``hand_off``: a bot gives its conversation to people (``bot`` → ``queued``).
+"""``hand_off``: a bot gives its conversation to people (``bot`` → ``queued``);
+``write_bot_resolve``: it closes one it finished (``bot`` → ``resolved``).
 
 A conversation that the intake policy (:class:`inbox.ports.IntakePolicy`) gave to a bot is
 invisible to routing (routing looks only at ``queued`` and ``assigned`` conversations) and
@@ -22,7 +23,7 @@ from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message
 from inbox.ports import Tx
 from inbox.usecases.deps import Core, Outcome, run
 
-__all__ = ["hand_off", "write_hand_off"]
+__all__ = ["hand_off", "write_bot_resolve", "write_hand_off"]
 
 
 async def hand_off(
@@ -92,3 +93,28 @@ async def write_hand_off(
     # sees the note that was written with it.
     events.insert(0, ConversationChanged(queued, "unassigned", None, ConversationStatus.BOT))
     return Outcome(queued, events)
+
+
+async def write_bot_resolve(
+    tx: Tx, conversation_id: ConversationId, now: datetime
+) -> Outcome[Conversation]:
+    """Inside a caller's transaction: the bot closes a ``bot`` conversation it finished
+    (a CSAT answer it recorded, a question it answered for good). No operator is
+    involved, so there is no access check. Returns the resolved conversation and its
+    ``ConversationChanged("resolved", previous_status=bot)`` to publish after commit.
+    Raises :class:`NotFound` or :class:`InvalidTransition` (not the bot's)."""
+    conversation = await tx.conversations.get_for_update(conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation")
+    if conversation.status is not ConversationStatus.BOT:
+        raise InvalidTransition(f"a {conversation.status} conversation is not the bot's")
+    resolved = conversation.moved_to(ConversationStatus.RESOLVED, now)
+    await tx.conversations.update(resolved)
+    return Outcome(
+        resolved,
+        [
+            ConversationChanged(
+                resolved, "resolved", conversation.assignee_id, ConversationStatus.BOT
+            )
+        ],
+    )

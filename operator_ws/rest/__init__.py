@@ -58,7 +58,7 @@ class OperatorApi:
             AuthRoutes(core, hasher, hub, token_ttl),
             OperatorRoutes(core),
             ChannelRoutes(core),
-            ConversationRoutes(core),
+            ConversationRoutes(core, bots.csat),
             MediaRoutes(core, media, adapters),
             ContactRoutes(core),
             RoutingRoutes(core, routing),

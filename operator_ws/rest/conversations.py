@@ -6,6 +6,8 @@ Who may see which conversation is decided by the use cases (``inbox.domain.visib
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+
 from aiohttp import web
 
 from inbox.domain.conversations import ConversationStatus
@@ -16,12 +18,16 @@ from inbox.usecases import Core, get_conversation, list_conversations, list_mess
 from operator_ws.compose import compose_parts
 from operator_ws.rest.common import Caller, authed, int_param, json_body
 
-__all__ = ["ConversationRoutes"]
+__all__ = ["ConversationRoutes", "CsatLookup"]
+
+#: A conversation's rating as its JSON shows it (the bots' ``BotService.csat``).
+CsatLookup = Callable[[ConversationId], Awaitable[Mapping[str, object] | None]]
 
 
 class ConversationRoutes:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, csat: CsatLookup | None = None) -> None:
         self._core = core
+        self._csat = csat
 
     def routes(self) -> list[web.RouteDef]:
         core = self._core
@@ -61,7 +67,10 @@ class ConversationRoutes:
         found = await get_conversation(
             self._core, caller.operator, ConversationId(request.match_info["id"])
         )
-        return web.json_response({"conversation": conversation_view(found)})
+        view = conversation_view(found)
+        # CONTRACT.md: the conversation's JSON gains ``csat`` (null or the rating).
+        view["csat"] = await self._csat(found.id) if self._csat is not None else None
+        return web.json_response({"conversation": view})
 
     async def messages(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         """Query ``after_seq`` (ascending from there; without it the newest page) and

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bots import DEFAULT_SCOPE, BotService, Scope, SessionState
+from bots.events import CsatReceived, CsatRequested
 from bots.flow import parse_flow
 from bots.hours import parse_schedule
 from bots.menu import MENU_OPERATOR_PAYLOAD
@@ -28,7 +29,8 @@ from inbox.domain.events import ConversationChanged, Event
 from inbox.domain.ids import ChannelId, ConversationId
 from inbox.domain.messages import AuthorKind, Direction, InboundMessage, Message, SenderProfile
 from inbox.ports import Tx
-from inbox.usecases import Core, add_channel, ingest_inbound
+from inbox.usecases import Core, Outcome, add_channel, ingest_inbound, run, write_bot_resolve
+from server.bots import as_bots_tx
 from server.channels import CATALOG
 from storage import SqlStore, open_store
 
@@ -59,7 +61,7 @@ class Harness:
         self.clock = clock
         self.bus = InProcessEventBus()
         plain = Core(store=store, bus=self.bus, clock=clock, channels=CATALOG)
-        self.bots = BotService(plain, store, no_queue)
+        self.bots = BotService(plain, store, no_queue, as_bots_tx)
         self.core = Core(
             store=store, bus=self.bus, clock=clock, channels=CATALOG, intake=self.bots.intake
         )
@@ -227,6 +229,7 @@ async def test_two_processes_answer_once(h: Harness, database_url: str) -> None:
             Core(store=second_store, bus=InProcessEventBus(), clock=h.clock, channels=CATALOG),
             second_store,
             no_queue,
+            as_bots_tx,
         )
         await other.load()
         results = await asyncio.gather(h.bots.answer(cid), other.answer(cid))
@@ -273,3 +276,71 @@ async def test_the_running_service_answers_from_events(running: Harness) -> None
             break
         await asyncio.sleep(0.01)
     assert (await h.bot_texts(cid))[0] == "Здравствуйте! Чем помочь?"
+
+
+async def _resolve_by_bot(h: Harness, cid: ConversationId) -> None:
+    async def work(tx: Tx) -> Outcome[object]:
+        closed = await write_bot_resolve(tx, cid, h.clock.now())
+        return Outcome(None, closed.events)
+
+    await run(h.core, work)
+
+
+async def test_csat_is_asked_once_on_resolve_and_the_rating_is_stored(h: Harness) -> None:
+    channel = await h.configure()
+    await h.write(channel, Text("Доставка есть?"))
+    cid = await h.only_conversation()
+    await h.bots.answer(cid)
+    await _resolve_by_bot(h, cid)
+
+    assert await h.bots.request_csat(cid) is True
+    assert await h.bots.request_csat(cid) is False  # never twice
+    (request,) = [
+        m
+        for m in await h.messages(cid)
+        if any(isinstance(p, Buttons) for p in m.parts) and "Оцените" in m.parts[0].text  # type: ignore[union-attr]
+    ]
+    buttons = request.parts[0]
+    assert isinstance(buttons, Buttons)
+    assert [b.payload for b in buttons.buttons] == [f"csat:{n}" for n in range(1, 6)]
+    assert any(isinstance(e, CsatRequested) for e in h.events)
+
+    # The customer presses 4 and adds a comment: the conversation reopens to the bot,
+    # which records the rating, thanks and closes it again.
+    await h.write(channel, ButtonReply("4", payload="csat:4"), Text("быстро, спасибо"))
+    change = [e for e in h.events if isinstance(e, ConversationChanged)][-1]
+    assert change.reason == "reopened"
+    assert change.conversation.status is ConversationStatus.BOT
+    await h.bots.answer(cid)
+    assert (await h.bot_texts(cid))[-1] == "Спасибо за оценку!"
+    received = [e for e in h.events if isinstance(e, CsatReceived)]
+    assert [(e.rating, e.comment) for e in received] == [(4, "быстро, спасибо")]
+    assert received[0].conversation.status is ConversationStatus.RESOLVED
+    assert await h.bots.csat(cid) == {
+        "rating": 4,
+        "comment": "быстро, спасибо",
+        "at": h.clock.now().isoformat(),
+    }
+    # Resolved again by the bot: no second request.
+    assert await h.bots.request_csat(cid) is False
+
+
+async def test_csat_is_not_sent_outside_whatsapps_window(h: Harness) -> None:
+    await h.configure()
+    channel = await add_channel(
+        h.core,
+        ChannelKind("whatsapp"),
+        "WA",
+        {"token": "t", "phone_number_id": "1", "app_secret": "s", "verify_token": "v"},
+    )
+    await h.write(channel, Text("Здравствуйте"))
+    cid = await h.only_conversation()
+    await h.bots.answer(cid)
+    h.clock.advance(25 * 3600)
+    await _resolve_by_bot(h, cid)
+    assert await h.bots.request_csat(cid) is False
+    notes = [m for m in await h.messages(cid) if m.direction is Direction.INTERNAL]
+    assert [n.parts for n in notes] == [
+        (Text("No rating request was sent: the channel's reply window has closed."),)
+    ]
+    assert await h.bots.request_csat(cid) is False  # and not again

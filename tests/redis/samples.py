@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from bots.events import BotSettingsChanged, CsatReceived, CsatRequested
 from inbox.domain.content import (
     Audio,
     Button,
@@ -174,6 +175,9 @@ ALL_EVENTS: tuple[Event, ...] = (
     ),
     RoutingAlert("sla_breach", CONVERSATION, QueueId("q1"), "Shop", "first_response", T0, T0, None),
     RoutingAlert("sla_warning", CONVERSATION, QueueId("q1"), "Shop", "resolution", T0, T0, ANNA),
+    BotSettingsChanged("default"),
+    CsatRequested(CONVERSATION),
+    CsatReceived(CONVERSATION, 5, "Спасибо, быстро!", T0.astimezone(MSK)),
 )
 
 
