@@ -6,6 +6,10 @@ transaction carries every feature's repositories."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from bots import BotService, hours
+from bots.hours import Schedule
 from bots.ports import BotsTx
 from bots.records import DEFAULT_SCOPE, Scope
 from inbox.domain.errors import NotFound
@@ -14,7 +18,7 @@ from inbox.ports import Tx
 from routing import QueueId, RoutingTx, parse_settings
 from storage.repositories.tx import SqlTx
 
-__all__ = ["as_bots_tx", "queue_of", "scope_named"]
+__all__ = ["BotOpeningHours", "as_bots_tx", "queue_of", "scope_named"]
 
 
 def as_bots_tx(tx: Tx) -> BotsTx:
@@ -47,3 +51,28 @@ async def scope_named(tx: RoutingTx, name: str) -> Scope:
     if record is None:
         raise NotFound(f"no queue named {name!r} (or use 'default' for the whole inbox)")
     return Scope(record.id)
+
+
+class BotOpeningHours:
+    """Routing's ``OpeningHours`` port over the bots' business hours: a queue's own
+    schedule, else the whole inbox's; no schedule at all means always open."""
+
+    def __init__(self, bots: BotService) -> None:
+        self._bots = bots
+
+    def _schedule(self, queue_id: str) -> Schedule | None:
+        return self._bots.settings_for(Scope(queue_id)).hours
+
+    def is_open(self, queue_id: str, at: datetime) -> bool:
+        schedule = self._schedule(queue_id)
+        return schedule is None or hours.is_open(schedule, at)
+
+    def next_open(self, queue_id: str, at: datetime) -> datetime | None:
+        schedule = self._schedule(queue_id)
+        return at if schedule is None else hours.next_open(schedule, at)
+
+    def add_open_seconds(self, queue_id: str, start: datetime, seconds: float) -> datetime | None:
+        schedule = self._schedule(queue_id)
+        if schedule is None:
+            return start + timedelta(seconds=seconds)
+        return hours.add_business_seconds(schedule, start, seconds)
