@@ -1,3 +1,5 @@
+# Russian texts are what these tests are about.
+# ruff: noqa: RUF001
 """Two server processes (two apps in one test) on one database and one Redis: an operator
 connected to app A sees what arrives at app B. Runs on SQLite and PostgreSQL."""
 
@@ -14,8 +16,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import server.wiring as root_wiring
+from bots import DEFAULT_SCOPE
+from bots.flow import parse_flow
 from inbox.domain.channels import ChannelKind
 from inbox.domain.event_registry import EventRegistry
+from inbox.domain.messages import AuthorKind, Message
+from inbox.ports import ConversationFilter, Tx
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
 from server.app import SERVICES, create_app
@@ -124,3 +130,41 @@ async def test_an_operator_on_a_sees_a_web_chat_message_sent_to_b(cluster: Clust
     history = await again.hello(visitor_token=welcome["visitor_token"])
     texts = [m["text"] for m in history["messages"]]
     assert texts == ["Есть ли линзы для астигматизма?", "Да, есть."]
+
+
+async def test_two_processes_answer_a_customer_once(cluster: Cluster) -> None:
+    """Both apps run the bots and both get the message's event over Redis; the answer is
+    written once (the conversation row lock and the session's handled_seq)."""
+    a, b = cluster.a, cluster.b
+    flow = parse_flow(
+        "language: ru\n"
+        "greeting: 'Здравствуйте! Чем помочь?'\n"
+        "menu: false\n"
+        "faq:\n"
+        "  - answer: 'Доставляем курьером за 1–2 дня.'\n"
+        "    keywords: ['доставка']\n"
+    )
+    await a.app[SERVICES].bots.save_flow(DEFAULT_SCOPE, flow)
+    await b.app[SERVICES].bots.load()  # the event reaches B too; do not wait for it here
+    customer = await b.customer()
+    await customer.hello()
+    await customer.send(type="message", text="Доставка есть?", client_id="c-1")
+
+    async def bot_messages() -> list[Message]:
+        async def work(tx: Tx) -> list[Message]:
+            found: list[Message] = []
+            for c in await tx.conversations.list(ConversationFilter()):
+                found += [
+                    m for m in await tx.messages.list(c.id) if m.author_kind is AuthorKind.BOT
+                ]
+            return found
+
+        return await a.core.store.read(work)
+
+    for _ in range(200):
+        if len(await bot_messages()) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # room for a second, wrong answer from the other process
+    texts = [m.parts[0].text for m in await bot_messages()]  # type: ignore[union-attr]
+    assert texts == ["Здравствуйте! Чем помочь?", "Доставляем курьером за 1–2 дня."]
