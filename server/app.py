@@ -127,6 +127,7 @@ async def _start(app: web.Application) -> None:
 
 async def _shutdown(app: web.Application) -> None:
     await app[SERVICES].hub.stop()  # close sockets with GOING_AWAY
+    await app[SERVICES].visitors.close_all()  # and the customers' web chat sockets
 
 
 async def _cleanup(app: web.Application) -> None:

@@ -9,12 +9,14 @@ import logging
 from collections import defaultdict
 from typing import Any, Protocol
 
+from aiohttp import WSCloseCode
+
 from bots.events import CsatRequested
 from channels.webchat.converter import agent_typing_frame, csat_request_frame
 from inbox.domain.events import Event, Typing
 from inbox.domain.ids import ChannelId, ConversationId
 
-__all__ = ["VisitorRegistry", "VisitorSocket"]
+__all__ = ["Closable", "VisitorRegistry", "VisitorSocket"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +26,32 @@ class VisitorSocket(Protocol):
         """Queue a frame; never blocks."""
 
 
+class Closable(Protocol):
+    async def close(self, *, code: int = ..., message: bytes = ...) -> bool: ...
+
+
 class VisitorRegistry:
-    """Which sockets belong to which visitor, and which conversation each visitor is in."""
+    """Which sockets belong to which visitor, and which conversation each visitor is in;
+    and every open socket, so that a shutting-down server closes them at once."""
 
     def __init__(self) -> None:
         self._sockets: dict[tuple[ChannelId, str], set[VisitorSocket]] = defaultdict(set)
         self._by_conversation: dict[ConversationId, tuple[ChannelId, str]] = {}
+        self._open: set[Closable] = set()
+
+    def opened(self, ws: Closable) -> None:
+        self._open.add(ws)
+
+    def closed(self, ws: Closable) -> None:
+        self._open.discard(ws)
+
+    async def close_all(self) -> None:
+        """Close every visitor socket with 1001 (going away): the widget reconnects to
+        another process or after the restart, and the server does not wait for browsers
+        to hang up."""
+        for ws in list(self._open):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        self._open.clear()
 
     def add(self, channel_id: ChannelId, visitor_id: str, sock: VisitorSocket) -> None:
         self._sockets[(channel_id, visitor_id)].add(sock)

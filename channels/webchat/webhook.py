@@ -101,6 +101,7 @@ class WebchatSocket:
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_WS_MESSAGE)
         await ws.prepare(request)
         visitor = _Visitor(ws)
+        self._registry.opened(ws)
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
@@ -110,6 +111,7 @@ class WebchatSocket:
                 else:
                     visitor.send(error_frame("bad_frame", "send JSON text frames"))
         finally:
+            self._registry.closed(ws)
             if visitor.visitor_id is not None:
                 self._registry.remove(channel.id, visitor.visitor_id, visitor)
             await visitor.close()

@@ -76,6 +76,7 @@ class Env:
     store: CountingStore
     channel: Channel
     core: Core
+    registry: VisitorRegistry
 
 
 @pytest.fixture
@@ -86,11 +87,12 @@ async def env(store: SqlStore) -> AsyncIterator[Env]:
     )
     channel = await add_channel(core, ChannelKind("webchat"), "Shop", {})
     app = web.Application()
-    app.router.add_get("/ws/webchat/{channel_id}", WebchatSocket(core, VisitorRegistry()).handle)
+    registry = VisitorRegistry()
+    app.router.add_get("/ws/webchat/{channel_id}", WebchatSocket(core, registry).handle)
     server = TestServer(app)
     await server.start_server()
     try:
-        yield Env(server, counting, channel, core)
+        yield Env(server, counting, channel, core, registry)
     finally:
         await server.close()
 
@@ -128,3 +130,15 @@ async def test_a_channel_disabled_while_the_socket_is_open_refuses_a_new_convers
     assert refused["type"] == "error", refused
     assert refused["code"] == NotFound.code
     assert refused["client_id"] == "c1"
+
+
+async def test_a_shutdown_closes_visitor_sockets_as_going_away(env: Env) -> None:
+    """The server does not wait for browsers to hang up; the widget reconnects."""
+    url = env.server.make_url(f"/ws/webchat/{env.channel.id}")
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        await ws.send_json({"type": "hello"})
+        assert (await _frame(ws))["type"] == "welcome"
+        await env.registry.close_all()
+        closing = await ws.receive(timeout=5)
+        assert closing.type is aiohttp.WSMsgType.CLOSE
+        assert closing.data == aiohttp.WSCloseCode.GOING_AWAY
