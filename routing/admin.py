@@ -28,7 +28,15 @@ __all__ = ["OPERATOR_VISIBLE_SETTINGS", "list_queues", "save_queue"]
 
 #: The queue settings a plain operator may read (``list_queues``).
 OPERATOR_VISIBLE_SETTINGS = frozenset(
-    {"skills", "strategy", "accept_timeout", "allow_pick", "response_timeout", "sla"}
+    {
+        "skills",
+        "strategy",
+        "accept_timeout",
+        "allow_pick",
+        "response_timeout",
+        "sla",
+        "sla_business_hours",
+    }
 )
 
 
@@ -134,6 +142,9 @@ async def save_queue(
                 and step.get("queue") not in p.records
             ):
                 raise InvalidInput(f"overflow queue {step.get('queue')!r} does not exist")
+        off_hours = record.settings.get("off_hours_overflow")
+        if off_hours is not None and off_hours not in p.records:
+            raise InvalidInput(f"off_hours_overflow queue {off_hours!r} does not exist")
         if record.is_default:
             for other in p.records.values():
                 if other.is_default and other.id != record.id:
@@ -152,8 +163,8 @@ async def save_queue(
 
 
 async def _resolve_refs(tx: RoutingTx, p: Pass, settings: dict[str, Any]) -> dict[str, Any]:
-    """Members by login or id → ids; overflow queues by name or id → ids; channels
-    must exist."""
+    """Members by login or id → ids; overflow queues (escalation and off hours) by name
+    or id → ids; channels must exist."""
     members = settings.get("members")
     if isinstance(members, list):
         by_login = {o.login: o.id for o in p.operators.values()}
@@ -184,4 +195,9 @@ async def _resolve_refs(tx: RoutingTx, p: Pass, settings: dict[str, Any]) -> dic
                 step = {**step, "queue": found}
             fixed.append(step)
         settings["escalation"] = fixed
+    off_hours = settings.get("off_hours_overflow")
+    if isinstance(off_hours, str):
+        settings["off_hours_overflow"] = next(
+            (r.id for r in p.records.values() if off_hours in (r.id, r.name)), off_hours
+        )
     return settings

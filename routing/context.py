@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from inbox.domain.channels import ChannelKind
@@ -23,7 +23,7 @@ from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.operators import Operator
 from inbox.usecases import Core, Outcome
 from routing.policy import ChannelWeights
-from routing.ports import RoutingStore, RoutingTx
+from routing.ports import OpeningHours, RoutingStore, RoutingTx
 from routing.queues import QueueSettings
 from routing.records import OfferRecord, QueueId, QueueRecord, RoutingTask
 
@@ -61,13 +61,15 @@ class RoutingSettings:
 @dataclass(frozen=True, slots=True)
 class RoutingContext:
     """The routing service's dependencies: the core (its bus and clock), the routing
-    unit of work, the channel weights, the settings and the supervisor notifier."""
+    unit of work, the channel weights, the settings, the supervisor notifier and the
+    queues' business hours (``None``: every queue is always open)."""
 
     core: Core
     store: RoutingStore
     weights: ChannelWeights
     settings: RoutingSettings
     notifier: AlertNotifier | None = None
+    hours: OpeningHours | None = None
 
     def now(self) -> datetime:
         return self.core.clock.now()
@@ -110,6 +112,29 @@ class Pass:
     #: Tasks whose episode ended in this pass.
     done: dict[ConversationId, RoutingTask] = field(default_factory=dict)
     wake: datetime | None = None
+    #: The queues' business hours (``None``: always open).
+    hours: OpeningHours | None = None
+
+    def is_open(self, queue_id: QueueId) -> bool:
+        """Whether the queue is open now (always, without business hours)."""
+        return self.hours is None or self.hours.is_open(queue_id, self.now)
+
+    def next_open(self, queue_id: QueueId) -> datetime | None:
+        """When the queue opens next (now when open; ``None``: not within a year)."""
+        if self.hours is None:
+            return self.now
+        return self.hours.next_open(queue_id, self.now)
+
+    def due(self, queue_id: QueueId, start: datetime, seconds: float | None) -> datetime | None:
+        """``seconds`` after ``start``: of the queue's open time when it counts business
+        hours only (``sla_business_hours``; ``None`` when it never opens within a year),
+        else of the wall clock. ``None`` seconds: no due time."""
+        if seconds is None:
+            return None
+        queue = self.queues.get(queue_id)
+        if self.hours is not None and queue is not None and queue.sla_business_hours:
+            return self.hours.add_open_seconds(queue_id, start, seconds)
+        return start + timedelta(seconds=seconds)
 
     def wake_at(self, at: datetime | None) -> None:
         # A deadline at or before now was handled by this pass; never wake for it again.

@@ -1,6 +1,7 @@
 """Why routing did what it did with a conversation: its task, pending offers, every
 logged decision with its reasons, and, for a waiting one, what a pass would decide now
-with every candidate (supervisors and admins only)."""
+with every candidate, or that its closed queue opens at a time (supervisors and admins
+only)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,16 @@ async def explain(
         if task is not None and task.status is TaskStatus.WAITING:
             p = await take_snapshot(ctx, tx, write=False)
             queue = p.queues.get(task.queue_id)
-            if queue is not None:
+            if queue is not None and not p.is_open(task.queue_id):
+                opens = p.next_open(task.queue_id)
+                current = {
+                    "outcome": "wait",
+                    "reason": "queue_closed",
+                    "queue_id": task.queue_id,
+                    "opens_at": opens.isoformat() if opens is not None else None,
+                    "off_hours_overflow": queue.off_hours_overflow,
+                }
+            elif queue is not None:
                 config = queue_config(p, queue)
                 if task.extra_skills:
                     config = dataclasses.replace(

@@ -8,8 +8,9 @@ The steps, in order (each sees what the earlier ones changed, through the pass):
 2. expire offers and withdraw offers of operators no longer online (``routing.offers``);
 3. turn stale consoles away and requeue unanswered conversations (``routing.presence``);
 4. the response timer and the SLA (``routing.sla``);
-5. :func:`routing.policy.decide` per queue, applied here: assignments, offers, overflows,
-   each with its explanation;
+5. :func:`routing.policy.decide` per open queue, applied here: assignments, offers,
+   overflows, each with its explanation; a closed queue's tasks wait for its opening or
+   overflow to its open ``off_hours_overflow`` queue;
 6. queue positions for waiting customers (``routing.positions``);
 7. the queues' changed state (round-robin turns, handling time).
 """
@@ -39,6 +40,7 @@ from routing.policy import (
 from routing.ports import RoutingTx
 from routing.positions import send_positions
 from routing.presence import run_presence
+from routing.queues import QueueSettings
 from routing.reconcile import reconcile
 from routing.records import QueueId, RoutingTask, TaskStatus
 from routing.sla import run_timers, track_replies
@@ -101,6 +103,8 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
     waiting = [t for t in p.tasks.values() if t.status is TaskStatus.WAITING and t.queue_id == qid]
     if not waiting:
         return False
+    if not p.is_open(qid):
+        return await _off_hours(tx, p, queue, waiting)
     # Tasks transferred to extra skills need other operators than the rest, so the
     # policy runs once per run of consecutive tasks with the same skills, in the
     # queue's service order: a transferred task keeps its place (the states carry
@@ -157,18 +161,68 @@ def _set_turn(p: Pass, qid: QueueId, op: OperatorState) -> None:
     p.changed_queues.add(qid)
 
 
+async def _off_hours(
+    tx: RoutingTx, p: Pass, queue: QueueSettings, waiting: list[RoutingTask]
+) -> bool:
+    """The queue is closed: its waiting tasks are neither offered nor assigned. They move
+    to its ``off_hours_overflow`` queue when that one is open now, else they keep waiting
+    (and their places); the pass wakes at the earlier opening of the two. Pending offers
+    run out as usual (a task with one moves after it ran out)."""
+    opens = p.next_open(queue.id)
+    p.wake_at(opens)
+    if queue.off_hours_overflow is None:
+        return False
+    target = _queue_ref(p, queue.off_hours_overflow)
+    if target is None:
+        logger.error(
+            "queue %s overflows off hours into unknown queue %s",
+            queue.name,
+            queue.off_hours_overflow,
+        )
+        return False
+    if not p.is_open(target):
+        p.wake_at(p.next_open(target))
+        return False
+    moved = False
+    for task in sorted(waiting, key=lambda t: (-t.priority, t.entered_queue_at)):
+        if p.offers.get(task.conversation_id):
+            continue  # its offer runs out first (or is accepted)
+        moved = True
+        why: dict[str, object] = {
+            "reason": "off_hours",
+            "queue_id": queue.id,
+            "to_queue": target,
+            "opens_at": opens.isoformat() if opens is not None else None,
+        }
+        await _move(tx, p, task, target, why)
+    return moved
+
+
+def _queue_ref(p: Pass, ref: str) -> QueueId | None:
+    """A queue by id or name."""
+    if QueueId(ref) in p.queues:
+        return QueueId(ref)
+    return next((q.id for q in p.queues.values() if q.name == ref), None)
+
+
 async def _overflow(tx: RoutingTx, p: Pass, task: RoutingTask, d: Overflow) -> bool:
-    target = QueueId(d.queue_id)
-    if target not in p.queues:
-        match = [q for q in p.queues.values() if q.name == d.queue_id]
-        if not match:
-            logger.error("queue %s overflows into unknown queue %s", task.queue_id, d.queue_id)
-            return False
-        target = match[0].id
+    target = _queue_ref(p, d.queue_id)
+    if target is None:
+        logger.error("queue %s overflows into unknown queue %s", task.queue_id, d.queue_id)
+        return False
+    why = dict(stored_explanation(d.explanation))
+    await _move(tx, p, task, target, why)
+    return True
+
+
+async def _move(
+    tx: RoutingTx, p: Pass, task: RoutingTask, target: QueueId, why: dict[str, object]
+) -> None:
+    """Overflow the task into ``target``: its offers are withdrawn, the decision logged,
+    and its escalation starts again there."""
     conv = p.convs.get(task.conversation_id)
     if conv is not None:
         await withdraw_offers(tx, p, conv, "overflow")
-    why = dict(stored_explanation(d.explanation))
     why["to_queue"] = target
     await record_decision(tx, p, task, "overflow", why)
     await put_task(
@@ -182,4 +236,3 @@ async def _overflow(tx: RoutingTx, p: Pass, task: RoutingTask, d: Overflow) -> b
             extra_skills={},
         ),
     )
-    return True

@@ -28,7 +28,14 @@ from routing.records import (
     TaskStatus,
 )
 
-__all__ = ["Router", "RoutingControl", "RoutingRepo", "RoutingStore", "RoutingTx"]
+__all__ = [
+    "OpeningHours",
+    "Router",
+    "RoutingControl",
+    "RoutingRepo",
+    "RoutingStore",
+    "RoutingTx",
+]
 
 T = TypeVar("T")
 
@@ -119,6 +126,22 @@ class RoutingStore(Protocol):
     async def transact(self, work: Callable[[RoutingTx], Awaitable[T]]) -> T: ...
 
     async def read(self, work: Callable[[RoutingTx], Awaitable[T]]) -> T: ...
+
+
+class OpeningHours(Protocol):
+    """Business hours per queue, given by the root (the bots feature keeps them).
+    Synchronous and in memory: called inside routing passes."""
+
+    def is_open(self, queue_id: QueueId, at: datetime) -> bool: ...
+
+    def next_open(self, queue_id: QueueId, at: datetime) -> datetime | None:
+        """``at`` itself when open now; ``None``: never within a year."""
+
+    def add_open_seconds(
+        self, queue_id: QueueId, start: datetime, seconds: float
+    ) -> datetime | None:
+        """The moment when ``seconds`` of open time have passed after ``start``;
+        ``None``: never within a year."""
 
 
 class Router(Protocol):

@@ -3,7 +3,8 @@
 A queue with ``position.interval`` set sends each waiting customer a system message
 ``first_after`` seconds after they started waiting, then again every ``interval`` seconds
 while their place changes. The wait is estimated from the place, the queue's running
-average handling time and the capacity of its members online.
+average handling time and the capacity of its members online, plus the time until a
+closed queue opens.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ async def send_positions(tx: RoutingTx, p: Pass) -> None:
                 p.wake_at(due)
                 continue
             eta = position * handle / max(1.0, online)
+            opens = p.next_open(qid)
+            if opens is not None and opens > p.now:
+                eta += (opens - p.now).total_seconds()  # closed: nobody answers before
             text = position_text(settings, position, eta)
             p.events.extend(await write_system_message(tx, task.conversation_id, text, p.now))
             await put_task(

@@ -78,6 +78,8 @@ _KNOWN = frozenset(
         "priority",
         "position",
         "alert_telegram",
+        "off_hours_overflow",
+        "sla_business_hours",
     }
 )
 
@@ -108,6 +110,11 @@ class QueueSettings:
     priority_rules: tuple[PriorityRule, ...] = ()
     position: PositionSettings = PositionSettings(interval=None)
     alert_telegram: Mapping[str, str] | None = None
+    #: While this queue is closed, its waiting tasks move to that queue (id or name) if
+    #: it is open.
+    off_hours_overflow: QueueId | None = None
+    #: SLA due times count this queue's open time only.
+    sla_business_hours: bool = False
 
     @property
     def id(self) -> QueueId:
@@ -306,6 +313,14 @@ def parse_settings(record: QueueRecord) -> QueueSettings:
     ):
         raise InvalidInput("alert_telegram needs a channel_id and a chat_id")
     warning = _seconds(raw.get("sla_warning_before", 60), "sla_warning_before")
+    business = raw.get("sla_business_hours", False)
+    if not isinstance(business, bool):
+        raise InvalidInput("sla_business_hours must be true or false")
+    off_hours = raw.get("off_hours_overflow")
+    if off_hours is not None and (not isinstance(off_hours, str) or not off_hours):
+        raise InvalidInput("off_hours_overflow must be a queue")
+    if off_hours in (record.id, record.name):
+        raise InvalidInput("off_hours_overflow cannot be the queue itself")
     try:
         config = QueueConfig(
             id=record.id,
@@ -334,6 +349,8 @@ def parse_settings(record: QueueRecord) -> QueueSettings:
             if isinstance(alert, Mapping)
             else None
         ),
+        off_hours_overflow=QueueId(off_hours) if isinstance(off_hours, str) else None,
+        sla_business_hours=business,
     )
 
 

@@ -45,7 +45,7 @@ from routing.explain import explain
 from routing.offers import list_offers_for
 from routing.passes import run_pass
 from routing.policy import DEFAULT_WEIGHTS, ChannelWeights
-from routing.ports import RoutingStore
+from routing.ports import OpeningHours, RoutingStore
 from routing.sla import notify_supervisors
 
 __all__ = ["AlertNotifier", "RoutingService", "RoutingSettings"]
@@ -62,7 +62,9 @@ class RoutingService:
 
     ``store`` is routing's unit of work (in a server, the same SQL store as
     ``core.store``: its transaction carries every repository); events are published on
-    ``core.bus`` after each commit and time comes from ``core.clock``.
+    ``core.bus`` after each commit and time comes from ``core.clock``. ``hours`` are the
+    queues' business hours: a closed queue's conversations wait (or overflow to an open
+    queue) and are offered at opening; ``None`` keeps every queue open.
     """
 
     def __init__(
@@ -73,8 +75,11 @@ class RoutingService:
         weights: ChannelWeights = DEFAULT_WEIGHTS,
         settings: RoutingSettings | None = None,
         notifier: AlertNotifier | None = None,
+        hours: OpeningHours | None = None,
     ) -> None:
-        self._ctx = RoutingContext(core, store, weights, settings or RoutingSettings(), notifier)
+        self._ctx = RoutingContext(
+            core, store, weights, settings or RoutingSettings(), notifier, hours
+        )
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._touched: set[ConversationId] = set()
@@ -115,7 +120,8 @@ class RoutingService:
 
     @property
     def next_wake(self) -> datetime | None:
-        """The earliest deadline the last pass saw (an offer expiring, a step, an SLA)."""
+        """The earliest deadline the last pass saw (an offer expiring, a step, an SLA, a
+        closed queue's opening)."""
         return self._wake
 
     async def _loop(self) -> None:

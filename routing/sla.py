@@ -23,7 +23,7 @@ from routing.events import RoutingAlert
 from routing.moves import requeue_task
 from routing.ports import RoutingTx
 from routing.queues import QueueSettings
-from routing.records import AlertKind, TaskStatus
+from routing.records import AlertKind, RoutingTask, TaskStatus
 from routing.tasks import put_task
 
 __all__ = ["notify_supervisors", "run_timers", "track_replies"]
@@ -98,7 +98,7 @@ async def run_timers(ctx: RoutingContext, tx: RoutingTx, p: Pass) -> None:
         # SLA: first response.
         if task.first_response_at is None and task.first_response_due is not None:
             due = task.first_response_due
-            warn_at = due - timedelta(seconds=queue.sla_warning_before)
+            warn_at = _warn_at(p, queue, task, due)
             if (
                 task.sla_warned_at is None
                 and task.status is TaskStatus.ASSIGNED
@@ -132,6 +132,23 @@ async def run_timers(ctx: RoutingContext, tx: RoutingTx, p: Pass) -> None:
                 await put_task(tx, p, dataclasses.replace(task, resolution_breached_at=p.now))
             else:
                 p.wake_at(task.resolution_due)
+
+
+def _warn_at(p: Pass, queue: QueueSettings, task: RoutingTask, due: datetime) -> datetime:
+    """When to warn of the first-response due time: ``sla_warning_before`` seconds before
+    it; of business time when the due time is (the queue's target, counted in its open
+    time from the start, gives it), else of the wall clock."""
+    before = queue.sla_warning_before
+    wall = due - timedelta(seconds=before)
+    if p.hours is None or not queue.sla_business_hours:
+        return wall
+    target = queue.config.sla_for(task.priority)
+    seconds = target.first_response_seconds if target else None
+    if seconds is None or p.due(task.queue_id, task.started_at, seconds) != due:
+        return wall  # due under other settings (changed since, or another queue's)
+    if seconds <= before:
+        return task.started_at
+    return p.due(task.queue_id, task.started_at, seconds - before) or wall
 
 
 def _alert(

@@ -81,7 +81,9 @@ async def take_snapshot(ctx: RoutingContext, tx: RoutingTx, *, write: bool = Tru
     for offer_list in offers.values():
         for offer in offer_list:
             loads[offer.operator_id] += offer.weight
-    return Pass(now, queues, records, default, convs, tasks, offers, operators, loads)
+    return Pass(
+        now, queues, records, default, convs, tasks, offers, operators, loads, hours=ctx.hours
+    )
 
 
 async def save_queue_state(tx: RoutingTx, p: Pass) -> None:

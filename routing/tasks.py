@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from inbox.domain.conversations import Conversation
@@ -33,7 +33,8 @@ async def new_task(
     tx: RoutingTx, p: Pass, conv: Conversation, previous: RoutingTask | None
 ) -> RoutingTask:
     """A waiting task for a new episode of ``conv`` (``previous`` is its last episode's):
-    its queue, its priority (a returning customer, the contact's tags) and SLA due times.
+    its queue, its priority (a returning customer, the contact's tags) and SLA due times
+    (in the queue's business time when it says so: :meth:`Pass.due`).
     Not written yet."""
     queue_id = queue_for(p, conv)
     queue = p.queues[queue_id]
@@ -57,8 +58,8 @@ async def new_task(
         priority=priority,
         last_operator_id=previous.assignee_id if previous else None,
         awaiting_reply_since=conv.last_inbound_at or started,
-        first_response_due=_plus(started, sla.first_response_seconds if sla else None),
-        resolution_due=_plus(started, sla.resolution_seconds if sla else None),
+        first_response_due=p.due(queue_id, started, sla.first_response_seconds if sla else None),
+        resolution_due=p.due(queue_id, started, sla.resolution_seconds if sla else None),
     )
 
 
@@ -119,7 +120,3 @@ async def finish_task(
         dataclasses.replace(task, status=TaskStatus.DONE, sla_met=met, resolved_at=end),
     )
     p.done[task.conversation_id] = done
-
-
-def _plus(at: datetime, seconds: float | None) -> datetime | None:
-    return None if seconds is None else at + timedelta(seconds=seconds)
