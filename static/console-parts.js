@@ -647,7 +647,58 @@ button.offer-name:hover { color: var(--accent); text-decoration: underline; }
   }
   installRoutingStyles();
 
+  // ---------------------------------------------------------------- business hours as text
+
+  const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+  /** {"mon": ["09:00-13:00", "14:00-20:00"], …} → the CLI's "mon-fri 09:00-13:00,14:00-20:00; sat …". */
+  function weekToText(week) {
+    const w = week && typeof week === 'object' ? week : {};
+    const hours = DAY_NAMES.map((d) => (Array.isArray(w[d]) ? w[d].filter((x) => typeof x === 'string').join(',') : ''));
+    const clauses = [];
+    let i = 0;
+    while (i < 7) {
+      let j = i;
+      while (j + 1 < 7 && hours[j + 1] === hours[i]) j += 1;
+      if (hours[i]) clauses.push(`${i === j ? DAY_NAMES[i] : `${DAY_NAMES[i]}-${DAY_NAMES[j]}`} ${hours[i]}`);
+      i = j + 1;
+    }
+    return clauses.length ? clauses.join('; ') : 'mon-sun closed';
+  }
+
+  /** "a, b\nc" → ["a", "b", "c"] (commas or new lines). */
+  function splitList(text) {
+    return String(text || '').split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
+  }
+
+  /** {"2027-03-06": ["10:00-16:00"], "2027-03-08": []} → "2027-03-06=10:00-16:00\n2027-03-08=closed". */
+  function exceptionsToText(exceptions) {
+    const e = exceptions && typeof exceptions === 'object' ? exceptions : {};
+    return Object.keys(e).sort().map((day) => {
+      const list = Array.isArray(e[day]) ? e[day] : [];
+      return `${day}=${list.length ? list.join(',') : 'closed'}`;
+    }).join('\n');
+  }
+
+  /** The inverse (the CLI's --open grammar, one a line); throws Error with a sentence. */
+  function parseExceptions(text) {
+    const out = {};
+    for (const raw of String(text || '').split('\n')) {
+      const line = raw.trim();
+      if (!line) continue;
+      const eq = line.indexOf('=');
+      if (eq < 0) throw new Error(`exception "${line}": the "=" between the date and the hours is missing; write it like 2027-03-06=10:00-16:00 or 2027-03-08=closed`);
+      const day = line.slice(0, eq).trim();
+      const hours = line.slice(eq + 1).trim();
+      if (Object.prototype.hasOwnProperty.call(out, day)) throw new Error(`exception "${line}": ${day} is given twice; give each date once`);
+      out[day] = /^closed$/i.test(hours) ? [] : hours.split(',').map((x) => x.trim()).filter(Boolean);
+      if (!out[day].length && !/^closed$/i.test(hours)) throw new Error(`exception "${line}": the hours are missing; write them like 10:00-16:00, or closed`);
+    }
+    return out;
+  }
+
   return {
+    weekToText, splitList, exceptionsToText, parseExceptions,
     el, append, clear, setText, firstString, formatSize, channelLabel, partTypeOfMime,
     SAFE_IMAGE, createMediaLoader, renderParts, renderButtonChips, closeLightbox,
     outcomeLabel, exclusionLabel, alertLabel, scoreText, formatNumber, renderExplanation, keyValues,

@@ -97,6 +97,12 @@
     queuesTimer: null,
     transferFor: null,          // conversation id of the open transfer dialog
     whyFor: null,               // conversation id of the open "Why?" dialog
+    // bots (supervisors): the "Bot & hours" page
+    botsScope: 'default',       // "default" (the whole inbox) or a queue id
+    botsView: null,             // GET /api/v1/bots/{scope} of the scope shown
+    botsOwn: new Set(),         // scopes with settings of their own (GET /api/v1/bots)
+    botsSeq: 0,                 // drops answers for a scope no longer shown
+    botsCollect: new Map(),     // field → {prompt, retry} the loaded flow customised
   };
 
   // Files of the open conversation: fetched with the token, revoked when it is left.
@@ -217,6 +223,10 @@
     S.everConnected = false;
     S.templates.clear();
     S.windowClosed.clear();
+    csatOf.clear();
+    S.botsScope = 'default';
+    S.botsView = null;
+    S.botsOwn = new Set();
     resetRouting();
     resetComposerExtras();
     media.reset();
@@ -264,7 +274,7 @@
       S.operators = new Map((ops.operators || []).map((o) => [o.id, o]));
       S.convs = new Map((convs.conversations || []).map((c) => [c.id, c]));
       renderAll();
-      if (S.currentId) loadHistory(S.currentId);
+      if (S.currentId) { loadHistory(S.currentId); loadCsat(S.currentId); }
       loadOffers();
       if (S.view === 'queues') loadQueues();
       return true;
@@ -450,6 +460,9 @@
         break;
       case 'routing.alert':
         onRoutingAlert(f);
+        break;
+      case 'csat.received':
+        onCsatReceived(f);
         break;
       case 'heartbeat':
         noteServerTime(f.at, f.seq);
@@ -649,7 +662,8 @@
     $('presence-dot').dataset.status = presence;
     $('section-others').hidden = !isSuper();
     $('queues-btn').hidden = !isSuper();
-    if (!isSuper() && S.view === 'queues') showQueues(false);
+    $('bots-btn').hidden = !isSuper();
+    if (!isSuper() && S.view !== 'conversation') showQueues(false);
   }
 
   function renderLists() {
@@ -710,7 +724,7 @@
 
   async function openConversation(id) {
     if (!id) return;
-    if (S.view === 'queues') showQueues(false);
+    if (S.view !== 'conversation') showQueues(false);
     const changed = id !== S.currentId;
     S.currentId = id;
     if (changed) {
@@ -736,7 +750,7 @@
     }
     renderLists();
     renderConversation();
-    if (changed) { closeTags(); loadTags(id); }
+    if (changed) { closeTags(); loadTags(id); loadCsat(id); }
     await loadHistory(id);
     markRead(id, true);
     if (S.currentId === id) $('composer-input').focus();
@@ -781,10 +795,13 @@
 
   function renderConversation() {
     const c = S.currentId ? S.convs.get(S.currentId) : null;
-    const queues = S.view === 'queues';
-    $('queues-view').hidden = !queues;
-    $('conv-empty').hidden = queues || !!c;
-    $('conv-main').hidden = queues || !c;
+    const other = S.view !== 'conversation';
+    $('queues-view').hidden = S.view !== 'queues';
+    $('bots-view').hidden = S.view !== 'bots';
+    $('queues-btn').setAttribute('aria-pressed', String(S.view === 'queues'));
+    $('bots-btn').setAttribute('aria-pressed', String(S.view === 'bots'));
+    $('conv-empty').hidden = other || !!c;
+    $('conv-main').hidden = other || !c;
     if (!c) return;
     renderHeader();
     renderMessages();
@@ -813,6 +830,7 @@
     $('btn-transfer').hidden = !canTransfer(c);
     $('btn-tags').hidden = !(act && c.status !== 'resolved') && !isSuper();
     renderTags(c.id);
+    renderCsat(c.id);
     $('btn-why').hidden = !isSuper();
 
     const notice = $('conv-notice');
@@ -1028,21 +1046,25 @@
     const cls = `msg msg-${dir}${isNote ? ' msg-note' : ''}${m.local ? ' msg-local' : ''}`;
     const meta = m.meta && typeof m.meta === 'object' ? m.meta : {};
     const ownStatus = dir === 'outbound' || (isNote && m.local);
+    const authorKind = (m.author && typeof m.author.kind === 'string') ? m.author.kind : '';
+    const bot = authorKind === 'bot';
     return el('li', {
-      class: cls,
+      class: bot ? `${cls} msg-bot` : cls,
       'data-testid': 'message',
       'data-id': m.id || '',
       'data-client-id': m.client_id || null,
       'data-direction': dir,
       'data-kind': isNote ? 'note' : (m.kind || 'message'),
       'data-status': status,
+      'data-author-kind': authorKind || null,
     },
     el('div', { class: 'msg-bubble' },
-      isNote ? el('div', { class: 'msg-note-label' }, 'Private note') : null,
+      isNote ? el('div', { class: 'msg-note-label' }, bot ? 'Private note by the bot' : 'Private note') : null,
       P.renderParts(m, media)),
     ownStatus && status === 'failed' ? renderFailure(m) : null,
     el('div', { class: 'msg-meta' },
-      el('span', { class: 'msg-author' }, authorLabel(m)),
+      bot ? el('span', { class: 'msg-bot-badge', 'data-testid': 'message-bot-badge', title: 'Written by the bot' }, 'Bot') : null,
+      bot && /^(bot|бот)$/i.test(authorLabel(m)) ? null : el('span', { class: 'msg-author' }, authorLabel(m)),
       meta.reply_to ? el('span', { class: 'msg-flag', 'data-testid': 'message-reply', title: `A reply to message ${meta.reply_to}` }, '↩ reply') : null,
       meta.edit_of ? el('span', { class: 'msg-flag', 'data-testid': 'message-edited', title: `An edit of message ${meta.edit_of}` }, 'edited') : null,
       el('time', { class: 'msg-time', datetime: m.created_at || '' }, clockTime(m.created_at)),
@@ -1688,6 +1710,7 @@
         S.queuesLoading = null;
       }
       renderQueues();
+      if (S.view === 'bots') fillBotScopes();
     })();
     return S.queuesLoading;
   }
@@ -1776,6 +1799,308 @@
     }
   }
 
+  // Bot & hours (supervisors) -----------------------------------------------------
+
+  /** Every key of a flow's texts (bots/flow_defaults.py DEFAULT_TEXTS), in this order. */
+  const BOT_TEXTS = [
+    ['menu_prompt', 'Menu prompt'],
+    ['menu_operator', 'Menu button for an operator'],
+    ['fallback', 'Not understood'],
+    ['handoff', 'Hand-off'],
+    ['handoff_off_hours', 'Hand-off out of hours ({next_open})'],
+    ['ask_phone', 'Ask for the phone'],
+    ['bad_phone', 'Phone not understood'],
+    ['ask_email', 'Ask for the email'],
+    ['bad_email', 'Email not understood'],
+    ['ask_order_number', 'Ask for the order number'],
+    ['bad_order_number', 'Order number not understood'],
+    ['csat_request', 'Rating request'],
+    ['csat_thanks', 'Thanks for the rating'],
+    ['csat_comment_prompt', 'Ask for a comment'],
+    ['chat_ended', 'Chat ended'],
+    ['bot_name', 'Bot name'],
+  ];
+  const COLLECT_FIELDS = ['phone', 'email', 'order_number'];
+
+  function showBots(show) {
+    const on = !!show && isSuper();
+    if (S.view === 'queues') showQueues(false);
+    S.view = on ? 'bots' : 'conversation';
+    if (on) {
+      fillBotScopes();
+      loadQueues();
+      loadBotScopes();
+      loadBots(S.botsScope);
+    }
+    renderConversation();
+  }
+
+  function fillBotScopes() {
+    const select = $('bots-scope');
+    clear(select);
+    const mark = (scope) => (S.botsOwn.has(scope) ? ' — own settings' : '');
+    select.appendChild(el('option', { value: 'default' }, `Whole inbox (default)${mark('default')}`));
+    for (const q of S.queues || []) {
+      select.appendChild(el('option', { value: q.id }, `Queue ${q.name || q.id}${mark(q.id)}`));
+    }
+    if (!Array.from(select.options).some((o) => o.value === S.botsScope)) {
+      select.appendChild(el('option', { value: S.botsScope }, queueName(S.botsScope)));
+    }
+    select.value = S.botsScope;
+  }
+
+  async function loadBotScopes() {
+    const mySeq = S.bootSeq;
+    try {
+      const data = await api('GET', '/api/v1/bots');
+      if (mySeq !== S.bootSeq) return;
+      S.botsOwn = new Set((Array.isArray(data.scopes) ? data.scopes : [])
+        .filter((x) => x && typeof x.scope === 'string' && (x.hours || x.flow)).map((x) => x.scope));
+    } catch (_) {
+      return;   // only the marks in the list are missing
+    }
+    if (S.view === 'bots') fillBotScopes();
+  }
+
+  function selectBotScope(scope) {
+    S.botsScope = scope || 'default';
+    loadBots(S.botsScope);
+  }
+
+  function botsState(state, text) {
+    $('bots-view').dataset.state = state;
+    setText($('bots-state'), text || '');
+  }
+
+  function showBotsError(which, text) {
+    const node = $(`bots-${which}-error`);
+    setText(node, text || '');
+    node.hidden = !text;
+    if (text) $(`bots-${which}-saved`).hidden = true;
+  }
+
+  async function loadBots(scope) {
+    S.botsSeq += 1;
+    const mine = S.botsSeq;
+    const mySeq = S.bootSeq;
+    botsState('loading', 'Loading…');
+    $('bots-load-error').hidden = true;
+    let data;
+    try {
+      data = await api('GET', `/api/v1/bots/${encodeURIComponent(scope)}`);
+    } catch (e) {
+      if (mine !== S.botsSeq || mySeq !== S.bootSeq) return;
+      botsState('error', '');
+      const err = $('bots-load-error');
+      setText(err, e.status === 403 ? 'Only supervisors and admins manage the bot and business hours.'
+        : `Could not load the settings: ${e.message}`);
+      err.hidden = false;
+      return;
+    }
+    if (mine !== S.botsSeq || mySeq !== S.bootSeq) return;
+    S.botsView = data;
+    for (const which of ['hours', 'flow']) { showBotsError(which, ''); $(`bots-${which}-saved`).hidden = true; }
+    renderBotStatus(data);
+    fillHours(data);
+    fillFlow(data);
+    botsState('ready', '');
+  }
+
+  /** A server time in the schedule's own zone (what the supervisor set), else the browser's. */
+  function zonedTime(iso, tz) {
+    const t = tsOf(iso);
+    if (!t) return '—';
+    try {
+      return `${new Date(t).toLocaleString(undefined, {
+        timeZone: tz, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
+      })} (${tz})`;
+    } catch (_) {
+      return fullTime(iso);
+    }
+  }
+
+  function renderBotStatus(v) {
+    const node = $('bots-status');
+    const st = v && v.status && typeof v.status === 'object' ? v.status : {};
+    const eff = v && v.hours_in_effect && typeof v.hours_in_effect === 'object' ? v.hours_in_effect : null;
+    const tz = eff && typeof eff.tz === 'string' ? eff.tz : undefined;
+    node.dataset.open = String(!!st.open_now);
+    clear(node);
+    let text;
+    if (!eff) text = 'Open now: no business hours are set, so the inbox counts as always open.';
+    else if (st.open_now) text = `Open now${st.closes_at ? ` — closes ${zonedTime(st.closes_at, tz)}` : ''}`;
+    else text = `Closed now${st.next_open ? ` — next open ${zonedTime(st.next_open, tz)}` : ' — no opening ahead'}`;
+    node.appendChild(el('span', { class: 'bots-status-text', 'data-testid': 'bots-open-now' }, text));
+    if (eff && v.hours === null && v.scope !== 'default') {
+      node.appendChild(el('span', { class: 'bots-hint' }, ' (the whole inbox’s hours)'));
+    }
+    if (st.next_open && st.open_now) {
+      node.appendChild(el('span', { class: 'bots-hint', 'data-testid': 'bots-next-open' }, ` · next open ${zonedTime(st.next_open, tz)}`));
+    }
+  }
+
+  function fillHours(v) {
+    const own = v && v.hours && typeof v.hours === 'object' ? v.hours : null;
+    const shown = own || (v && v.hours_in_effect && typeof v.hours_in_effect === 'object' ? v.hours_in_effect : null);
+    $('bots-tz').value = shown && typeof shown.tz === 'string' ? shown.tz : '';
+    $('bots-week').value = shown ? P.weekToText(shown.week) : '';
+    $('bots-holidays').value = shown && Array.isArray(shown.holidays) ? shown.holidays.join(', ') : '';
+    $('bots-exceptions').value = shown ? P.exceptionsToText(shown.exceptions) : '';
+    const hint = $('bots-hours-inherit');
+    let note = '';
+    if (!own && shown) note = 'This queue has no hours of its own: the whole inbox’s apply (shown here to start from). Saving gives the queue its own.';
+    else if (!own) note = 'No business hours yet: the inbox counts as always open.';
+    hint.hidden = !note;
+    setText(hint, note);
+    $('bots-remove-hours').hidden = !own;
+  }
+
+  function hoursDocument() {
+    const doc = {
+      tz: $('bots-tz').value.trim(),
+      week: $('bots-week').value.trim(),
+      holidays: P.splitList($('bots-holidays').value),
+      exceptions: P.parseExceptions($('bots-exceptions').value),
+    };
+    if (!doc.tz) throw new Error('Give the time zone, an IANA name like Europe/Moscow.');
+    if (!doc.week) throw new Error('Give the weekly hours, like mon-fri 09:00-18:00.');
+    return doc;
+  }
+
+  async function saveHours(remove) {
+    const scope = S.botsScope;
+    let body = null;
+    if (!remove) {
+      try { body = hoursDocument(); } catch (e) { showBotsError('hours', e.message); return; }
+    }
+    await saveBots('hours', scope, body);
+  }
+
+  /** PUT hours or flow; a refusal (400) is shown by the form and nothing changes. */
+  async function saveBots(which, scope, body) {
+    const button = $(`bots-save-${which}`);
+    const mySeq = S.bootSeq;
+    button.disabled = true;
+    showBotsError(which, '');
+    $(`bots-${which}-saved`).hidden = true;
+    let data;
+    try {
+      data = await api('PUT', `/api/v1/bots/${encodeURIComponent(scope)}/${which}`, body);
+    } catch (e) {
+      button.disabled = false;
+      if (mySeq !== S.bootSeq || scope !== S.botsScope) return;
+      showBotsError(which, e.status === 403 ? 'Only supervisors and admins manage the bot and business hours.' : e.message);
+      return;
+    }
+    button.disabled = false;
+    if (mySeq !== S.bootSeq || scope !== S.botsScope) return;
+    S.botsView = data;
+    renderBotStatus(data);
+    if (which === 'hours') fillHours(data); else fillFlow(data);
+    const saved = $(`bots-${which}-saved`);
+    setText(saved, body === null ? 'Removed.' : `Saved at ${new Date().toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })}.`);
+    saved.hidden = false;
+    if (body === null) S.botsOwn.delete(scope); else S.botsOwn.add(scope);
+    loadBotScopes();
+    fillBotScopes();
+  }
+
+  function faqRow(entry) {
+    const e = entry && typeof entry === 'object' ? entry : {};
+    const row = el('li', { class: 'bots-faq-row', 'data-testid': 'bots-faq-row' },
+      el('div', { class: 'bots-faq-fields' },
+        el('input', { class: 'bots-faq-title', 'data-testid': 'bots-faq-title', placeholder: 'Title (a menu button; optional)', 'aria-label': 'Title', autocomplete: 'off', maxlength: 100 }),
+        el('textarea', { class: 'bots-faq-answer', 'data-testid': 'bots-faq-answer', rows: 2, placeholder: 'Answer', 'aria-label': 'Answer' }),
+        el('input', { class: 'bots-faq-keywords', 'data-testid': 'bots-faq-keywords', placeholder: 'Keywords, comma separated', 'aria-label': 'Keywords', autocomplete: 'off' })),
+      el('button', { class: 'chip-remove', type: 'button', 'data-testid': 'bots-faq-remove', title: 'Remove the entry', 'aria-label': 'Remove the entry', onclick: () => row.remove() }, '×'));
+    // Values as properties: they are whatever was typed, never markup.
+    row.querySelector('.bots-faq-title').value = typeof e.title === 'string' ? e.title : '';
+    row.querySelector('.bots-faq-answer').value = typeof e.answer === 'string' ? e.answer : '';
+    row.querySelector('.bots-faq-keywords').value = Array.isArray(e.keywords) ? e.keywords.join(', ') : '';
+    return row;
+  }
+
+  function fillFlow(v) {
+    const f = v && v.flow && typeof v.flow === 'object' ? v.flow : null;
+    const texts = f && f.texts && typeof f.texts === 'object' ? f.texts : {};
+    $('bots-language').value = f && f.language === 'en' ? 'en' : 'ru';
+    $('bots-enabled').checked = f ? f.enabled !== false : true;
+    $('bots-menu').checked = f ? f.menu !== false : true;
+    $('bots-greeting').value = f && typeof f.greeting === 'string' ? f.greeting : '';
+    $('bots-off-hours').value = f && typeof f.off_hours === 'string' ? f.off_hours : '';
+    $('bots-handoff').value = f && Array.isArray(f.handoff) ? f.handoff.join(', ') : '';
+    const faq = $('bots-faq');
+    clear(faq);
+    for (const entry of f && Array.isArray(f.faq) ? f.faq : []) faq.appendChild(faqRow(entry));
+    S.botsCollect = new Map();
+    const asked = new Set();
+    for (const step of f && Array.isArray(f.collect) ? f.collect : []) {
+      const field = typeof step === 'string' ? step : step && step.field;
+      if (!COLLECT_FIELDS.includes(field)) continue;
+      asked.add(field);
+      // Keep prompts the flow file set apart from its texts (the form has no field for them).
+      if (step && typeof step === 'object' && (step.prompt !== texts[`ask_${field}`] || step.retry !== texts[`bad_${field}`])) {
+        S.botsCollect.set(field, { prompt: step.prompt, retry: step.retry });
+      }
+    }
+    for (const box of document.querySelectorAll('input[name="bots-collect"]')) box.checked = asked.has(box.value);
+    const box = $('bots-texts');
+    clear(box);
+    const keys = BOT_TEXTS.slice();
+    for (const key of Object.keys(texts)) if (!keys.some(([k]) => k === key)) keys.push([key, key.replace(/_/g, ' ')]);
+    for (const [key, label] of keys) {
+      const area = el('textarea', { 'data-testid': `bots-text-${key}`, 'data-key': key, rows: 2, placeholder: '(the language’s default)' });
+      area.value = typeof texts[key] === 'string' ? texts[key] : '';
+      box.appendChild(el('label', { class: 'dialog-field' }, el('span', null, label, el('code', { class: 'bots-key' }, key)), area));
+    }
+    const none = $('bots-flow-none');
+    const note = f ? '' : `No bot ${S.botsScope === 'default' ? 'for the whole inbox' : 'of this queue’s own'} yet: saving creates it; empty fields take the language’s defaults.`;
+    none.hidden = !note;
+    setText(none, note);
+    $('bots-remove-flow').hidden = !f;
+  }
+
+  function flowDocument() {
+    const doc = {
+      language: $('bots-language').value,
+      enabled: $('bots-enabled').checked,
+      menu: $('bots-menu').checked,
+    };
+    const greeting = $('bots-greeting').value.trim();
+    if (greeting) doc.greeting = greeting;
+    const offHours = $('bots-off-hours').value.trim();
+    if (offHours) doc.off_hours = offHours;
+    doc.faq = [];
+    for (const row of $('bots-faq').querySelectorAll('.bots-faq-row')) {
+      const title = row.querySelector('.bots-faq-title').value.trim();
+      const answer = row.querySelector('.bots-faq-answer').value.trim();
+      const keywords = P.splitList(row.querySelector('.bots-faq-keywords').value);
+      if (!title && !answer && !keywords.length) continue;   // an empty row is no entry
+      const entry = { answer, keywords };
+      if (title) entry.title = title;
+      doc.faq.push(entry);
+    }
+    const handoff = P.splitList($('bots-handoff').value);
+    if (handoff.length) doc.handoff = handoff;
+    doc.collect = [];
+    for (const boxNode of document.querySelectorAll('input[name="bots-collect"]')) {
+      if (!boxNode.checked) continue;
+      const custom = S.botsCollect.get(boxNode.value);
+      doc.collect.push(custom ? Object.assign({ field: boxNode.value }, custom) : boxNode.value);
+    }
+    const texts = {};
+    for (const area of $('bots-texts').querySelectorAll('textarea[data-key]')) {
+      const value = area.value.trim();
+      if (value) texts[area.dataset.key] = value;
+    }
+    if (Object.keys(texts).length) doc.texts = texts;
+    return doc;
+  }
+
+  async function saveFlow(remove) {
+    await saveBots('flow', S.botsScope, remove ? null : flowDocument());
+  }
+
   // Customer tags ------------------------------------------------------------------
 
   const tagsOf = new Map();   // conversation id -> the customer's tags
@@ -1830,6 +2155,47 @@
       err.textContent = e.message;
       err.hidden = false;
     }
+  }
+
+  // Customer satisfaction (the bot asks after a resolve) -----------------------------
+
+  const csatOf = new Map();   // conversation id -> null | {rating, comment, at}
+
+  function validCsat(v) {
+    return v && typeof v === 'object' && typeof v.rating === 'number' ? v : null;
+  }
+
+  async function loadCsat(id) {
+    const mySeq = S.bootSeq;
+    try {
+      const data = await api('GET', `/api/v1/conversations/${encodeURIComponent(id)}`);
+      if (mySeq !== S.bootSeq) return;
+      const c = data.conversation || {};
+      // A live csat.received that came meanwhile is at least as new as this answer.
+      if (!csatOf.get(id)) csatOf.set(id, validCsat(c.csat));
+    } catch (_) {
+      return;   // the header simply shows no rating
+    }
+    if (S.currentId === id) renderCsat(id);
+  }
+
+  function onCsatReceived(f) {
+    if (typeof f.conversation_id !== 'string') return;
+    csatOf.set(f.conversation_id, validCsat(f.csat));
+    if (S.currentId === f.conversation_id) renderCsat(f.conversation_id);
+  }
+
+  function renderCsat(id) {
+    const node = $('conv-csat');
+    const csat = csatOf.get(id) || null;
+    node.hidden = !csat;
+    if (!csat) { setText(node, ''); node.removeAttribute('data-rating'); node.title = ''; return; }
+    const rating = Math.max(0, Math.min(5, Math.round(csat.rating)));
+    node.dataset.rating = String(csat.rating);
+    const comment = typeof csat.comment === 'string' ? csat.comment.trim() : '';
+    // The comment is the customer's words: text only.
+    setText(node, `CSAT ${'★'.repeat(rating)}${'☆'.repeat(5 - rating)} ${csat.rating}/5${comment ? ` — “${comment}”` : ''}`);
+    node.title = `Customer rating${csat.at ? `, ${fullTime(csat.at)}` : ''}${comment ? `: ${comment}` : ''}`;
   }
 
   // Transfer ---------------------------------------------------------------------
@@ -2155,6 +2521,15 @@
     $('queues-btn').addEventListener('click', () => showQueues(S.view !== 'queues'));
     $('queues-refresh').addEventListener('click', () => loadQueues());
     $('queues-close').addEventListener('click', () => showQueues(false));
+    $('bots-btn').addEventListener('click', () => showBots(S.view !== 'bots'));
+    $('bots-close').addEventListener('click', () => showBots(false));
+    $('bots-reload').addEventListener('click', () => { loadBotScopes(); loadBots(S.botsScope); });
+    $('bots-scope').addEventListener('change', (ev) => selectBotScope(ev.target.value));
+    $('bots-hours-form').addEventListener('submit', (ev) => { ev.preventDefault(); saveHours(false); });
+    $('bots-remove-hours').addEventListener('click', () => saveHours(true));
+    $('bots-flow-form').addEventListener('submit', (ev) => { ev.preventDefault(); saveFlow(false); });
+    $('bots-remove-flow').addEventListener('click', () => saveFlow(true));
+    $('bots-faq-add').addEventListener('click', () => { const row = faqRow({}); $('bots-faq').appendChild(row); row.querySelector('input').focus(); });
     setInterval(renderLists, 30000);   // keep relative times fresh
     window.addEventListener('storage', (ev) => {
       // Logged out in another tab.
