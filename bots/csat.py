@@ -41,8 +41,11 @@ def rating_of(parts: Sequence[Part]) -> Rating | None:
             if raw in {"1", "2", "3", "4", "5"}:
                 return Rating(int(raw), comment[:MAX_COMMENT_CHARS])
             return None
-    if len(parts) == 1 and isinstance(parts[0], Text):
-        m = _DIGIT.fullmatch(parts[0].text)
+    # Only what the customer typed counts: an e-mail reply also carries the original
+    # mail as a file, and a photo's caption is not an answer.
+    texts = [p for p in parts if isinstance(p, Text)]
+    if len(texts) == 1 and not any(isinstance(p, ButtonReply) for p in parts):
+        m = _DIGIT.fullmatch(texts[0].text)
         if m is not None:
             return Rating(int(m.group(1)), (m.group(2) or "").strip()[:MAX_COMMENT_CHARS])
     return None

@@ -32,7 +32,7 @@ from bots.faq import FaqMatcher, mentions
 from bots.flow import BotFlow, FaqEntry
 from bots.menu import MENU_OPERATOR_PAYLOAD, menu_buttons, menu_choice
 from bots.records import BotSession, SessionState
-from inbox.domain.content import ButtonReply, Buttons, Part, Text, plain_text
+from inbox.domain.content import ButtonReply, Buttons, Part, Text
 
 __all__ = ["Turn", "respond"]
 
@@ -66,7 +66,9 @@ def respond(
     if session.state is SessionState.HANDED_OFF:
         return Turn((), session)
     matcher = matcher or FaqMatcher(flow.faq, flow.language)
-    text = plain_text([p for p in parts if not isinstance(p, ButtonReply)]).strip()
+    # What the customer typed: not a pressed button's title, not a file's caption (an
+    # e-mail reply carries the original mail as a file).
+    text = "\n".join(p.text for p in parts if isinstance(p, Text)).strip()
     session = dataclasses.replace(session, updated_at=now)
     if session.state is SessionState.COLLECTING:
         return _collect(flow, session, text, open_now=open_now, next_open=next_open)

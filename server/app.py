@@ -18,10 +18,12 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from bots.events import BotSettingsChanged
 from channels.webchat import VisitorRegistry, WebchatSender
 from channels.webchat.spec import KIND as WEBCHAT
 from inbox.delivery import DeliveryWorker
 from inbox.domain.clock import Clock
+from inbox.domain.events import Event
 from inbox.domain.ids import OperatorId
 from inbox.domain.operators import Presence
 from inbox.pollers import PollerService
@@ -99,6 +101,14 @@ def _serving_parts(wiring: Wiring) -> Services:
     pollers = PollerService(core, wiring.adapters)
     for subscriber in (hub, visitors, worker, wiring.router, wiring.bots):
         wiring.bus.subscribe(subscriber.on_event)
+    router = wiring.router
+
+    async def hours_changed(event: Event) -> None:
+        # New business hours may open or close a queue now: the router decides again.
+        if isinstance(event, BotSettingsChanged):
+            router.kick()
+
+    wiring.bus.subscribe(hours_changed)
     return Services(
         settings=settings,
         core=core,

@@ -30,7 +30,7 @@ from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, Passw
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from routing import RoutingService, RoutingSettings, parse_weights
-from server.bots import as_bots_tx, queue_of
+from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
@@ -156,6 +156,8 @@ async def open_wiring(
                 presence_stale_seconds=settings.presence_stale_seconds or None,
             ),
             notifier=notify_telegram,
+            # Business hours are the bots' (server/bots.py): closed queues wait for opening.
+            hours=BotOpeningHours(bots),
         )
     except BaseException:
         await store.close()

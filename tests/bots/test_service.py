@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bots import DEFAULT_SCOPE, BotService, Scope, SessionState
+from bots.csat import Rating, rating_of
 from bots.events import CsatReceived, CsatRequested
 from bots.flow import parse_flow
 from bots.hours import parse_schedule
@@ -23,7 +24,7 @@ from bots.menu import MENU_OPERATOR_PAYLOAD
 from inbox.bus import InProcessEventBus
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.clock import FixedClock
-from inbox.domain.content import ButtonReply, Buttons, Part, Text
+from inbox.domain.content import ButtonReply, Buttons, File, MediaRef, Part, Text
 from inbox.domain.conversations import ConversationStatus
 from inbox.domain.events import ConversationChanged, Event
 from inbox.domain.ids import ChannelId, ConversationId
@@ -344,3 +345,13 @@ async def test_csat_is_not_sent_outside_whatsapps_window(h: Harness) -> None:
         (Text("No rating request was sent: the channel's reply window has closed."),)
     ]
     assert await h.bots.request_csat(cid) is False  # and not again
+
+
+def test_only_typed_text_is_the_customers_answer() -> None:
+    """An e-mail reply carries the original mail as a file part: "5" is still a rating,
+    and a file's caption is no part of the text the bot reads."""
+    original = File(MediaRef("message/rfc822", key="k"), caption="Original message")
+    assert rating_of((Text("5"), original)) == Rating(5)
+    assert rating_of((Text("5 быстро"), original)) is None
+    assert rating_of((Text("5. быстро"),)) == Rating(5, "быстро")
+    assert rating_of((original,)) is None

@@ -11,10 +11,23 @@ conversation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from inbox.domain.channels import ChannelKind
+from inbox.domain.clock import FixedClock
 from inbox.domain.operators import Role
-from tests.e2e.conftest import Customer, Live
+from inbox.usecases import add_channel
+from operator_ws import Argon2PasswordHasher
+from server.app import SERVICES, create_app
+from tests.e2e.conftest import Customer, Live, make_settings
 
 FLOW: dict[str, Any] = {
     "language": "ru",
@@ -162,3 +175,71 @@ async def test_bad_settings_are_refused_and_change_nothing(live: Live) -> None:
     assert body["flow"] is None
     status, body = await live.api("GET", "/api/v1/bots/no-such-queue", boss)
     assert status == 404, body
+
+
+#: Saturday 2027-03-06 20:00 UTC = 23:00 in Moscow: closed until Monday 09:00 (06:00 UTC).
+SATURDAY_NIGHT = datetime(2027, 3, 6, 20, 0, tzinfo=UTC)
+MONDAY_OPENING = datetime(2027, 3, 8, 6, 0, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def night(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Live, FixedClock]]:
+    clock = FixedClock(SATURDAY_NIGHT)
+    app = await create_app(
+        make_settings(database_url, tmp_path),
+        clock=clock,
+        hasher=Argon2PasswordHasher(fast_for_tests=True),
+    )
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    channel = await add_channel(app[SERVICES].core, ChannelKind("webchat"), "Shop", {})
+    async with aiohttp.ClientSession() as http:
+        env = Live(app, server, channel.id, http)
+        try:
+            yield env, clock
+        finally:
+            for ws in env._sockets:
+                await ws.close()
+            await server.close()
+
+
+async def test_an_off_hours_hand_off_reaches_an_operator_at_opening(
+    night: tuple[Live, FixedClock],
+) -> None:
+    live, clock = night
+    await live.add_operator("sveta", Role.SUPERVISOR)
+    await live.add_operator("anna")
+    boss = await live.token("sveta")
+    week = {"tz": "Europe/Moscow", "week": "mon-fri 09:00-18:00"}
+    assert (await live.api("PUT", "/api/v1/bots/default/hours", boss, json=week))[0] == 200
+    assert (await live.api("PUT", "/api/v1/bots/default/flow", boss, json=FLOW))[0] == 200
+    anna = await live.online_operator("anna")
+
+    raw = await live.customer()
+    await raw.hello(name="Вера")
+    customer = Visitor(raw)
+    await customer.say("Есть кто?", "n1")
+    off = await customer.bot()
+    assert off["text"] == "Сейчас мы не работаем. Ответим в понедельник в 09:00 (UTC+03:00)."
+    assert (await customer.bot())["parts"][0]["type"] == "buttons"  # the menu
+    await customer.say("оператор", "n2")
+    assert "номер телефона" in (await customer.bot())["text"]
+    await customer.say("8 916 123 45 67", "n3")
+    assert (await customer.bot())["text"] == "Оператор ответит в понедельник в 09:00 (UTC+03:00)."
+
+    # Queued, but the queue is closed: Anna, online, gets nothing yet.
+    seen: list[str] = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            seen.append((await anna.recv(0.5))["type"])
+    assert "conversation.assigned" not in seen, seen
+    assert "offer.created" not in seen, seen
+    clock._now = MONDAY_OPENING
+    live.app[SERVICES].router.kick()
+    assigned = await anna.expect("conversation.assigned", timeout=10)
+    conversation_id = assigned["conversation"]["id"]
+    token = await live.token("anna")
+    status, body = await live.api("GET", f"/api/v1/conversations/{conversation_id}/messages", token)
+    assert status == 200, body
+    notes = [m for m in body["messages"] if m["kind"] == "note"]
+    assert "+79161234567" in notes[-1]["parts"][0]["text"]
