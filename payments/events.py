@@ -1,12 +1,49 @@
-"""The events this feature declares, for the root's event registry (none yet: the
-feature's issue adds them here, and nothing else has to change to carry them)."""
+"""The events the payments feature declares, for the root's event registry."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from inbox.domain.event_registry import EventSpec
+from inbox.domain.conversations import Conversation
+from inbox.domain.event_registry import EventSpec, OperatorFrame
+from inbox.domain.events import Event
+from inbox.domain.operators import Operator
+from inbox.domain.visibility import Visibility
+from payments.records import Order
+from payments.views import order_view
 
-__all__ = ["EVENTS"]
+__all__ = ["EVENTS", "OrderChanged"]
 
-EVENTS: tuple[EventSpec[Any], ...] = ()
+
+@dataclass(frozen=True, slots=True)
+class OrderChanged(Event):
+    """An order was created, edited, got its payment link, was paid, shipped... ``reason``
+    is ``created``, ``updated``, ``link_sent``, ``paid``, ``status`` or ``refunded``."""
+
+    order: Order
+    conversation: Conversation
+    reason: str
+
+
+def _frames(event: OrderChanged) -> Sequence[OperatorFrame]:
+    conversation, order = event.conversation, event.order
+
+    def audience(operator: Operator) -> bool:
+        # Those who may see the conversation, and the order's manager.
+        return (
+            Visibility.of(operator).admits_conversation(conversation)
+            or operator.id == order.manager_id
+        )
+
+    frame = {
+        "type": "order.updated",
+        "reason": event.reason,
+        "conversation_id": conversation.id,
+        "order": order_view(order),
+    }
+    return (OperatorFrame(audience, frame),)
+
+
+EVENTS: tuple[EventSpec[Any], ...] = (EventSpec("order_changed", OrderChanged, _frames),)

@@ -118,6 +118,7 @@ def _serving_parts(wiring: Wiring) -> Services:
         worker=worker,
         router=wiring.router,
         bots=wiring.bots,
+        payments=wiring.payments,
         media=wiring.media,
         adapters=wiring.adapters,
         pollers=pollers,

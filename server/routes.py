@@ -15,6 +15,7 @@ from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.rest.bots import ScopeResolver
 from server.bots import scope_named
 from server.pages import DemoPage, StaticPage, healthz, static_asset
+from server.payments import PaymentPages, PaymentWebhook
 from server.services import Services
 from server.webhooks import WebhookEndpoint
 from storage.repositories.tx import SqlTx
@@ -36,7 +37,9 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         services.router,
         services.bots,
         _scope_resolver(services),
+        services.payments,
     )
+    paying = PaymentPages(services.payments)
     return [
         *api.routes(),  # /api/v1/... (operator_ws)
         web.get("/healthz", healthz),
@@ -47,6 +50,11 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         web.get("/static/{name}", static_asset),
         web.get("/demo", DemoPage(core).handle),
         web.route("*", "/webhooks/{kind}/{channel_id}", webhook.handle),
+        web.post(
+            "/webhooks/payments/{kind}/{provider_id}", PaymentWebhook(services.payments).handle
+        ),
+        web.get("/pay/{provider_id}/{payment_id}", paying.show),
+        web.post("/pay/{provider_id}/{payment_id}", paying.pay),
     ]
 
 

@@ -17,6 +17,7 @@ from inbox.pollers import PollerService
 from inbox.ports import ChannelAdapter, MediaStore
 from inbox.usecases import Core
 from operator_ws import OperatorHub
+from payments.service import PaymentService
 from routing import RoutingService
 from server.config import Settings
 from storage import SqlStore
@@ -37,6 +38,7 @@ class Services:
     worker: DeliveryWorker
     router: RoutingService
     bots: BotService
+    payments: PaymentService
     media: MediaStore
     adapters: Mapping[str, ChannelAdapter]
     pollers: PollerService

@@ -29,11 +29,13 @@ from inbox.domain.messages import OutboundMessage
 from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, PasswordHasher
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
+from payments.service import PaymentService
 from routing import RoutingService, RoutingSettings, parse_weights
 from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
+from server.payments import default_gateways, language_of
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -90,6 +92,7 @@ class Wiring:
     adapters: Mapping[str, ChannelAdapter]
     router: RoutingService
     bots: BotService
+    payments: PaymentService
     #: Every event type this server declares: the Redis codec and the operators' frames.
     events: EventRegistry
 
@@ -104,6 +107,11 @@ class Wiring:
         close is logged and does not keep the others open. The router's loop must already
         be stopped by whoever started it."""
         await _close_adapters(self.adapters)
+        for gateway in self.payments.gateways.values():
+            try:
+                await gateway.close()
+            except Exception:
+                logger.exception("closing the %s payment gateway failed", gateway.kind)
         try:
             if self.redis_bus is not None:
                 await self.redis_bus.stop()
@@ -147,6 +155,13 @@ async def open_wiring(
         async def notify_telegram(target: Mapping[str, str], text: str) -> None:
             await _notify_telegram(core, adapters, target, text)
 
+        payments = PaymentService(
+            core,
+            store,
+            default_gateways(),
+            public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+            language_of=language_of(bots),
+        )
         router = RoutingService(
             core,
             store,
@@ -173,6 +188,7 @@ async def open_wiring(
         adapters=adapters,
         router=router,
         bots=bots,
+        payments=payments,
         events=registry,
     )
 

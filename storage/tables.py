@@ -39,7 +39,10 @@ __all__ = [
     "messages",
     "metadata",
     "operators",
+    "orders",
     "outbox",
+    "payment_notices",
+    "payment_providers",
     "queues",
     "routing_decisions",
     "routing_lock",
@@ -343,4 +346,57 @@ bot_sessions = Table(
     Column("csat_comment", Text, nullable=False),
     Column("csat_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+# --------------------------------------------------------------------------- payments
+
+payment_providers = Table(
+    "payment_providers",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(ENUM), nullable=False),
+    Column("name", Text, nullable=False),
+    # Credentials: they never leave the server.
+    Column("options", json_document(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    # The number the customer and the manager say ("order 1042"); unique in the shop.
+    Column("number", Integer, nullable=False),
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), nullable=False),
+    Column("contact_id", String(ID), ForeignKey("contacts.id"), nullable=False),
+    Column("currency", String(ENUM), nullable=False),
+    # [{"name", "quantity", "unit_price_minor", "sku"}]: money in minor units.
+    Column("lines", json_document(), nullable=False),
+    Column("total_minor", Integer, nullable=False),
+    Column("status", String(ENUM), nullable=False),
+    Column("status_times", json_document(), nullable=False),
+    Column("external_id", Text, nullable=True),
+    Column("tracking_number", Text, nullable=False),
+    Column("manager_id", String(ID), nullable=True),
+    # The current payment attempt ({"provider_id", "idempotence_key", "status", ...}).
+    Column("payment", json_document(), nullable=True),
+    # Looked up by the provider's notifications.
+    Column("payment_provider_id", String(ID), nullable=True),
+    Column("payment_id", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("number", name="uq_orders_number"),
+    UniqueConstraint("external_id", name="uq_orders_external_id"),
+    Index("ix_orders_conversation_id", "conversation_id", "created_at"),
+    Index("ix_orders_payment", "payment_provider_id", "payment_id"),
+)
+
+payment_notices = Table(
+    "payment_notices",
+    metadata,
+    # A provider notification acted on once (Stripe's event id; YooKassa's event and id).
+    Column("provider_id", String(ID), nullable=False),
+    Column("key", Text, nullable=False),
+    PrimaryKeyConstraint("provider_id", "key", name="pk_payment_notices"),
 )

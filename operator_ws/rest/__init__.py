@@ -10,6 +10,7 @@ resource; :class:`OperatorApi` collects every route for the root in one call.
 ``channels``       list, a channel's message templates
 ``routing``        a conversation's routing explanation, offers, queues
 ``bots``           business hours and bot flows per queue
+``orders``         orders, payment links, payment providers
 ``common``         bearer authentication, JSON bodies, parameters, error bodies
 =================  ==========================================================
 """
@@ -32,7 +33,9 @@ from operator_ws.rest.contacts import ContactRoutes
 from operator_ws.rest.conversations import ConversationRoutes
 from operator_ws.rest.media import MediaRoutes
 from operator_ws.rest.operators import OperatorRoutes
+from operator_ws.rest.orders import OrderRoutes
 from operator_ws.rest.routing import RoutingRoutes
+from payments.service import PaymentService
 from routing.ports import RoutingControl
 
 __all__ = ["OperatorApi"]
@@ -53,6 +56,7 @@ class OperatorApi:
         routing: RoutingControl,
         bots: BotService,
         resolve_scope: ScopeResolver,
+        payments: PaymentService,
     ) -> None:
         self._resources = (
             AuthRoutes(core, hasher, hub, token_ttl),
@@ -63,6 +67,7 @@ class OperatorApi:
             ContactRoutes(core),
             RoutingRoutes(core, routing),
             BotRoutes(core, bots, resolve_scope),
+            OrderRoutes(core, payments),
         )
 
     def routes(self) -> list[web.RouteDef]:

@@ -10,6 +10,7 @@ from storage.repositories.leases import SqlLeaseRepo
 from storage.repositories.messages import SqlMessageRepo
 from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, SqlOperatorRepo
 from storage.repositories.outbox import SqlOutboxRepo
+from storage.repositories.payments import SqlPaymentsRepo
 from storage.repositories.routing import SqlRoutingRepo
 
 __all__ = ["SqlTx"]
@@ -17,7 +18,8 @@ __all__ = ["SqlTx"]
 
 class SqlTx:
     """Implements :class:`inbox.ports.Tx` and every feature's extension of it
-    (:class:`routing.ports.RoutingTx`, :class:`bots.ports.BotsTx`) over the connection of an
+    (:class:`routing.ports.RoutingTx`, :class:`bots.ports.BotsTx`,
+    :class:`payments.ports.PaymentsTx`) over the connection of an
     open transaction.
 
     The store creates one per unit of work; it is only valid until that work returns.
@@ -32,6 +34,7 @@ class SqlTx:
         "_messages",
         "_operators",
         "_outbox",
+        "_payments",
         "_routing",
         "_sessions",
         "_writes",
@@ -49,6 +52,7 @@ class SqlTx:
         self._leases = SqlLeaseRepo(conn, writes)
         self._routing = SqlRoutingRepo(conn, writes)
         self._bots = SqlBotsRepo(conn, writes)
+        self._payments = SqlPaymentsRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -94,3 +98,7 @@ class SqlTx:
     @property
     def bots(self) -> SqlBotsRepo:
         return self._bots
+
+    @property
+    def payments(self) -> SqlPaymentsRepo:
+        return self._payments

@@ -42,6 +42,16 @@ from inbox.domain.events import (
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, MessageId, OperatorId
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
 from inbox.domain.operators import Presence
+from payments.events import OrderChanged
+from payments.records import (
+    Order,
+    OrderId,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    ProviderId,
+)
 from routing.events import OfferChanged, RoutingAlert
 from routing.records import QueueId
 
@@ -178,6 +188,24 @@ ALL_EVENTS: tuple[Event, ...] = (
     BotSettingsChanged("default"),
     CsatRequested(CONVERSATION),
     CsatReceived(CONVERSATION, 5, "Спасибо, быстро!", T0.astimezone(MSK)),
+    OrderChanged(
+        Order(
+            id=OrderId("0rder"),
+            number=1042,
+            conversation_id=CONVERSATION_ID,
+            contact_id=ContactId("c1"),
+            currency="RUB",
+            lines=(OrderLine("Линзы", 2, 172500, "AO-6"), OrderLine("Раствор", 1, 10)),
+            status=OrderStatus.PAID,
+            created_at=T0,
+            updated_at=T0.astimezone(MSK),
+            status_times={"draft": T0, "paid": T0.astimezone(MSK)},
+            external_id="1C-77",
+            payment=Payment(ProviderId("p1"), "order-0rder-1", PaymentStatus.SUCCEEDED, T0),
+        ),
+        CONVERSATION,
+        "paid",
+    ),
 )
 
 
