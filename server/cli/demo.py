@@ -73,7 +73,12 @@ async def prepare_demo(wiring: Wiring, host: str, port: int) -> None:
         ),
     )
     url = f"http://{host}:{port}"
+    # The sandbox payment provider: order links open a local pay page (docs/payments.md).
+    providers = await wiring.payments.list_providers()
+    if not any(p.kind == "sandbox" for p in providers):
+        await wiring.payments.add_provider("sandbox", "Sandbox (demo)", {"public_url": url})
     print(f"Inbox demo on {url}  (console: {url}/   customer page: {url}/demo)")
+    print("Payments: the sandbox provider is on; a payment link opens a local pay page.")
     print("Operators (login / password):")
     for login_name, name, role, _ in DEMO_OPERATORS:
         shown = creds.get(login_name, "(set before this demo; unchanged)")

@@ -153,3 +153,24 @@ def test_a_missing_or_binary_flow_file_is_refused(
     code, _, err = run(capsys, "bot", "set", "default", "--file", str(binary))
     assert code != 0
     assert "not UTF-8" in err
+
+
+def test_payment_and_order_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "payment", "add", "sandbox", "Sandbox")
+    assert code == 0, err
+    provider = json.loads(out)
+    assert provider["webhook_url"].endswith(f"/webhooks/payments/sandbox/{provider['id']}")
+    assert provider["options"]["secret"] == "***"
+    code, out, _ = run(capsys, "payment", "list")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [provider["id"]]
+
+    code, _, err = run(capsys, "order", "add", "no-such", "--line", "Lens;1;10.00")
+    assert code == 1
+    assert "no such conversation" in err
+    code, _, err = run(capsys, "order", "add", "x", "--line", "Lens;one;10.00")
+    assert code == 2
+    assert "whole number" in err
+    with pytest.raises(SystemExit) as exited:  # argparse's own usage error
+        run(capsys, "payment", "add", "paypal", "P")
+    assert exited.value.code == 2
+    assert "paypal" in capsys.readouterr().err
