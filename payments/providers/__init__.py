@@ -1,0 +1,1 @@
+"""Payment providers: one :class:`payments.ports.PaymentGateway` per kind."""
