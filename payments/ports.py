@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
-from inbox.domain.ids import ConversationId
+from inbox.domain.ids import ContactId, ConversationId
 from inbox.ports import Tx
 from payments.records import (
     Order,
@@ -67,6 +67,9 @@ class PaymentsRepo(Protocol):
         self, conversation_id: ConversationId | None = None, *, limit: int = 200
     ) -> builtins.list[Order]:
         """Newest first."""
+
+    async def has_unpaid(self, contact_id: ContactId) -> bool:
+        """Whether the contact has an order awaiting payment."""
 
     async def remember_notice(self, provider_id: ProviderId, key: str) -> bool:
         """Record that a notification was acted on; False when it already was."""

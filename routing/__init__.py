@@ -6,7 +6,15 @@ and runs the timers (ARCHITECTURE.md, docs/routing.md). Routing owns its records
 least-loaded router, kept as the baseline the benchmarks compare against."""
 
 from routing.basic import BasicRouter, Candidate, pick_operator
-from routing.ports import OpeningHours, Router, RoutingControl, RoutingRepo, RoutingStore, RoutingTx
+from routing.ports import (
+    OpeningHours,
+    Router,
+    RoutingControl,
+    RoutingRepo,
+    RoutingStore,
+    RoutingTx,
+    UnpaidOrders,
+)
 from routing.queues import QueueSettings, parse_settings, parse_weights
 from routing.records import (
     AlertKind,
@@ -40,6 +48,7 @@ __all__ = [
     "RoutingTask",
     "RoutingTx",
     "TaskStatus",
+    "UnpaidOrders",
     "offer_view",
     "parse_settings",
     "parse_weights",

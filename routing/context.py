@@ -23,7 +23,7 @@ from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.operators import Operator
 from inbox.usecases import Core, Outcome
 from routing.policy import ChannelWeights
-from routing.ports import OpeningHours, RoutingStore, RoutingTx
+from routing.ports import OpeningHours, RoutingStore, RoutingTx, UnpaidOrders
 from routing.queues import QueueSettings
 from routing.records import OfferRecord, QueueId, QueueRecord, RoutingTask
 
@@ -70,6 +70,7 @@ class RoutingContext:
     settings: RoutingSettings
     notifier: AlertNotifier | None = None
     hours: OpeningHours | None = None
+    unpaid: UnpaidOrders | None = None
 
     def now(self) -> datetime:
         return self.core.clock.now()
@@ -114,6 +115,8 @@ class Pass:
     wake: datetime | None = None
     #: The queues' business hours (``None``: always open).
     hours: OpeningHours | None = None
+    #: Who has an order awaiting payment (``None``: nobody, without payments).
+    unpaid: UnpaidOrders | None = None
 
     def is_open(self, queue_id: QueueId) -> bool:
         """Whether the queue is open now (always, without business hours)."""

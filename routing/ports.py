@@ -35,6 +35,7 @@ __all__ = [
     "RoutingRepo",
     "RoutingStore",
     "RoutingTx",
+    "UnpaidOrders",
 ]
 
 T = TypeVar("T")
@@ -210,3 +211,11 @@ class RoutingControl(Protocol):
     ) -> dict[str, object]:
         """Admins and supervisors: create a queue, or update one (by id or name) with the
         given settings keys replacing the stored ones."""
+
+
+class UnpaidOrders(Protocol):
+    """Whether a contact has an order awaiting payment (the priority rule
+    ``unpaid_order``), given by the root (the payments feature keeps orders). Runs inside
+    the routing transaction."""
+
+    async def has_unpaid(self, tx: RoutingTx, contact_id: ContactId) -> bool: ...

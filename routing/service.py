@@ -45,7 +45,7 @@ from routing.explain import explain
 from routing.offers import list_offers_for
 from routing.passes import run_pass
 from routing.policy import DEFAULT_WEIGHTS, ChannelWeights
-from routing.ports import OpeningHours, RoutingStore
+from routing.ports import OpeningHours, RoutingStore, UnpaidOrders
 from routing.sla import notify_supervisors
 
 __all__ = ["AlertNotifier", "RoutingService", "RoutingSettings"]
@@ -76,9 +76,10 @@ class RoutingService:
         settings: RoutingSettings | None = None,
         notifier: AlertNotifier | None = None,
         hours: OpeningHours | None = None,
+        unpaid_orders: UnpaidOrders | None = None,
     ) -> None:
         self._ctx = RoutingContext(
-            core, store, weights, settings or RoutingSettings(), notifier, hours
+            core, store, weights, settings or RoutingSettings(), notifier, hours, unpaid_orders
         )
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -82,7 +82,17 @@ async def take_snapshot(ctx: RoutingContext, tx: RoutingTx, *, write: bool = Tru
         for offer in offer_list:
             loads[offer.operator_id] += offer.weight
     return Pass(
-        now, queues, records, default, convs, tasks, offers, operators, loads, hours=ctx.hours
+        now,
+        queues,
+        records,
+        default,
+        convs,
+        tasks,
+        offers,
+        operators,
+        loads,
+        hours=ctx.hours,
+        unpaid=ctx.unpaid,
     )
 
 

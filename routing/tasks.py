@@ -44,7 +44,9 @@ async def new_task(
     )
     contact = await tx.contacts.get(conv.contact_id)
     tags = contact.tags if contact is not None else frozenset()
-    priority = priority_of(queue.priority_rules, CustomerFacts(returning=returning, tags=tags))
+    unpaid = p.unpaid is not None and await p.unpaid.has_unpaid(tx, conv.contact_id)
+    facts = CustomerFacts(returning=returning, unpaid_order=unpaid, tags=tags)
+    priority = priority_of(queue.priority_rules, facts)
     started = conv.queued_at or p.now
     sla = queue.config.sla_for(priority)
     return RoutingTask(

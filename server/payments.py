@@ -15,23 +15,36 @@ from bots import BotService
 from inbox.domain.channel_io import MAX_WEBHOOK_BYTES, WebhookRejected
 from inbox.domain.conversations import Conversation
 from inbox.domain.errors import NotFound
+from inbox.domain.ids import ContactId
 from payments.ports import NotificationRequest, PaymentGateway, PaymentsTx
 from payments.providers.sandbox import SandboxGateway, sandbox_signature
+from payments.providers.stripe import StripeGateway
+from payments.providers.yookassa import YooKassaGateway
 from payments.records import PaymentStatus, ProviderId
 from payments.service import LanguageOf, PaymentService
-from routing import QueueId, parse_settings
+from routing import QueueId, RoutingTx, parse_settings
 from server.bots import queue_of
 from server.errors import error_response
 from storage.repositories.tx import SqlTx
 
-__all__ = ["PaymentPages", "PaymentWebhook", "default_gateways", "language_of"]
+__all__ = [
+    "PaymentPages",
+    "PaymentWebhook",
+    "UnpaidOrdersOfContacts",
+    "default_gateways",
+    "language_of",
+]
 
 logger = logging.getLogger(__name__)
 
 
 def default_gateways() -> dict[str, PaymentGateway]:
     """Every provider kind this server can use."""
-    found: dict[str, PaymentGateway] = {"sandbox": SandboxGateway()}
+    found: dict[str, PaymentGateway] = {
+        "sandbox": SandboxGateway(),
+        "yookassa": YooKassaGateway(),
+        "stripe": StripeGateway(),
+    }
     return found
 
 
@@ -53,6 +66,16 @@ def language_of(bots: BotService) -> LanguageOf:
         return "en"
 
     return language
+
+
+class UnpaidOrdersOfContacts:
+    """Routing's ``UnpaidOrders`` port over the payments' orders (the priority rule
+    ``unpaid_order``)."""
+
+    async def has_unpaid(self, tx: RoutingTx, contact_id: ContactId) -> bool:
+        if not isinstance(tx, SqlTx):  # pragma: no cover - the root wires the SqlStore
+            return False
+        return await tx.payments.has_unpaid(contact_id)
 
 
 class PaymentWebhook:

@@ -35,7 +35,7 @@ from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
-from server.payments import default_gateways, language_of
+from server.payments import UnpaidOrdersOfContacts, default_gateways, language_of
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -173,6 +173,7 @@ async def open_wiring(
             notifier=notify_telegram,
             # Business hours are the bots' (server/bots.py): closed queues wait for opening.
             hours=BotOpeningHours(bots),
+            unpaid_orders=UnpaidOrdersOfContacts(),
         )
     except BaseException:
         await store.close()

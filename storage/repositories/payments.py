@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from inbox.domain.ids import ConversationId
-from payments.records import Order, OrderId, ProviderId, ProviderRecord
+from inbox.domain.ids import ContactId, ConversationId
+from payments.records import Order, OrderId, OrderStatus, ProviderId, ProviderRecord
 from storage.payments_rows import order_from_row, order_values, provider_from_row, provider_values
 from storage.repositories.base import SqlRepo
 from storage.tables import orders, payment_notices, payment_providers
@@ -29,6 +29,14 @@ _BY_PAYMENT = select(_o).where(
 )
 _BY_PAYMENT_FOR_UPDATE = _BY_PAYMENT.with_for_update()
 _NEWEST = (_o.c.created_at.desc(), _o.c.id.desc())
+_UNPAID = (
+    select(_o.c.id)
+    .where(
+        _o.c.contact_id == bindparam("contact_id"),
+        _o.c.status == str(OrderStatus.AWAITING_PAYMENT),
+    )
+    .limit(1)
+)
 _UPDATE = update(_o).where(_o.c.id == bindparam("b_id"))
 _NOTICE = {
     "postgresql": postgresql.insert(payment_notices).on_conflict_do_nothing(),
@@ -84,6 +92,9 @@ class SqlPaymentsRepo(SqlRepo):
         if conversation_id is not None:
             stmt = stmt.where(_o.c.conversation_id == conversation_id)
         return [order_from_row(r) for r in await self._all(stmt)]
+
+    async def has_unpaid(self, contact_id: ContactId) -> bool:
+        return await self._first(_UNPAID, {"contact_id": contact_id}) is not None
 
     async def remember_notice(self, provider_id: ProviderId, key: str) -> bool:
         self._writes.count += 1

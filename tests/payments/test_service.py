@@ -21,6 +21,7 @@ from inbox.domain.content import Buttons, Text
 from inbox.domain.conversations import Conversation
 from inbox.domain.errors import Forbidden, InvalidInput, InvalidTransition
 from inbox.domain.events import Event
+from inbox.domain.ids import ConversationId
 from inbox.domain.messages import AuthorKind, Direction, InboundMessage, Message, SenderProfile
 from inbox.domain.operators import Operator, Presence, Role
 from inbox.ports import Tx
@@ -30,6 +31,7 @@ from inbox.usecases import (
     add_operator,
     claim_conversation,
     ingest_inbound,
+    resolve_conversation,
     set_presence,
 )
 from operator_ws import Argon2PasswordHasher
@@ -38,7 +40,9 @@ from payments.ports import NotificationRequest, PaymentsTx
 from payments.providers.sandbox import SandboxGateway, sandbox_signature
 from payments.records import OrderStatus, PaymentStatus, ProviderRecord
 from payments.service import PaymentService
+from routing import RoutingService, RoutingTx
 from server.channels import CATALOG
+from server.payments import UnpaidOrdersOfContacts
 from storage import SqlStore
 
 HASHER = Argon2PasswordHasher(fast_for_tests=True)
@@ -211,3 +215,42 @@ async def test_a_forged_sandbox_notification_changes_nothing(shop: Shop) -> None
         )
     assert caught.value.status == 403
     assert (await shop.payments.get_order(op, order.id)).status is OrderStatus.AWAITING_PAYMENT
+
+
+async def test_an_unpaid_order_raises_the_customers_priority(shop: Shop, store: SqlStore) -> None:
+    """The routing rule ``unpaid_order`` matches a contact with an order awaiting payment
+    (the root's port over the payments' orders)."""
+    router = RoutingService(shop.core, store, unpaid_orders=UnpaidOrdersOfContacts())
+    boss = await add_operator(
+        shop.core, HASHER, login="sveta", password="long enough", role=Role.SUPERVISOR
+    )
+    op, conversation, provider = await shop.setup()
+    await router.save_queue(
+        boss,
+        "Shop",
+        {"priority": [{"rule": "unpaid_order", "bonus": 3}]},
+        create=True,
+        is_default=True,
+    )
+    order = await shop.payments.create_order(op, conversation.id, {"lines": LINES})
+    await shop.payments.send_payment_link(op, order.id, provider.id)
+    channel_id = conversation.channel_id
+    # The same customer writes on another day in a new conversation; so does a stranger.
+    shop.clock.advance(60)
+    await resolve_conversation(shop.core, op, conversation.id)
+    shop.clock.advance(3600)
+    again = await ingest_inbound(
+        shop.core, InboundMessage(channel_id, "m2", SenderProfile("v1", "Вера"), (Text("А?"),))
+    )
+    stranger = await ingest_inbound(
+        shop.core, InboundMessage(channel_id, "m3", SenderProfile("v2", "Ян"), (Text("Hi"),))
+    )
+    await router.run_pass()
+
+    async def priority(tx: RoutingTx, cid: ConversationId) -> int:
+        task = await tx.routing.get_task(cid)
+        assert task is not None
+        return task.priority
+
+    assert await store.read(lambda tx: priority(tx, again.conversation.id)) == 3
+    assert await store.read(lambda tx: priority(tx, stranger.conversation.id)) == 0
