@@ -16,12 +16,15 @@ The rules (docs/bots.md):
 * A hand-off word or the operator button asks for a human: the flow first collects what
   it needs (phone, e-mail, order number), validating each answer and asking again on bad
   input; then the conversation goes to its queue with a note of what was collected.
+* "Оплатить заказ 1042" / "pay order 1042" gets that order's payment link, when the order
+  is this customer's and awaits payment (never another customer's).
 * Anything else gets the fallback text and the menu again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,16 +40,23 @@ from inbox.domain.content import ButtonReply, Buttons, Part, Text
 __all__ = ["Turn", "respond"]
 
 
+#: "оплатить заказ 1042", "оплата 1042", "pay order #1042", "pay for 1042".
+_PAY = re.compile(r"(?:оплат\w*|pay\w*)\b\D{0,30}?(\d{3,9})\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """What the bot does about one message: ``replies`` to send in order (each a
     message's parts), its ``session`` afterwards, and whether it hands the conversation
-    to people now (``hand_off``, with ``collected`` for the operator's note)."""
+    to people now (``hand_off``, with ``collected`` for the operator's note).
+    ``pay_order``: the customer asked for the payment link of that order number; the
+    service answers with the link (or says it found none) after ``replies``."""
 
     replies: tuple[tuple[Part, ...], ...]
     session: BotSession
     hand_off: bool = False
     collected: tuple[Collected, ...] = ()
+    pay_order: int | None = None
 
 
 def respond(
@@ -78,6 +88,9 @@ def respond(
         opening = flow.text("greeting") if open_now else flow.text("off_hours", next_open=next_open)
         if opening:
             replies.append((Text(opening),))
+    asked = _PAY.search(text) if text else None
+    if asked is not None:
+        return Turn(tuple(replies), session, pay_order=int(asked.group(1)))
     choice = _choice(flow, session, parts, text)
     if choice == "operator" or (
         choice is None and text and mentions(text, flow.handoff, flow.language)

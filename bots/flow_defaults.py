@@ -41,6 +41,9 @@ DEFAULT_TEXTS: Mapping[Language, Mapping[str, str]] = {
         "menu_operator": "Связаться с оператором",
         "menu_prompt": "Выберите тему или напишите вопрос:",
         "bot_name": "Бот",
+        "pay_not_found": (
+            "Не нашёл неоплаченный заказ с таким номером. Напишите «оператор», и вам помогут."
+        ),
         "csat_request": "Оцените, пожалуйста, наш ответ от 1 до 5.",
         "csat_thanks": "Спасибо за оценку!",
         "csat_comment_prompt": "Если хотите, напишите, что можно улучшить.",
@@ -59,6 +62,9 @@ DEFAULT_TEXTS: Mapping[Language, Mapping[str, str]] = {
         "menu_operator": "Talk to an operator",
         "menu_prompt": "Pick a topic or type your question:",
         "bot_name": "Bot",
+        "pay_not_found": (
+            "I could not find an unpaid order with that number. Type “operator” for help."
+        ),
         "csat_request": "Please rate our answer from 1 to 5.",
         "csat_thanks": "Thank you for your rating!",
         "csat_comment_prompt": "If you like, tell us what we could do better.",

@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from bots.records import BotSession, Scope, ScopeRecord
+from inbox.domain.content import Part
+from inbox.domain.conversations import Conversation
 from inbox.domain.ids import ChannelId, ConversationId
 from inbox.ports import Tx
 
-__all__ = ["BotsRepo", "BotsStore", "BotsTx", "QueueOf"]
+__all__ = ["BotsRepo", "BotsStore", "BotsTx", "OrderLinks", "QueueOf"]
 
 T = TypeVar("T")
 
@@ -61,3 +63,14 @@ class QueueOf(Protocol):
     reads routing's records itself."""
 
     async def __call__(self, tx: Tx, channel_id: ChannelId) -> Scope | None: ...
+
+
+class OrderLinks(Protocol):
+    """The payment link of an order the customer names ("оплатить заказ 1042"), given by
+    the root over the payments feature: the link's message parts when the order with that
+    number is the conversation's customer's and awaits payment, else ``None`` (never
+    another customer's order). Runs inside the bot's transaction."""
+
+    async def link_for(
+        self, tx: Tx, conversation: Conversation, number: int
+    ) -> tuple[Part, ...] | None: ...

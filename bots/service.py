@@ -26,7 +26,7 @@ from bots.events import BotSettingsChanged, CsatReceived, CsatRequested, csat_vi
 from bots.faq import FaqMatcher
 from bots.flow import BotFlow, flow_from_json, flow_to_json
 from bots.hours import Schedule, describe_next_open, is_open, schedule_from_json, schedule_to_json
-from bots.ports import BotsStore, BotsTx, QueueOf
+from bots.ports import BotsStore, BotsTx, OrderLinks, QueueOf
 from bots.records import DEFAULT_SCOPE, BotSession, Scope, ScopeRecord, SessionState
 from inbox.domain.content import Text
 from inbox.domain.conversations import Conversation, ConversationStatus
@@ -99,12 +99,15 @@ class BotService:
         store: BotsStore,
         queue_of: QueueOf,
         narrow: Callable[[Tx], BotsTx],
+        order_links: OrderLinks | None = None,
     ) -> None:
         self._core = core
         self._store = store
         self._queue_of = queue_of
         #: The core's transaction as the bots' (the root knows the storage's is both).
         self.narrow = narrow
+        #: Set by the root once the payments service exists (it needs the bots' language).
+        self.order_links = order_links
         self._settings: dict[Scope, ScopeSettings] = {}
         self.intake = BotIntake(self)
         self._pending: set[ConversationId] = set()
@@ -354,6 +357,24 @@ class BotService:
                 author=AuthorKind.BOT,
                 author_name=name,
                 client_id=f"bot:{message.id}:{n}",
+                channels=self._core.channels,
+            )
+            events += written.events
+        if turn.pay_order is not None:
+            link = (
+                await self.order_links.link_for(tx, conversation, turn.pay_order)
+                if self.order_links is not None
+                else None
+            )
+            parts = link or (Text(flow.text("pay_not_found") if flow else ""),)
+            written = await write_automatic_reply(
+                tx,
+                conversation.id,
+                parts,
+                now,
+                author=AuthorKind.BOT,
+                author_name=name,
+                client_id=f"bot:{message.id}:pay",
                 channels=self._core.channels,
             )
             events += written.events

@@ -385,6 +385,29 @@ class PaymentService:
 
         return await self._run(work)
 
+    async def link_parts_for(
+        self, tx: PaymentsTx, conversation: Conversation, number: int
+    ) -> tuple[Part, ...] | None:
+        """Inside a caller's transaction (the bot's): the payment link message of order
+        ``number`` when it is this conversation's customer's and awaits payment with a
+        link already made; ``None`` otherwise -- never another customer's order."""
+        order = await tx.payments.get_order_by_number(number)
+        if (
+            order is None
+            or order.contact_id != conversation.contact_id
+            or order.status is not OrderStatus.AWAITING_PAYMENT
+            or order.payment is None
+            or not order.payment.url
+        ):
+            return None
+        language = await self._language_of(tx, conversation)
+        return (
+            Buttons(
+                link_text(order, language),
+                (Button(link_button(order, language), kind="url", url=order.payment.url),),
+            ),
+        )
+
     # -- helpers
 
     async def _tell(

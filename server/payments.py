@@ -13,9 +13,11 @@ from aiohttp import web
 
 from bots import BotService
 from inbox.domain.channel_io import MAX_WEBHOOK_BYTES, WebhookRejected
+from inbox.domain.content import Part
 from inbox.domain.conversations import Conversation
 from inbox.domain.errors import NotFound
 from inbox.domain.ids import ContactId
+from inbox.ports import Tx
 from payments.ports import NotificationRequest, PaymentGateway, PaymentsTx
 from payments.providers.sandbox import SandboxGateway, sandbox_signature
 from payments.providers.stripe import StripeGateway
@@ -28,6 +30,7 @@ from server.errors import error_response
 from storage.repositories.tx import SqlTx
 
 __all__ = [
+    "OrderLinksForBots",
     "PaymentPages",
     "PaymentWebhook",
     "UnpaidOrdersOfContacts",
@@ -66,6 +69,20 @@ def language_of(bots: BotService) -> LanguageOf:
         return "en"
 
     return language
+
+
+class OrderLinksForBots:
+    """The bots' ``OrderLinks`` port over the payments service."""
+
+    def __init__(self, payments: PaymentService) -> None:
+        self._payments = payments
+
+    async def link_for(
+        self, tx: Tx, conversation: Conversation, number: int
+    ) -> tuple[Part, ...] | None:
+        if not isinstance(tx, SqlTx):  # pragma: no cover - the root wires the SqlStore
+            return None
+        return await self._payments.link_parts_for(tx, conversation, number)
 
 
 class UnpaidOrdersOfContacts:

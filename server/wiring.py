@@ -35,7 +35,12 @@ from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
-from server.payments import UnpaidOrdersOfContacts, default_gateways, language_of
+from server.payments import (
+    OrderLinksForBots,
+    UnpaidOrdersOfContacts,
+    default_gateways,
+    language_of,
+)
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -162,6 +167,8 @@ async def open_wiring(
             public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
             language_of=language_of(bots),
         )
+        # "Оплатить заказ 1042": the bot sends that order's link (payments, via the root).
+        bots.order_links = OrderLinksForBots(payments)
         router = RoutingService(
             core,
             store,
