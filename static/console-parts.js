@@ -697,8 +697,82 @@ button.offer-name:hover { color: var(--accent); text-decoration: underline; }
     return out;
   }
 
+  // ---------------------------------------------------------------- money
+
+  // Money is never a float here: JSON carries decimal strings ("1725.00"), sums are BigInt
+  // minor units (kopecks, cents), and Intl only draws the result. The exponents are the
+  // server's (payments/money.py).
+  const CURRENCY_EXPONENT = { RUB: 2, USD: 2, EUR: 2 };
+  const CURRENCIES = Object.keys(CURRENCY_EXPONENT);
+  const exponentOf = (currency) => (Object.prototype.hasOwnProperty.call(CURRENCY_EXPONENT, currency) ? CURRENCY_EXPONENT[currency] : 2);
+  const MONEY_TEXT = /^(\d{1,13})(?:[.,](\d*))?$/;
+
+  /** "1725.00", "1725,5", "1725" → 172500n (BigInt minor units); null for anything else
+   *  (a sign, letters, more decimals than the currency has). */
+  function parseMoney(text, currency) {
+    const m = MONEY_TEXT.exec(String(text == null ? '' : text).trim());
+    if (!m) return null;
+    const exp = exponentOf(currency);
+    const frac = m[2] || '';
+    if (frac.length > exp) return null;
+    return BigInt(m[1]) * 10n ** BigInt(exp) + BigInt(frac.padEnd(exp, '0') || '0');
+  }
+
+  /** 172500n → "1725.00" (the JSON form). */
+  function moneyToString(minor, currency) {
+    const exp = exponentOf(currency);
+    const neg = minor < 0n;
+    const abs = neg ? -minor : minor;
+    const unit = 10n ** BigInt(exp);
+    const whole = (abs / unit).toString();
+    const frac = exp ? `.${(abs % unit).toString().padStart(exp, '0')}` : '';
+    return `${neg ? '-' : ''}${whole}${frac}`;
+  }
+
+  const moneyFormats = new Map();   // "locale|currency" → Intl.NumberFormat | null
+
+  function moneyFormat(locale, currency) {
+    const key = `${locale}|${currency}`;
+    if (!moneyFormats.has(key)) {
+      const exp = exponentOf(currency);
+      let nf = null;
+      try {
+        nf = new Intl.NumberFormat(locale, {
+          style: 'currency', currency, minimumFractionDigits: exp, maximumFractionDigits: exp,
+        });
+      } catch (_) { nf = null; }
+      moneyFormats.set(key, nf);
+    }
+    return moneyFormats.get(key);
+  }
+
+  /** 345010n, "RUB", "ru-RU" → "3 450,10 ₽"; "en-US" → "RUB 3,450.10". Exact: Intl formats
+   *  the whole units (an integer) and the fraction digits are ours, never a float's. */
+  function formatMoney(minor, currency, locale) {
+    if (typeof minor !== 'bigint') return '';
+    const exp = exponentOf(currency);
+    const neg = minor < 0n;
+    const abs = neg ? -minor : minor;
+    const unit = 10n ** BigInt(exp);
+    const whole = abs / unit;
+    const frac = (abs % unit).toString().padStart(exp, '0');
+    const nf = moneyFormat(locale, currency);
+    if (!nf || typeof nf.formatToParts !== 'function') return `${neg ? '-' : ''}${moneyToString(abs, currency)} ${currency}`;
+    const integer = whole <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(whole) : whole;
+    const text = nf.formatToParts(integer).map((p) => (p.type === 'fraction' ? frac : p.value)).join('');
+    return neg ? `-${text}` : text;
+  }
+
+  /** A decimal string from the server ("3450.10") drawn for the locale; the string itself
+   *  when it is not one. */
+  function formatAmount(text, currency, locale) {
+    const minor = parseMoney(text, currency);
+    return minor === null ? String(text == null ? '' : text) : formatMoney(minor, currency, locale);
+  }
+
   return {
     weekToText, splitList, exceptionsToText, parseExceptions,
+    CURRENCIES, exponentOf, parseMoney, moneyToString, formatMoney, formatAmount,
     el, append, clear, setText, firstString, formatSize, channelLabel, partTypeOfMime,
     SAFE_IMAGE, createMediaLoader, renderParts, renderButtonChips, closeLightbox,
     outcomeLabel, exclusionLabel, alertLabel, scoreText, formatNumber, renderExplanation, keyValues,

@@ -224,6 +224,7 @@
     S.templates.clear();
     S.windowClosed.clear();
     csatOf.clear();
+    resetOrders();
     S.botsScope = 'default';
     S.botsView = null;
     S.botsOwn = new Set();
@@ -274,7 +275,7 @@
       S.operators = new Map((ops.operators || []).map((o) => [o.id, o]));
       S.convs = new Map((convs.conversations || []).map((c) => [c.id, c]));
       renderAll();
-      if (S.currentId) { loadHistory(S.currentId); loadCsat(S.currentId); }
+      if (S.currentId) { loadHistory(S.currentId); loadCsat(S.currentId); if (O.convId === S.currentId) loadOrders(S.currentId); }
       loadOffers();
       if (S.view === 'queues') loadQueues();
       return true;
@@ -463,6 +464,9 @@
         break;
       case 'csat.received':
         onCsatReceived(f);
+        break;
+      case 'order.updated':
+        onOrderUpdated(f);
         break;
       case 'heartbeat':
         noteServerTime(f.at, f.seq);
@@ -751,6 +755,8 @@
     renderLists();
     renderConversation();
     if (changed) { closeTags(); loadTags(id); loadCsat(id); }
+    openOrdersFor(id);
+    renderOrdersPanel();
     await loadHistory(id);
     markRead(id, true);
     if (S.currentId === id) $('composer-input').focus();
@@ -802,6 +808,7 @@
     $('bots-btn').setAttribute('aria-pressed', String(S.view === 'bots'));
     $('conv-empty').hidden = other || !!c;
     $('conv-main').hidden = other || !c;
+    renderOrdersPanel();
     if (!c) return;
     renderHeader();
     renderMessages();
@@ -832,6 +839,7 @@
     renderTags(c.id);
     renderCsat(c.id);
     $('btn-why').hidden = !isSuper();
+    renderOrders();
 
     const notice = $('conv-notice');
     let note = '';
@@ -2198,6 +2206,522 @@
     node.title = `Customer rating${csat.at ? `, ${fullTime(csat.at)}` : ''}${comment ? `: ${comment}` : ''}`;
   }
 
+  // Orders and payment links ------------------------------------------------------
+  //
+  // The panel beside the chat lists the open conversation's orders and edits them over
+  // REST (operator_ws/rest/orders.py); order.updated frames keep it live. Money is exact:
+  // decimal strings from the server, BigInt minor units here (console-parts.js, "money").
+  // Everything shown (line names, SKUs, external ids, tracking numbers, the payment URL)
+  // goes in as text or a plain attribute.
+
+  const ORDERS_SHOWN_KEY = 'inbox.ordersPanel';
+  // The server's limits (payments/orders.py).
+  const MAX_ORDER_LINES = 100;
+  const MAX_LINE_NAME = 200;
+  const MAX_SKU = 100;
+  const MAX_TRACKING = 100;
+  const ORDER_STATUS_LABELS = {
+    draft: 'Draft', awaiting_payment: 'Awaiting payment', paid: 'Paid', shipped: 'Shipped',
+    delivered: 'Delivered', cancelled: 'Cancelled', refunded: 'Refunded',
+  };
+  const PAYMENT_STATUS_LABELS = {
+    creating: 'creating the link…', pending: 'link sent, not paid yet',
+    waiting_for_capture: 'authorised, waiting for capture', succeeded: 'paid',
+    canceled: 'cancelled', refunded: 'refunded',
+  };
+  const WHOLE_NUMBER = /^\s*-?\d{1,9}\s*$/;
+  const moneyLocale = () => (navigator.languages && navigator.languages[0]) || navigator.language || 'en-US';
+
+  const O = {
+    shown: localStorage.getItem(ORDERS_SHOWN_KEY) !== 'hidden',
+    convId: null,          // whose orders O.orders holds
+    orders: new Map(),     // order id → order (JSON of the server)
+    state: 'idle',         // loading | ok | error
+    error: '',
+    seq: 0,                // drops answers for a conversation no longer open
+    providers: null,       // GET /api/v1/payment-providers, once loaded
+    providersError: '',
+    providersLoading: null,
+    editing: null,         // the form: null (closed) | 'new' | the id of the draft edited
+    saving: false,
+    cards: new Map(),      // order id → {node, sig}
+    ui: new Map(),         // order id → {provider, tracking, busy, error}
+  };
+
+  function resetOrders() {
+    O.seq += 1;
+    O.convId = null;
+    O.orders = new Map();
+    O.state = 'idle';
+    O.error = '';
+    O.providers = null;
+    O.providersError = '';
+    O.providersLoading = null;
+    O.cards.clear();
+    O.ui.clear();
+    closeOrderForm();
+    clear($('order-list'));
+  }
+
+  function uiOf(id) {
+    if (!O.ui.has(id)) O.ui.set(id, { provider: '', tracking: '', busy: false, error: '' });
+    return O.ui.get(id);
+  }
+
+  const validOrder = (o) => !!o && typeof o === 'object' && typeof o.id === 'string' && typeof o.status === 'string';
+
+  /** True when `a` is known to be newer than `b` (a live frame racing a REST answer). */
+  function newerOrder(a, b) {
+    const ta = tsOf(a.updated_at);
+    const tb = tsOf(b.updated_at);
+    if (ta !== tb) return ta > tb;
+    // The link's two steps share a time: the one with the URL is the later.
+    return !!(a.payment && a.payment.url) && !(b.payment && b.payment.url);
+  }
+
+  function putOrder(o) {
+    if (!validOrder(o) || o.conversation_id !== O.convId) return false;
+    const old = O.orders.get(o.id);
+    if (old && newerOrder(old, o)) return false;
+    O.orders.set(o.id, o);
+    return true;
+  }
+
+  function openOrdersFor(id) {
+    if (id === O.convId) return;
+    O.seq += 1;
+    O.convId = id;
+    O.orders = new Map();
+    O.cards.clear();
+    O.ui.clear();
+    O.error = '';
+    closeOrderForm();
+    clear($('order-list'));
+    loadOrders(id);
+    if (O.providers === null) loadProviders();
+  }
+
+  async function loadOrders(id) {
+    const mySeq = O.seq;
+    O.state = 'loading';
+    renderOrders();
+    try {
+      const data = await api('GET', `/api/v1/orders?conversation_id=${encodeURIComponent(id)}`);
+      if (mySeq !== O.seq || O.convId !== id) return;
+      // Live frames that came meanwhile are kept when they are newer.
+      for (const o of data.orders || []) putOrder(o);
+      O.state = 'ok';
+      O.error = '';
+    } catch (e) {
+      if (mySeq !== O.seq || O.convId !== id || e.status === 401) return;
+      O.state = 'error';
+      O.error = `Could not load the orders: ${e.message}`;
+    }
+    renderOrders();
+  }
+
+  function loadProviders() {
+    if (O.providersLoading) return O.providersLoading;
+    const mySeq = S.bootSeq;
+    O.providersLoading = (async () => {
+      try {
+        const data = await api('GET', '/api/v1/payment-providers');
+        if (mySeq !== S.bootSeq) return;
+        O.providers = (data.providers || []).filter((p) => p && typeof p.id === 'string');
+        O.providersError = '';
+      } catch (e) {
+        if (mySeq !== S.bootSeq) return;
+        O.providersError = `Could not load the payment providers: ${e.message}`;
+      } finally {
+        if (mySeq === S.bootSeq) O.providersLoading = null;
+      }
+      renderOrders();
+    })();
+    return O.providersLoading;
+  }
+
+  function onOrderUpdated(f) {
+    if (!validOrder(f.order) || f.conversation_id !== O.convId) return;
+    if (!putOrder(f.order)) return;
+    if (O.editing === f.order.id && f.order.status !== 'draft') {
+      showOrderFormError(`Order #${f.order.number} is ${(ORDER_STATUS_LABELS[f.order.status] || f.order.status).toLowerCase()} now: only a draft can be edited.`);
+    }
+    renderOrders();
+  }
+
+  // -- the panel
+
+  function renderOrdersPanel() {
+    const c = S.currentId ? S.convs.get(S.currentId) : null;
+    const visible = S.view === 'conversation' && !!c && O.shown;
+    $('orders-panel').hidden = !visible;
+    document.querySelector('.layout').classList.toggle('with-orders', visible);
+    $('btn-orders').setAttribute('aria-pressed', String(O.shown));
+    if (visible) renderOrders();
+  }
+
+  function toggleOrdersPanel() {
+    O.shown = !O.shown;
+    try { localStorage.setItem(ORDERS_SHOWN_KEY, O.shown ? 'shown' : 'hidden'); } catch (_) { /* only this tab remembers */ }
+    renderOrdersPanel();
+  }
+
+  function providerName(id) {
+    const p = (O.providers || []).find((x) => x.id === id);
+    return p ? (p.name || p.kind || '') : '';
+  }
+
+  function renderOrders() {
+    const c = S.currentId ? S.convs.get(S.currentId) : null;
+    if (!c || c.id !== O.convId || $('orders-panel').hidden) return;
+    const act = canAct(c);
+    $('orders-new').hidden = !act || O.editing !== null;
+    const stateNode = $('orders-state');
+    setText(stateNode, O.state === 'loading' && !O.orders.size ? 'Loading…' : '');
+    const err = $('orders-error');
+    const problems = [O.error, act ? O.providersError : ''].filter(Boolean);
+    err.hidden = !problems.length;
+    setText(err, problems.join(' '));
+
+    const list = $('order-list');
+    const orders = [...O.orders.values()].sort((a, b) => (b.number || 0) - (a.number || 0));
+    const providersSig = JSON.stringify((O.providers || []).map((p) => [p.id, p.name]));
+    const nodes = orders.map((o) => {
+      const ui = uiOf(o.id);
+      const sig = JSON.stringify([o, act, O.providers === null, providersSig, ui.busy, ui.error, moneyLocale()]);
+      const known = O.cards.get(o.id);
+      if (known && known.sig === sig) return known.node;
+      const node = orderCard(o, act, ui);
+      O.cards.set(o.id, { node, sig });
+      return node;
+    });
+    if (!nodes.length) {
+      const empty = O.state === 'ok' ? el('li', { class: 'order-empty', 'data-testid': 'orders-empty' }, 'No orders in this conversation yet.') : null;
+      list.replaceChildren(...(empty ? [empty] : []));
+      return;
+    }
+    const same = nodes.length === list.children.length && nodes.every((n, i) => list.children[i] === n);
+    if (!same) list.replaceChildren(...nodes);
+  }
+
+  function orderCard(o, act, ui) {
+    const currency = o.currency;
+    const loc = moneyLocale();
+    const lines = Array.isArray(o.lines) ? o.lines : [];
+    return el('li', {
+      class: 'order-item', 'data-testid': 'order-item', 'data-id': o.id, 'data-status': o.status,
+      'aria-busy': ui.busy ? 'true' : null,
+    },
+    el('div', { class: 'order-item-head' },
+      el('span', { class: 'order-number', 'data-testid': 'order-number' }, `Order #${o.number}`),
+      el('span', { class: 'order-status', 'data-testid': 'order-status', 'data-status': o.status },
+        ORDER_STATUS_LABELS[o.status] || o.status),
+      el('span', { class: 'order-total', 'data-testid': 'order-total' }, P.formatAmount(o.total, currency, loc))),
+    el('ul', { class: 'order-item-lines' }, lines.map((line) => el('li', { 'data-testid': 'order-item-line' },
+      el('span', { class: 'order-item-line-name' }, `${line.quantity} × ${line.name}`),
+      line.sku ? el('span', { class: 'order-item-line-sku' }, line.sku) : null,
+      el('span', { class: 'order-item-line-total' }, P.formatAmount(line.total, currency, loc))))),
+    o.external_id ? el('div', { class: 'order-meta', 'data-testid': 'order-external' }, `External id: ${o.external_id}`) : null,
+    o.tracking_number ? el('div', { class: 'order-meta', 'data-testid': 'order-tracking-number' }, `Tracking number: ${o.tracking_number}`) : null,
+    paymentRow(o),
+    act ? orderActions(o, ui) : null,
+    el('div', { class: 'order-error', 'data-testid': 'order-error', role: 'alert', hidden: !ui.error }, ui.error || ''));
+  }
+
+  function paymentRow(o) {
+    const p = o.payment;
+    if (!p || typeof p !== 'object') return null;
+    const provider = providerName(p.provider_id);
+    // The provider's page for the customer; only ever opened by the operator's click.
+    const url = typeof p.url === 'string' && /^https?:\/\//i.test(p.url) ? p.url : '';
+    return el('div', { class: 'order-payment', 'data-testid': 'order-payment', 'data-status': p.status || '' },
+      el('span', { 'data-testid': 'order-payment-status' },
+        `Payment: ${PAYMENT_STATUS_LABELS[p.status] || p.status || '?'}${provider ? ` (${provider})` : ''}`),
+      url ? el('a', {
+        class: 'order-payment-url', 'data-testid': 'order-payment-url', href: url, target: '_blank', rel: 'noopener noreferrer',
+      }, url) : null);
+  }
+
+  function orderButton(testid, label, onclick, opts) {
+    const o = opts || {};
+    return el('button', {
+      class: `btn btn-sm${o.primary ? ' btn-primary' : ''}${o.ghost ? ' btn-ghost' : ''}`, type: 'button',
+      'data-testid': testid, disabled: !!o.disabled, title: o.title || null, onclick,
+    }, label);
+  }
+
+  function orderActions(o, ui) {
+    const box = el('div', { class: 'order-actions' });
+    const s = o.status;
+    if (s === 'draft' || s === 'awaiting_payment') box.appendChild(linkControls(o, ui));
+    const row = el('div', { class: 'order-actions-row' });
+    if (s === 'draft') {
+      row.appendChild(orderButton('order-edit', 'Edit', () => openOrderForm(o), { disabled: ui.busy }));
+    }
+    if (s === 'awaiting_payment') {
+      row.appendChild(orderButton('order-to-draft', 'Back to draft', () => changeOrder(o, { status: 'draft' }),
+        { disabled: ui.busy, title: 'Drop the payment link so the order can be edited' }));
+    }
+    if (s === 'paid') {
+      const tracking = el('input', {
+        class: 'order-input', 'data-testid': 'order-tracking', maxlength: String(MAX_TRACKING),
+        placeholder: 'Tracking number (optional)', 'aria-label': 'Tracking number', autocomplete: 'off', spellcheck: 'false',
+        disabled: ui.busy, oninput: (ev) => { ui.tracking = ev.target.value; },
+      });
+      tracking.value = ui.tracking;
+      const ship = () => {
+        const number = ui.tracking.trim();
+        changeOrder(o, number ? { status: 'shipped', tracking_number: number } : { status: 'shipped' });
+      };
+      tracking.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' && !ev.isComposing) { ev.preventDefault(); ship(); } });
+      row.appendChild(tracking);
+      row.appendChild(orderButton('order-ship', 'Mark shipped', ship, { primary: true, disabled: ui.busy }));
+    }
+    if (s === 'paid' || s === 'shipped') {
+      row.appendChild(orderButton('order-deliver', 'Delivered', () => changeOrder(o, { status: 'delivered' }), { disabled: ui.busy }));
+    }
+    if (s === 'draft' || s === 'awaiting_payment') {
+      row.appendChild(orderButton('order-cancel', 'Cancel order', () => changeOrder(o, { status: 'cancelled' }),
+        { ghost: true, disabled: ui.busy, title: 'The customer is told the order is cancelled' }));
+    }
+    if (row.children.length) box.appendChild(row);
+    return box.children.length ? box : null;
+  }
+
+  function linkControls(o, ui) {
+    const again = o.status === 'awaiting_payment';
+    const wrap = el('div', { class: 'order-actions-row' });
+    if (O.providers === null) {
+      wrap.appendChild(el('span', { class: 'order-hint' }, O.providersError ? 'No payment providers.' : 'Loading payment providers…'));
+      return wrap;
+    }
+    if (!O.providers.length) {
+      wrap.appendChild(el('span', { class: 'order-hint', 'data-testid': 'order-no-provider' },
+        'No payment provider is set up (inbox payment add sandbox Sandbox).'));
+      return wrap;
+    }
+    const select = el('select', {
+      class: 'order-input', 'data-testid': 'order-provider', 'aria-label': 'Payment provider', disabled: ui.busy,
+      onchange: (ev) => { ui.provider = ev.target.value; },
+    }, O.providers.map((p) => el('option', { value: p.id }, p.name || p.kind || p.id)));
+    const wanted = [ui.provider, o.payment && o.payment.provider_id].find((id) => id && O.providers.some((p) => p.id === id));
+    select.value = wanted || O.providers[0].id;
+    ui.provider = select.value;
+    wrap.appendChild(select);
+    wrap.appendChild(orderButton('order-send-link', again ? 'Send the link again' : 'Send payment link',
+      () => sendPaymentLink(o, ui.provider), { primary: true, disabled: ui.busy,
+        title: 'The customer gets a button with the link in their channel' }));
+    return wrap;
+  }
+
+  async function orderRequest(o, method, path, body) {
+    const convId = O.convId;
+    const ui = uiOf(o.id);
+    if (ui.busy) return false;
+    ui.busy = true;
+    ui.error = '';
+    renderOrders();
+    let ok = false;
+    try {
+      const data = await api(method, path, body);
+      if (O.convId !== convId) return false;
+      if (data.order) putOrder(data.order);
+      ok = true;
+    } catch (e) {
+      if (O.convId !== convId || e.status === 401) return false;
+      ui.error = e.message;   // what was typed (a tracking number) stays
+    } finally {
+      ui.busy = false;
+    }
+    renderOrders();
+    return ok;
+  }
+
+  async function changeOrder(o, body) {
+    if (await orderRequest(o, 'PATCH', `/api/v1/orders/${encodeURIComponent(o.id)}`, body) && body.status === 'shipped') {
+      uiOf(o.id).tracking = '';
+    }
+  }
+
+  function sendPaymentLink(o, providerId) {
+    if (!providerId) return Promise.resolve();
+    return orderRequest(o, 'POST', `/api/v1/orders/${encodeURIComponent(o.id)}/payment-link`, { provider_id: providerId });
+  }
+
+  // -- the form: a new order, or a draft's lines
+
+  function fillCurrencies(selected) {
+    const select = $('order-currency');
+    select.replaceChildren(...P.CURRENCIES.map((code) => el('option', { value: code }, code)));
+    select.value = P.CURRENCIES.includes(selected) ? selected : P.CURRENCIES[0];
+  }
+
+  function lineRow(line) {
+    const l = line || {};
+    const input = (testid, label, attrs, value) => {
+      const node = el('input', Object.assign({
+        class: 'order-input', 'data-testid': testid, 'aria-label': label, placeholder: label, autocomplete: 'off',
+      }, attrs));
+      node.value = value == null ? '' : String(value);
+      return node;
+    };
+    const row = el('li', { class: 'order-line', 'data-testid': 'order-line' },
+      input('order-line-name', 'Name', { class: 'order-input order-line-name', maxlength: String(MAX_LINE_NAME) }, l.name),
+      input('order-line-sku', 'SKU', { class: 'order-input order-line-sku', maxlength: String(MAX_SKU), spellcheck: 'false' }, l.sku),
+      input('order-line-quantity', 'Quantity', { class: 'order-input order-line-quantity', type: 'number', step: '1', min: '1', inputmode: 'numeric' },
+        l.quantity == null ? '1' : l.quantity),
+      input('order-line-price', 'Unit price', { class: 'order-input order-line-price', inputmode: 'decimal', spellcheck: 'false' }, l.unit_price),
+      el('output', { class: 'order-line-total', 'data-testid': 'order-line-total' }),
+      el('button', {
+        class: 'chip-remove', type: 'button', 'data-testid': 'order-line-remove', 'aria-label': 'Remove this line', title: 'Remove this line',
+        onclick: () => removeLine(row),
+      }, '×'));
+    row.addEventListener('input', updateOrderTotal);
+    return row;
+  }
+
+  function addLine(line) {
+    const list = $('order-lines');
+    if (list.children.length >= MAX_ORDER_LINES) return null;
+    const row = lineRow(line);
+    list.appendChild(row);
+    updateOrderTotal();
+    return row;
+  }
+
+  function removeLine(row) {
+    row.remove();
+    if (!$('order-lines').children.length) addLine(null);
+    updateOrderTotal();
+  }
+
+  function readLine(row) {
+    const value = (testid) => row.querySelector(`[data-testid="${testid}"]`).value;
+    return {
+      name: value('order-line-name'), sku: value('order-line-sku'),
+      quantity: value('order-line-quantity'), price: value('order-line-price'),
+    };
+  }
+
+  const blankLine = (l) => !l.name.trim() && !l.sku.trim() && !l.price.trim();
+
+  /** The live total of the form, exact: quantity × unit price in BigInt minor units. */
+  function updateOrderTotal() {
+    const currency = $('order-currency').value;
+    const loc = moneyLocale();
+    const rows = [...$('order-lines').children];
+    let sum = 0n;
+    let complete = true;
+    for (const row of rows) {
+      const l = readLine(row);
+      const out = row.querySelector('[data-testid="order-line-total"]');
+      if (blankLine(l)) { setText(out, ''); continue; }
+      const quantity = /^\s*\d{1,9}\s*$/.test(l.quantity) ? BigInt(l.quantity.trim()) : null;
+      const price = P.parseMoney(l.price, currency);
+      if (quantity === null || quantity < 1n || price === null) {
+        complete = false;
+        setText(out, '—');
+        continue;
+      }
+      const total = quantity * price;
+      sum += total;
+      setText(out, P.formatMoney(total, currency, loc));
+    }
+    const node = $('order-form-total');
+    node.dataset.state = complete ? 'ok' : 'incomplete';
+    node.title = complete ? '' : 'A line has no valid quantity or unit price yet';
+    setText(node, complete ? P.formatMoney(sum, currency, loc) : '—');
+    $('order-add-line').disabled = rows.length >= MAX_ORDER_LINES;
+  }
+
+  /** The lines as the server takes them. What the client cannot read is sent as typed,
+   *  so the server's message names the bad field. */
+  function orderLinesBody(currency) {
+    const lines = [];
+    for (const row of $('order-lines').children) {
+      const l = readLine(row);
+      if (blankLine(l)) continue;
+      const price = P.parseMoney(l.price, currency);
+      const line = {
+        name: l.name,
+        quantity: WHOLE_NUMBER.test(l.quantity) ? parseInt(l.quantity, 10) : l.quantity,
+        unit_price: price === null ? l.price.trim() : P.moneyToString(price, currency),
+      };
+      if (l.sku.trim()) line.sku = l.sku;
+      lines.push(line);
+    }
+    return lines;
+  }
+
+  function openOrderForm(order) {
+    const c = S.currentId ? S.convs.get(S.currentId) : null;
+    if (!c || !canAct(c)) return;
+    O.editing = order ? order.id : 'new';
+    setText($('order-form-title'), order ? `Edit order #${order.number}` : 'New order');
+    fillCurrencies(order ? order.currency : 'RUB');
+    $('order-external-id').value = order && order.external_id ? order.external_id : '';
+    $('order-lines').replaceChildren();
+    const lines = order && Array.isArray(order.lines) && order.lines.length ? order.lines : [null];
+    for (const line of lines) addLine(line);
+    showOrderFormError('');
+    $('order-form').hidden = false;
+    renderOrders();
+    const first = $('order-lines').querySelector('[data-testid="order-line-name"]');
+    if (first) first.focus();
+  }
+
+  function closeOrderForm() {
+    O.editing = null;
+    O.saving = false;
+    $('order-form').hidden = true;
+    $('order-lines').replaceChildren();
+    $('order-save').disabled = false;
+    showOrderFormError('');
+    if (S.currentId) $('orders-new').hidden = !canAct(S.convs.get(S.currentId));
+  }
+
+  function showOrderFormError(text) {
+    const node = $('order-form-error');
+    node.hidden = !text;
+    setText(node, text || '');
+  }
+
+  async function submitOrderForm(ev) {
+    ev.preventDefault();
+    if (O.saving || O.editing === null || !O.convId) return;
+    const convId = O.convId;
+    const editing = O.editing;
+    const currency = $('order-currency').value;
+    const externalId = $('order-external-id').value.trim();
+    const body = { currency, lines: orderLinesBody(currency) };
+    O.saving = true;
+    $('order-save').disabled = true;
+    showOrderFormError('');
+    try {
+      let data;
+      if (editing === 'new') {
+        if (externalId) body.external_id = externalId;
+        data = await api('POST', '/api/v1/orders', Object.assign({ conversation_id: convId }, body));
+      } else {
+        body.external_id = externalId || null;
+        data = await api('PATCH', `/api/v1/orders/${encodeURIComponent(editing)}`, body);
+      }
+      if (O.convId !== convId || O.editing !== editing) return;
+      if (data.order) putOrder(data.order);
+      closeOrderForm();
+      renderOrders();
+    } catch (e) {
+      if (O.convId !== convId || O.editing !== editing || e.status === 401) return;
+      // The typed values stay; the server's sentence says what to fix.
+      showOrderFormError(e.message);
+    } finally {
+      if (O.convId === convId && O.editing === editing) {
+        O.saving = false;
+        $('order-save').disabled = false;
+      }
+    }
+  }
+
   // Transfer ---------------------------------------------------------------------
 
   /** The assignee moves their conversation on; supervisors also move waiting ones. */
@@ -2505,6 +3029,15 @@
     setInterval(tickOffers, OFFER_TICK_MS);
     $('btn-transfer').addEventListener('click', openTransfer);
     $('btn-tags').addEventListener('click', openTags);
+    $('btn-orders').addEventListener('click', toggleOrdersPanel);
+    $('orders-new').addEventListener('click', () => openOrderForm(null));
+    $('order-add-line').addEventListener('click', () => {
+      const row = addLine(null);
+      if (row) row.querySelector('[data-testid="order-line-name"]').focus();
+    });
+    $('order-currency').addEventListener('change', updateOrderTotal);
+    $('order-form').addEventListener('submit', submitOrderForm);
+    $('order-form-cancel').addEventListener('click', () => { closeOrderForm(); renderOrders(); });
     $('tags-form').addEventListener('submit', saveTags);
     $('tags-cancel').addEventListener('click', closeTags);
     $('transfer-form').addEventListener('submit', submitTransfer);
