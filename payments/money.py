@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 from inbox.domain.errors import InvalidInput
 
@@ -65,6 +65,10 @@ def to_string(minor: int, currency: str) -> str:
 
 
 def display(minor: int, currency: str, language: str) -> str:
-    """What a customer reads: "3 450,00 ₽" in Russian, "RUB 3,450.00" in English."""
+    """What a customer reads: "3 450,00 ₽" in Russian, "$3,450.00" and "RUB 3,450.00" in
+    English (a locale without a symbol for the currency writes its code, spaced)."""
     locale = _LOCALES.get(language[:2], "en_US")
-    return str(format_currency(minor_to_decimal(minor, currency), currency, locale=locale))
+    amount = minor_to_decimal(minor, currency)
+    if get_currency_symbol(currency, locale=locale) == currency:
+        return f"{currency}\xa0{format_decimal(amount, format='#,##0.00', locale=locale)}"
+    return str(format_currency(amount, currency, locale=locale))

@@ -231,8 +231,17 @@
   // ------------------------------------------------------------------ rendering
 
   function textOf(m) {
+    // A buttons part shows its text; its buttons are drawn as buttons (quickReplies).
+    var parts = m.parts || [];
+    if (parts.some(function (p) { return p && p.type === 'buttons'; })) {
+      return parts.map(function (p) {
+        if (!p) return '';
+        if (p.type === 'text' || p.type === 'buttons') return p.text || '';
+        return '[' + (p.type || 'attachment') + ']';
+      }).join('\n');
+    }
     if (typeof m.text === 'string' && m.text) return m.text;
-    return (m.parts || []).map(function (p) {
+    return parts.map(function (p) {
       if (!p) return '';
       if (p.type === 'text') return p.text || '';
       return '[' + (p.type || 'attachment') + ']' + (p.caption || p.name ? ' ' + (p.caption || p.name) : '');
@@ -259,13 +268,14 @@
     },
     from === 'agent' ? el('div', { class: 'who' }, m.author_name || L.agent) : null,
     el('div', { class: 'bubble' }, textOf(m)),
-    from === 'agent' && m.seq === st.lastSeq ? quickReplies(m) : null,
+    from === 'agent' ? quickReplies(m, m.seq === st.lastSeq) : null,
     meta);
   }
 
-  // Buttons of the newest agent message: a reply button sends its title with its payload;
-  // a link button opens the link. The rating request (csat:N) has its own panel.
-  function quickReplies(m) {
+  // A link button opens the link (on every message: a payment link stays payable); reply
+  // buttons of the newest agent message send their title with their payload. The rating
+  // request (csat:N) has its own panel.
+  function quickReplies(m, newest) {
     var nodes = [];
     (m.parts || []).forEach(function (p) {
       if (!p || p.type !== 'buttons') return;
@@ -273,7 +283,7 @@
         if (!b || !b.title) return;
         if (b.kind === 'url' && /^https?:\/\//.test(b.url || '')) {
           nodes.push(el('a', { href: b.url, target: '_blank', rel: 'noopener noreferrer' }, b.title));
-        } else if (!(b.payload || '').startsWith('csat:')) {
+        } else if (newest && !(b.payload || '').startsWith('csat:')) {
           nodes.push(el('button', { type: 'button', 'data-testid': 'widget-quick-reply',
             onclick: function () { submitText(b.title, b.payload || ''); } }, b.title));
         }
