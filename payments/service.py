@@ -21,9 +21,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from inbox.domain.channel_errors import ChannelError, RetryLater
 from inbox.domain.content import Button, Buttons, Part, Text
 from inbox.domain.conversations import Conversation
-from inbox.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from inbox.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    Unavailable,
+)
 from inbox.domain.events import Event
 from inbox.domain.ids import ConversationId, new_id
 from inbox.domain.messages import AuthorKind
@@ -290,7 +298,15 @@ class PaymentService:
             return order, provider, request
 
         order, provider, request = await self._store.transact(begin)
-        created = await self._gateway(provider.kind).create_payment(provider, request)
+        try:
+            created = await self._gateway(provider.kind).create_payment(provider, request)
+        except RetryLater as exc:
+            # The key is stored: sending again asks for this same payment.
+            raise Unavailable(
+                f"the payment provider is busy, send the link again: {exc.reason}"
+            ) from exc
+        except ChannelError as exc:
+            raise Unavailable(f"the payment provider refused: {exc.reason}") from exc
 
         async def finish(tx: PaymentsTx) -> Outcome[Order]:
             current = await tx.payments.get_order(order.id, for_update=True)

@@ -43,7 +43,7 @@ LINES: list[dict[str, Any]] = [
 TOTAL = "3450.10"
 #: How the English texts show the total today. payments/money.py's ``display`` promises
 #: "RUB 3,450.00" (with a space); see test_the_english_total_reads_as_documented.
-EN_TOTAL = "RUB3,450.10"
+EN_TOTAL = "RUB\xa03,450.10"
 EN_LINK = f"Order 1001, {EN_TOTAL}. You can pay here:"
 EN_BUTTON = f"Pay {EN_TOTAL}"
 EN_PAID = f"Payment received, order 1001, {EN_TOTAL}. Thank you!"
