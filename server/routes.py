@@ -14,6 +14,7 @@ from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.rest.bots import ScopeResolver
 from server.bots import scope_named
+from server.channel_admin import ChannelAdmin
 from server.pages import DemoPage, StaticPage, healthz, static_asset
 from server.payments import PaymentPages, PaymentWebhook
 from server.services import Services
@@ -38,6 +39,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         services.bots,
         _scope_resolver(services),
         services.payments,
+        ChannelAdmin(core, services.adapters, settings),
     )
     paying = PaymentPages(services.payments)
     return [

@@ -28,7 +28,7 @@ from inbox.usecases import Core
 from operator_ws.hub import OperatorHub
 from operator_ws.rest.auth import AuthRoutes
 from operator_ws.rest.bots import BotRoutes, ScopeResolver
-from operator_ws.rest.channels import ChannelRoutes
+from operator_ws.rest.channels import ChannelAdmin, ChannelRoutes
 from operator_ws.rest.contacts import ContactRoutes
 from operator_ws.rest.conversations import ConversationRoutes
 from operator_ws.rest.media import MediaRoutes
@@ -57,11 +57,12 @@ class OperatorApi:
         bots: BotService,
         resolve_scope: ScopeResolver,
         payments: PaymentService,
+        channel_admin: ChannelAdmin | None = None,
     ) -> None:
         self._resources = (
             AuthRoutes(core, hasher, hub, token_ttl),
-            OperatorRoutes(core),
-            ChannelRoutes(core),
+            OperatorRoutes(core, hasher),
+            ChannelRoutes(core, channel_admin),
             ConversationRoutes(core, bots.csat),
             MediaRoutes(core, media, adapters),
             ContactRoutes(core),

@@ -4,22 +4,19 @@ masked, with the URL the provider or the customer's page connects to."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import Any
 
-from channels.webchat.spec import KIND as WEBCHAT
-from inbox.domain.channel_errors import ChannelError
-from inbox.domain.channels import Channel, ChannelKind
-from inbox.domain.errors import DomainError
+from inbox.domain.channels import ChannelKind
 from inbox.domain.ids import ChannelId
-from inbox.usecases import add_channel, list_channels, set_channel_enabled
+from inbox.usecases import list_channels, set_channel_enabled
+from server.channel_admin import ChannelAdmin
 from server.channels import CATALOG
 from server.cli import grammar
 from server.cli.common import print_json, run_async, with_wiring
 from server.config import Settings
 from server.wiring import Wiring, supported_kinds
 
-__all__ = ["channel_json", "register"]
+__all__ = ["register"]
 
 
 def register(sub: Any) -> None:
@@ -39,22 +36,6 @@ def register(sub: Any) -> None:
         c.set_defaults(handler=run_async(_toggle))
 
 
-def channel_json(channel: Channel, settings: Settings) -> dict[str, Any]:
-    """The channel's public view plus, for the web chat, its WebSocket URL and the embed
-    snippet, else its webhook URL -- on ``public_url``, or on ``host:port`` without one."""
-    view = CATALOG.public_view(channel)
-    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    if channel.kind == WEBCHAT:
-        ws_base = base.replace("https://", "wss://").replace("http://", "ws://")
-        view["websocket_url"] = f"{ws_base}/ws/webchat/{channel.id}"
-        view["embed"] = (
-            f'<script src="{base}/widget.js" data-channel="{channel.id}" async></script>'
-        )
-    else:
-        view["webhook_url"] = f"{base}/webhooks/{channel.kind}/{channel.id}"
-    return view
-
-
 async def _add(settings: Settings, args: argparse.Namespace) -> int:
     kind = ChannelKind(args.kind)
     supported = supported_kinds()
@@ -65,38 +46,30 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         )
     options = grammar.options(args.option)
 
-    async def add(wiring: Wiring) -> Channel:
-        spec = wiring.core.channels.get(kind)
-        if spec is None or not spec.needs_adapter:
-            return await add_channel(wiring.core, kind, args.name, options)
-        adapter = wiring.adapters[str(kind)]
+    async def add(wiring: Wiring) -> dict[str, Any]:
+        admin = ChannelAdmin(wiring.core, wiring.adapters, settings)
+        return admin.view(await admin.add(str(kind), args.name, options))
 
-        async def setup(channel: Channel) -> Mapping[str, str]:
-            try:
-                return await adapter.setup(channel, settings.public_url or None)
-            except ChannelError as exc:
-                raise DomainError(f"the provider refused the set-up: {exc.reason}") from exc
-
-        return await add_channel(wiring.core, kind, args.name, options, setup)
-
-    print_json(channel_json(await with_wiring(settings, add), settings))
+    print_json(await with_wiring(settings, add))
     return 0
 
 
 async def _list(settings: Settings, args: argparse.Namespace) -> int:
-    async def listing(wiring: Wiring) -> list[Channel]:
-        return await list_channels(wiring.core)
+    async def listing(wiring: Wiring) -> list[dict[str, Any]]:
+        admin = ChannelAdmin(wiring.core, wiring.adapters, settings)
+        return [admin.view(c) for c in await list_channels(wiring.core)]
 
-    for channel in await with_wiring(settings, listing):
-        print_json(channel_json(channel, settings))
+    for view in await with_wiring(settings, listing):
+        print_json(view)
     return 0
 
 
 async def _toggle(settings: Settings, args: argparse.Namespace) -> int:
-    async def toggle(wiring: Wiring) -> Channel:
-        return await set_channel_enabled(
+    async def toggle(wiring: Wiring) -> dict[str, Any]:
+        changed = await set_channel_enabled(
             wiring.core, ChannelId(args.channel_id), args.action == "enable"
         )
+        return ChannelAdmin(wiring.core, wiring.adapters, settings).view(changed)
 
-    print_json(channel_json(await with_wiring(settings, toggle), settings))
+    print_json(await with_wiring(settings, toggle))
     return 0
