@@ -3,7 +3,8 @@
 * ``GET /api/v1/canned-replies`` → ``{"replies": [...]}``: the caller's own and the
   shared ones;
 * ``POST /api/v1/canned-replies`` ``{"shortcut", "text", "shared"?}`` → 201;
-* ``PATCH /api/v1/canned-replies/{id}`` ``{"shortcut"?, "text"?}``; ``DELETE`` → 204;
+* ``PATCH /api/v1/canned-replies/{id}`` ``{"shortcut"?, "text"?}``;
+* ``DELETE /api/v1/canned-replies/{id}`` → ``{"deleted": id}``;
 * ``POST /api/v1/canned-replies/{id}/render`` ``{"conversation_id"}`` → ``{"text"}``,
   the variables filled in for that conversation.
 
@@ -66,10 +67,9 @@ class CannedReplyRoutes:
         return web.json_response({"reply": canned_view(reply)})
 
     async def delete(self, request: web.Request, caller: Caller) -> web.StreamResponse:
-        await delete_canned_reply(
-            self._core, caller.operator, CannedReplyId(request.match_info["id"])
-        )
-        return web.Response(status=204)
+        reply_id = CannedReplyId(request.match_info["id"])
+        await delete_canned_reply(self._core, caller.operator, reply_id)
+        return web.json_response({"deleted": reply_id})
 
     async def render(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         body = await json_body(request)

@@ -57,7 +57,8 @@ async def test_a_resolve_stores_a_reason_from_the_list(console: Console) -> None
     resolved = await resolve_conversation(c.core, c.op1, conv.id, "not in STOCK")
     assert resolved.close_reason == "Not in stock"
     stored = await c.conversation(conv.id)
-    assert stored is not None and conversation_view(stored)["close_reason"] == "Not in stock"
+    assert stored is not None
+    assert conversation_view(stored)["close_reason"] == "Not in stock"
     # Reopened, the reason goes; resolving without one (bots, older consoles) still works.
     reopened = await reopen(c.core, c.op1, conv.id)
     assert reopened.close_reason == ""
@@ -68,7 +69,8 @@ async def test_a_resolve_stores_a_reason_from_the_list(console: Console) -> None
     await resolve_conversation(c.core, c.sup, conv.id, "Sold")
     await set_close_reasons(c.core, c.admin, ["Won"])
     kept = await c.conversation(conv.id)
-    assert kept is not None and kept.close_reason == "Sold"
+    assert kept is not None
+    assert kept.close_reason == "Sold"
 
 
 # --------------------------------------------------------------------------- canned replies
@@ -99,7 +101,8 @@ async def test_private_replies_stay_private_and_shared_ones_are_for_supervisors(
     with pytest.raises(Forbidden):
         await delete_canned_reply(c.core, c.op2, shared.id)
     changed = await update_canned_reply(c.core, c.admin, shared.id, {"text": "New prices"})
-    assert changed.text == "New prices" and changed.shared
+    assert changed.text == "New prices"
+    assert changed.shared
     await delete_canned_reply(c.core, c.op1, mine.id)
     assert [r.id for r in await list_canned_replies(c.core, c.op1)] == [shared.id]
     with pytest.raises(NotFound):

@@ -104,12 +104,14 @@ async def test_who_may_see_and_edit_the_card(console: Console) -> None:
     )
     # The lists show the new name, and consoles are told.
     stored = await c.conversation(queued.id)
-    assert stored is not None and stored.contact_name == "Vera Petrova"
+    assert stored is not None
+    assert stored.contact_name == "Vera Petrova"
     assert any(isinstance(e, ConversationChanged) and e.reason == "updated" for e in c.events)
     # Supervisors and admins edit any contact.
     await edit_contact(c.core, c.sup, contact_id, {"emails": []})
     card = await contact_card(c.core, c.admin, contact_id)
-    assert card.contact.emails == () and card.contact.notes == "prefers e-mail"
+    assert card.contact.emails == ()
+    assert card.contact.notes == "prefers e-mail"
     for bad in ({"emails": ["not-an-email"]}, {"phones": ["12"]}, {"name": ""}, {"age": 3}):
         with pytest.raises(InvalidInput):
             await edit_contact(c.core, c.sup, contact_id, bad)
@@ -179,7 +181,8 @@ async def test_a_merge_keeps_every_identity_conversation_and_order(console: Cons
     assert {o.number for o in await c.orders_of(web.contact_id)} == {1001, 1002}
     assert await c.orders_of(tg.contact_id) == []
     moved = await c.conversation(tg.id)
-    assert moved is not None and (moved.contact_id, moved.contact_name) == (web.contact_id, "Anna")
+    assert moved is not None
+    assert (moved.contact_id, moved.contact_name) == (web.contact_id, "Anna")
     assert {e.conversation.id for e in c.events if isinstance(e, ConversationChanged)} == {tg.id}
 
     async def gone(tx: SqlTx) -> object:
