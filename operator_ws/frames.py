@@ -27,7 +27,7 @@ COMMANDS: Mapping[str, Mapping[str, tuple[type, bool]]] = {
         "template": (dict, False),
     },
     "note.add": {"conversation_id": _ID, "text": (str, True), "client_id": (str, False)},
-    "conversation.resolve": {"conversation_id": _ID},
+    "conversation.resolve": {"conversation_id": _ID, "reason": (str, False)},
     "conversation.reopen": {"conversation_id": _ID},
     "conversation.claim": {"conversation_id": _ID},
     "conversation.read": {"conversation_id": _ID},

@@ -218,7 +218,9 @@ async def _note(ctx: _Context, command: Command) -> dict[str, Any]:
 
 
 async def _resolve(ctx: _Context, command: Command) -> dict[str, Any]:
-    conv = await resolve_conversation(ctx.core, ctx.operator, _conversation_id(command))
+    conv = await resolve_conversation(
+        ctx.core, ctx.operator, _conversation_id(command), command.opt_str("reason")
+    )
     return {"type": "ack", "conversation": conversation_view(conv)}
 
 

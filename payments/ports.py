@@ -64,9 +64,13 @@ class PaymentsRepo(Protocol):
     ) -> Order | None: ...
 
     async def list_orders(
-        self, conversation_id: ConversationId | None = None, *, limit: int = 200
+        self,
+        conversation_id: ConversationId | None = None,
+        *,
+        contact_id: ContactId | None = None,
+        limit: int = 200,
     ) -> builtins.list[Order]:
-        """Newest first."""
+        """Newest first; of one conversation and/or one contact when given."""
 
     async def has_unpaid(self, contact_id: ContactId) -> bool:
         """Whether the contact has an order awaiting payment."""

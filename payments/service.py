@@ -33,7 +33,7 @@ from inbox.domain.errors import (
     Unavailable,
 )
 from inbox.domain.events import Event
-from inbox.domain.ids import ConversationId, new_id
+from inbox.domain.ids import ContactId, ConversationId, new_id
 from inbox.domain.messages import AuthorKind
 from inbox.domain.operators import Operator
 from inbox.usecases import Core, Outcome, write_automatic_reply
@@ -193,6 +193,15 @@ class PaymentService:
             elif not actor.role.sees_everything:
                 raise Forbidden("list a conversation's orders (?conversation_id=)")
             return await tx.payments.list_orders(conversation_id)
+
+        return await self._store.read(work)
+
+    async def contact_orders(self, contact_id: ContactId) -> list[Order]:
+        """Every order of a contact, newest first, for its card: the caller has checked
+        that the operator may see the contact (``inbox.usecases.contact_card``)."""
+
+        async def work(tx: PaymentsTx) -> list[Order]:
+            return await tx.payments.list_orders(contact_id=contact_id)
 
         return await self._store.read(work)
 

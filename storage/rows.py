@@ -80,6 +80,9 @@ def contact_values(contact: Contact) -> dict[str, Any]:
         "phone": contact.phone,
         "email": contact.email,
         "tags": sorted(contact.tags),
+        "extra_phones": list(contact.extra_phones),
+        "extra_emails": list(contact.extra_emails),
+        "notes": contact.notes,
     }
 
 
@@ -91,6 +94,9 @@ def contact_from_row(row: Row) -> Contact:
         phone=row["phone"],
         email=row["email"],
         tags=frozenset(row["tags"] or ()),
+        extra_phones=tuple(row["extra_phones"] or ()),
+        extra_emails=tuple(row["extra_emails"] or ()),
+        notes=row["notes"],
     )
 
 
@@ -140,6 +146,7 @@ def conversation_values(conversation: Conversation) -> dict[str, Any]:
         "contact_name": c.contact_name,
         "channel_kind": c.channel_kind,
         "thread_key": c.thread_key,
+        "close_reason": c.close_reason,
     }
 
 
@@ -165,6 +172,7 @@ def conversation_from_row(row: Row) -> Conversation:
         contact_name=row["contact_name"],
         channel_kind=row["channel_kind"],
         thread_key=row["thread_key"],
+        close_reason=row["close_reason"],
     )
 
 

@@ -31,8 +31,11 @@ __all__ = [
     "auth_sessions",
     "bot_scopes",
     "bot_sessions",
+    "canned_replies",
     "channel_identities",
     "channels",
+    "close_reasons",
+    "contact_points",
     "contacts",
     "conversations",
     "leases",
@@ -399,4 +402,51 @@ payment_notices = Table(
     Column("provider_id", String(ID), nullable=False),
     Column("key", Text, nullable=False),
     PrimaryKeyConstraint("provider_id", "key", name="pk_payment_notices"),
+)
+
+
+# --------------------------------------------------------------------------- console
+# The customer card, close reasons and canned replies (docs/console.md). Columns added to
+# the core's tables are appended here, after the tables they belong to.
+
+# Phones and e-mails after the first (JSON lists; NULL for none) and the operators' notes.
+contacts.append_column(Column("extra_phones", json_document(), nullable=True))
+contacts.append_column(Column("extra_emails", json_document(), nullable=True))
+contacts.append_column(Column("notes", Text, nullable=False, server_default=""))
+
+# One of the close reasons, or "" (none given; open).
+conversations.append_column(Column("close_reason", Text, nullable=False, server_default=""))
+
+contact_points = Table(
+    "contact_points",
+    metadata,
+    # Every phone and e-mail of a contact as compared (inbox.domain.contacts.phone_key and
+    # email_key): "which other contacts share one?" is a lookup by (kind, key).
+    Column("kind", String(ENUM), nullable=False),
+    Column("key", String(320), nullable=False),
+    Column("contact_id", String(ID), ForeignKey("contacts.id"), nullable=False),
+    PrimaryKeyConstraint("kind", "key", "contact_id", name="pk_contact_points"),
+    Index("ix_contact_points_contact_id", "contact_id"),
+)
+
+close_reasons = Table(
+    "close_reasons",
+    metadata,
+    # The administrator's list, in their order; replaced as a whole.
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(60), nullable=False),
+)
+
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    # The operator whose private reply it is, or "" for a shared one: "" (unlike NULL)
+    # collides in the unique key, so shared shortcuts are unique among themselves too.
+    Column("owner_id", String(ID), nullable=False),
+    Column("shortcut", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("owner_id", "shortcut", name="uq_canned_replies_owner_id_shortcut"),
 )

@@ -86,6 +86,9 @@ class Conversation:
     channel_kind: str = ""
     #: Where replies go on the channel: a chat id, a peer id, an e-mail address, a visitor id.
     thread_key: str = ""
+    #: Why it was resolved (one of the administrator's close reasons, or "" for none);
+    #: cleared when the conversation opens again.
+    close_reason: str = ""
 
     def moved_to(
         self,
@@ -96,7 +99,8 @@ class Conversation:
         """The conversation after a legal status change; raises InvalidTransition otherwise.
 
         A resolved conversation keeps its last assignee (who resolved it, who may reopen it);
-        a queued or bot conversation has none.
+        a queued or bot conversation has none. The close reason is cleared: the resolve
+        that gives one sets it on the result.
         """
         check_transition(self.status, status)
         if status is ConversationStatus.ASSIGNED and assignee_id is None:
@@ -114,4 +118,5 @@ class Conversation:
             updated_at=now,
             queued_at=now if status is ConversationStatus.QUEUED else self.queued_at,
             resolved_at=now if status is ConversationStatus.RESOLVED else None,
+            close_reason="",
         )

@@ -78,6 +78,8 @@ def conversation_view(conversation: Conversation) -> dict[str, Any]:
         "updated_at": _iso(conversation.updated_at),
         "queued_at": _iso(conversation.queued_at),
         "resolved_at": _iso(conversation.resolved_at),
+        # One of the administrator's close reasons, or null (none given, or still open).
+        "close_reason": conversation.close_reason or None,
         # A channel with a reply window (WhatsApp): free text is accepted until then.
         "window_expires_at": _iso(conversation.reply_window_ends_at),
     }

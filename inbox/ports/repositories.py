@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from inbox.domain.canned import CannedReply, CannedReplyId
 from inbox.domain.channels import Channel
 from inbox.domain.contacts import ChannelIdentity, Contact
 from inbox.domain.content import Part
@@ -29,7 +30,9 @@ from inbox.domain.visibility import Visibility
 __all__ = [
     "AuthSession",
     "AuthSessionRepo",
+    "CannedReplyRepo",
     "ChannelRepo",
+    "CloseReasonRepo",
     "ContactRepo",
     "ConversationFilter",
     "ConversationRepo",
@@ -67,6 +70,63 @@ class ContactRepo(Protocol):
     ) -> None:
         """Set the contact's phone and/or e-mail (what a bot collected); ``None`` keeps
         the stored value."""
+
+    async def get_for_update(self, contact_id: ContactId) -> Contact | None:
+        """Like :meth:`get`, and locks the row until the transaction ends."""
+
+    async def update(self, contact: Contact) -> None:
+        """Overwrite the contact's name, phones, e-mails, tags and notes (and the keys
+        :meth:`find_sharing` looks up)."""
+
+    async def list_identities(self, contact_id: ContactId) -> builtins.list[ChannelIdentity]:
+        """The contact's channel identities, by channel then external user id."""
+
+    async def list_conversations(
+        self, contact_id: ContactId, *, limit: int = 500
+    ) -> builtins.list[Conversation]:
+        """Every conversation of the contact on any channel, newest first (by
+        ``created_at``). Here rather than in :class:`ConversationRepo`: it is the
+        contact's history, read for its card."""
+
+    async def find_sharing(
+        self, contact_id: ContactId, *, limit: int = 20
+    ) -> builtins.list[Contact]:
+        """Other contacts sharing a phone or an e-mail with this one (by
+        :func:`~inbox.domain.contacts.phone_key` and ``email_key``), oldest first."""
+
+    async def merge(self, keep: Contact, other_id: ContactId) -> None:
+        """Move everything that refers to ``other_id`` (channel identities,
+        conversations, and every feature's rows such as orders) onto ``keep``, write
+        ``keep`` as given (the caller has united tags, phones and e-mails), and delete
+        the other contact. Both rows should be locked by the caller."""
+
+
+class CloseReasonRepo(Protocol):
+    async def list(self) -> builtins.list[str]:
+        """The administrator's close reasons in their order (empty: never set)."""
+
+    async def replace(self, names: Sequence[str]) -> None:
+        """Store ``names`` (checked by the caller) as the whole list."""
+
+
+class CannedReplyRepo(Protocol):
+    async def get(self, reply_id: CannedReplyId) -> CannedReply | None: ...
+
+    async def list_for(self, operator_id: OperatorId) -> builtins.list[CannedReply]:
+        """The operator's own replies and the shared ones, by shortcut (own first when
+        both have one)."""
+
+    async def find(self, owner_id: OperatorId | None, shortcut: str) -> CannedReply | None:
+        """The reply of this owner (``None``: shared) with this shortcut."""
+
+    async def add(self, reply: CannedReply) -> None:
+        """Insert; a shortcut the owner (or the shared set) has raises the store's
+        integrity error."""
+
+    async def update(self, reply: CannedReply) -> None:
+        """Overwrite shortcut, text and ``updated_at``."""
+
+    async def delete(self, reply_id: CannedReplyId) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +360,12 @@ class Tx(Protocol):
 
     @property
     def leases(self) -> LeaseRepo: ...
+
+    @property
+    def close_reasons(self) -> CloseReasonRepo: ...
+
+    @property
+    def canned_replies(self) -> CannedReplyRepo: ...
 
 
 class Store(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from inbox.domain.close_reasons import check_reason
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import Conflict, Forbidden, NotFound
 from inbox.domain.events import ConversationChanged
@@ -23,15 +24,21 @@ __all__ = [
 
 
 async def resolve_conversation(
-    core: Core, actor: Operator, conversation_id: ConversationId
+    core: Core, actor: Operator, conversation_id: ConversationId, reason: str | None = None
 ) -> Conversation:
-    """Close the conversation. The assignee or a supervisor/admin. Raises
-    :class:`InvalidTransition` when it is resolved already."""
+    """Close the conversation, with one of the administrator's close reasons or none
+    (:func:`inbox.domain.close_reasons.check_reason`). The assignee or a
+    supervisor/admin. Raises :class:`InvalidTransition` when it is resolved already,
+    :class:`InvalidInput` for a reason not on the list."""
 
     async def work(tx: Tx) -> Outcome[Conversation]:
         conversation = await _locked(tx, conversation_id)
         require_act(actor, conversation)
-        resolved = conversation.moved_to(ConversationStatus.RESOLVED, core.clock.now())
+        close_reason = check_reason(await tx.close_reasons.list(), reason) if reason else ""
+        resolved = dataclasses.replace(
+            conversation.moved_to(ConversationStatus.RESOLVED, core.clock.now()),
+            close_reason=close_reason,
+        )
         await tx.conversations.update(resolved)
         return Outcome(
             resolved,

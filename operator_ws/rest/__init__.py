@@ -5,7 +5,10 @@ resource; :class:`OperatorApi` collects every route for the root in one call.
 ``auth``           login, logout, ``/me``
 ``conversations``  list, one, its messages, posting a reply
 ``media``          uploading an attachment, downloading a message's file
-``contacts``       a conversation's contact and its tags
+``contacts``       the customer card, editing, duplicates, merging; a conversation's
+                   contact and its tags
+``close_reasons``  the close reasons; resolving with one
+``canned``         canned replies, personal and shared, and filling them in
 ``operators``      list, update
 ``channels``       list, a channel's message templates
 ``routing``        a conversation's routing explanation, offers, queues
@@ -28,7 +31,9 @@ from inbox.usecases import Core
 from operator_ws.hub import OperatorHub
 from operator_ws.rest.auth import AuthRoutes
 from operator_ws.rest.bots import BotRoutes, ScopeResolver
+from operator_ws.rest.canned import CannedReplyRoutes
 from operator_ws.rest.channels import ChannelAdmin, ChannelRoutes
+from operator_ws.rest.close_reasons import CloseReasonRoutes
 from operator_ws.rest.contacts import ContactRoutes
 from operator_ws.rest.conversations import ConversationRoutes
 from operator_ws.rest.media import MediaRoutes
@@ -65,7 +70,9 @@ class OperatorApi:
             ChannelRoutes(core, channel_admin),
             ConversationRoutes(core, bots.csat),
             MediaRoutes(core, media, adapters),
-            ContactRoutes(core),
+            ContactRoutes(core, payments),
+            CloseReasonRoutes(core),
+            CannedReplyRoutes(core),
             RoutingRoutes(core, routing),
             BotRoutes(core, bots, resolve_scope),
             OrderRoutes(core, payments),

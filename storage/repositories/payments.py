@@ -86,11 +86,17 @@ class SqlPaymentsRepo(SqlRepo):
         return order_from_row(row) if row is not None else None
 
     async def list_orders(
-        self, conversation_id: ConversationId | None = None, *, limit: int = 200
+        self,
+        conversation_id: ConversationId | None = None,
+        *,
+        contact_id: ContactId | None = None,
+        limit: int = 200,
     ) -> list[Order]:
         stmt = select(_o).order_by(*_NEWEST).limit(limit)
         if conversation_id is not None:
             stmt = stmt.where(_o.c.conversation_id == conversation_id)
+        if contact_id is not None:
+            stmt = stmt.where(_o.c.contact_id == contact_id)
         return [order_from_row(r) for r in await self._all(stmt)]
 
     async def has_unpaid(self, contact_id: ContactId) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storage.repositories.base import SqlConnection, WriteCounter
 from storage.repositories.bots import SqlBotsRepo
+from storage.repositories.console import SqlCannedReplyRepo, SqlCloseReasonRepo
 from storage.repositories.contacts import SqlContactRepo
 from storage.repositories.conversations import SqlConversationRepo
 from storage.repositories.leases import SqlLeaseRepo
@@ -27,7 +28,9 @@ class SqlTx:
 
     __slots__ = (
         "_bots",
+        "_canned_replies",
         "_channels",
+        "_close_reasons",
         "_contacts",
         "_conversations",
         "_leases",
@@ -53,6 +56,8 @@ class SqlTx:
         self._routing = SqlRoutingRepo(conn, writes)
         self._bots = SqlBotsRepo(conn, writes)
         self._payments = SqlPaymentsRepo(conn, writes)
+        self._close_reasons = SqlCloseReasonRepo(conn, writes)
+        self._canned_replies = SqlCannedReplyRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -102,3 +107,11 @@ class SqlTx:
     @property
     def payments(self) -> SqlPaymentsRepo:
         return self._payments
+
+    @property
+    def close_reasons(self) -> SqlCloseReasonRepo:
+        return self._close_reasons
+
+    @property
+    def canned_replies(self) -> SqlCannedReplyRepo:
+        return self._canned_replies
