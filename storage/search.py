@@ -26,7 +26,7 @@ import unicodedata
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import ColumnElement, TextClause, bindparam, column, func, or_, text
+from sqlalchemy import ColumnElement, bindparam, column, false, func, text
 from sqlalchemy.sql.elements import BindParameter
 
 __all__ = [
@@ -93,22 +93,31 @@ def pg_document(plain: BindParameter[str]) -> ColumnElement[Any]:
 
 
 #: The contacts' vector on PostgreSQL: the migration's GIN expression index is on exactly
-#: this expression, so a query that repeats it uses the index.
+#: this expression, and ``_PG_MATCHES`` repeats it (with the table's alias), so it is used.
 PG_CONTACT_VECTOR = (
     "(to_tsvector('russian', display_name || ' ' || phone || ' ' || email)"
     " || to_tsvector('english', display_name || ' ' || phone || ' ' || email))"
 )
 
 
-_PG_MESSAGES = text(
+# One IN over a UNION ALL rather than two INs joined by OR: the planner then drives the
+# list from the (few) matches through the indexes instead of walking the whole list in
+# order and testing each row (docs/search.md, bench/bench_search.py).
+_PG_MATCHES = text(
     "SELECT conversation_id FROM message_search WHERE document @@"
     " (plainto_tsquery('russian', :q) || plainto_tsquery('english', :q))"
-)
-_PG_CONTACTS = text(
-    "SELECT id FROM contacts WHERE"
-    " (to_tsvector('russian', display_name || ' ' || phone || ' ' || email)"
-    " || to_tsvector('english', display_name || ' ' || phone || ' ' || email))"
+    " UNION ALL SELECT cv.id FROM conversations AS cv JOIN contacts AS ct"
+    " ON ct.id = cv.contact_id WHERE"
+    " (to_tsvector('russian', ct.display_name || ' ' || ct.phone || ' ' || ct.email)"
+    " || to_tsvector('english', ct.display_name || ' ' || ct.phone || ' ' || ct.email))"
     " @@ (plainto_tsquery('russian', :q) || plainto_tsquery('english', :q))"
+)
+_SQLITE_MATCHES = text(
+    "SELECT message_search.conversation_id FROM message_fts"
+    " JOIN message_search ON message_search.id = message_fts.rowid"
+    " WHERE message_fts MATCH :mq"
+    " UNION ALL SELECT cv.id FROM contact_fts JOIN conversations AS cv"
+    " ON cv.contact_id = contact_fts.contact_id WHERE contact_fts MATCH :cq"
 )
 
 
@@ -116,37 +125,22 @@ def _fts_phrase(stem: str) -> str:
     return '"' + stem.replace('"', '""') + '"'
 
 
-def matches(
-    dialect: str, query: str, conversation_id: ColumnElement[Any], contact_id: ColumnElement[Any]
-) -> ColumnElement[bool]:
+def matches(dialect: str, query: str, conversation_id: ColumnElement[Any]) -> ColumnElement[bool]:
     """The conversations that ``query`` finds: a message of theirs has all its words, or
     their contact's name, phone or e-mail does. A query without words finds nothing."""
     query = query[:1000]
     if dialect == "postgresql":
-        in_messages = _PG_MESSAGES.bindparams(bindparam("q", query))
-        in_contacts = _PG_CONTACTS.bindparams(bindparam("q", query))
-        return or_(
-            conversation_id.in_(_one_column(in_messages, "conversation_id")),
-            contact_id.in_(_one_column(in_contacts, "id")),
+        return conversation_id.in_(
+            _PG_MATCHES.bindparams(bindparam("q", query)).columns(column("conversation_id"))
         )
     words = list(dict.fromkeys(stems(query)))[:MAX_QUERY_WORDS]
     if not words:
-        return conversation_id.is_(None) & conversation_id.is_not(None)  # nothing
+        return false()
     message_match = " ".join(_fts_phrase(w) for w in words)
     contact_match = " ".join(_fts_phrase(w) + "*" for w in words)
-    in_messages = text(
-        "SELECT message_search.conversation_id FROM message_fts"
-        " JOIN message_search ON message_search.id = message_fts.rowid"
-        " WHERE message_fts MATCH :mq"
-    ).bindparams(bindparam("mq", message_match))
-    in_contacts = text("SELECT contact_id FROM contact_fts WHERE contact_fts MATCH :cq").bindparams(
-        bindparam("cq", "{display_name phone email}: (" + contact_match + ")")
+    return conversation_id.in_(
+        _SQLITE_MATCHES.bindparams(
+            bindparam("mq", message_match),
+            bindparam("cq", "{display_name phone email}: (" + contact_match + ")"),
+        ).columns(column("conversation_id"))
     )
-    return or_(
-        conversation_id.in_(_one_column(in_messages, "conversation_id")),
-        contact_id.in_(_one_column(in_contacts, "contact_id")),
-    )
-
-
-def _one_column(clause: TextClause, name: str) -> Any:
-    return clause.columns(column(name))

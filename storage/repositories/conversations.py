@@ -162,9 +162,7 @@ class SqlConversationRepo(SqlRepo):
         if flt.tag is not None:
             where.append(self._tagged(flt.tag))
         if flt.query is not None:
-            where.append(
-                search.matches(self._conn.dialect.name, flt.query, _t.c.id, _t.c.contact_id)
-            )
+            where.append(search.matches(self._conn.dialect.name, flt.query, _t.c.id))
         return where
 
     def _tagged(self, tag: str) -> ColumnElement[bool]:
