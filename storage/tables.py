@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from storage.types import UtcDateTime, json_document
 
@@ -39,6 +40,7 @@ __all__ = [
     "contacts",
     "conversations",
     "leases",
+    "message_search",
     "messages",
     "metadata",
     "operators",
@@ -154,8 +156,8 @@ conversations = Table(
     Index("ix_conversations_assignee_id_status", "assignee_id", "status"),
     # find_latest: the newest conversation of a contact on a channel.
     Index("ix_conversations_contact_id_channel_id", "contact_id", "channel_id", "created_at"),
-    # Lists, newest activity first.
-    Index("ix_conversations_last_message_at", "last_message_at"),
+    # Lists, newest activity first, paged by keyset on exactly this order (docs/search.md).
+    Index("ix_conversations_last_message_at_created_at_id", "last_message_at", "created_at", "id"),
 )
 
 messages = Table(
@@ -185,6 +187,20 @@ messages = Table(
     UniqueConstraint("channel_id", "external_id", name="uq_messages_channel_id_external_id"),
     # A console that resends a reply after a reconnect gets the first one back.
     UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_id_client_id"),
+)
+
+message_search = Table(
+    "message_search",
+    metadata,
+    # One row per message with any text, written with the message (storage.search). The
+    # integer id is the SQLite FTS5 table's rowid (message_fts indexes this table).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(ID), ForeignKey("messages.id"), nullable=False),
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), nullable=False),
+    # PostgreSQL: a tsvector (GIN-indexed, see migration 0007); SQLite: the stemmed words.
+    Column("document", Text().with_variant(TSVECTOR(), "postgresql"), nullable=False),
+    UniqueConstraint("message_id", name="uq_message_search_message_id"),
+    Index("ix_message_search_conversation_id", "conversation_id"),
 )
 
 outbox = Table(

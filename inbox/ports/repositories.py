@@ -35,6 +35,7 @@ __all__ = [
     "CloseReasonRepo",
     "ContactRepo",
     "ConversationFilter",
+    "ConversationPosition",
     "ConversationRepo",
     "Lease",
     "LeaseRepo",
@@ -130,12 +131,31 @@ class CannedReplyRepo(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationPosition:
+    """Where a page of the conversation list ended: the last row's sort key. The list is
+    ordered by ``last_message_at`` (newest first, conversations without one last), then
+    ``created_at``, then ``id``, all descending; the next page starts strictly after."""
+
+    last_message_at: datetime | None
+    created_at: datetime
+    id: ConversationId
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationFilter:
-    """Every field narrows the list; ``None`` means no narrowing.
+    """Every field narrows the list; ``None`` means no narrowing. Fields combine by AND.
 
     ``visible_to`` restricts to what a viewer may see, by the one rule of
     :mod:`inbox.domain.visibility` (``Visibility.of(operator)``); a repository must admit
     exactly the conversations that ``visible_to.admits_conversation`` admits.
+
+    ``query``: free text; a conversation matches when one of its messages has every word
+    of it, or its contact's name, phone or e-mail does, word forms aside ("заказа" finds
+    "заказ", "orders" finds "order"). How is the repository's business. ``queue_id``: the
+    routing queue that the conversation's routing task is in. ``tag``: one of the
+    contact's tags. ``unread``: ``True`` for ``unread_count > 0``, ``False`` for none.
+    ``queued_before``: queued conversations whose ``queued_at`` is earlier. ``after``:
+    keyset paging, the rows strictly after that position in the list's order.
     """
 
     statuses: tuple[ConversationStatus, ...] | None = None
@@ -143,6 +163,12 @@ class ConversationFilter:
     channel_id: ChannelId | None = None
     visible_to: Visibility | None = None
     limit: int = 200
+    query: str | None = None
+    queue_id: str | None = None
+    tag: str | None = None
+    unread: bool | None = None
+    queued_before: datetime | None = None
+    after: ConversationPosition | None = None
 
 
 class ConversationRepo(Protocol):
@@ -164,7 +190,10 @@ class ConversationRepo(Protocol):
         """Overwrite every mutable field of the row with ``conversation``'s values."""
 
     async def list(self, flt: ConversationFilter) -> builtins.list[Conversation]:
-        """Newest activity first (``last_message_at`` then ``created_at`` descending)."""
+        """At most ``flt.limit`` rows in the order of :class:`ConversationPosition`
+        (``last_message_at`` descending, no message last, then ``created_at``, then
+        ``id``), after ``flt.after`` when given. Paging by position stays as fast on the
+        thousandth page as on the first."""
 
     async def list_queued(self, limit: int) -> builtins.list[Conversation]:
         """Queued conversations, longest waiting (``queued_at`` ascending) first."""

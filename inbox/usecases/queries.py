@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import Forbidden, InvalidInput, NotFound
@@ -11,10 +14,13 @@ from inbox.domain.messages import Message
 from inbox.domain.operators import Operator
 from inbox.domain.visibility import Visibility
 from inbox.ports import ConversationFilter, Tx
+from inbox.ports.repositories import ConversationPosition
 from inbox.usecases.access import require_see
 from inbox.usecases.deps import Core
 
 __all__ = [
+    "MAX_CONVERSATION_PAGE",
+    "ConversationPage",
     "CustomerHistory",
     "customer_history",
     "get_conversation",
@@ -24,6 +30,17 @@ __all__ = [
 ]
 
 MAX_PAGE = 500
+#: The conversation list's pages are at most this long.
+MAX_CONVERSATION_PAGE = 200
+MAX_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    """A page of the list and the cursor of the next one (``None``: this was the last)."""
+
+    conversations: list[Conversation]
+    next_cursor: str | None
 
 
 async def list_conversations(
@@ -33,25 +50,91 @@ async def list_conversations(
     statuses: tuple[ConversationStatus, ...] | None = None,
     assignee_id: OperatorId | None = None,
     channel_id: ChannelId | None = None,
-    limit: int = 200,
-) -> list[Conversation]:
-    """Conversations the viewer may see. A plain operator may filter only by their own id."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be 1..{MAX_PAGE}")
+    query: str | None = None,
+    queue_id: str | None = None,
+    tag: str | None = None,
+    unread: bool | None = None,
+    waiting_over: int | None = None,
+    cursor: str | None = None,
+    limit: int = MAX_CONVERSATION_PAGE,
+) -> ConversationPage:
+    """Conversations the viewer may see, newest activity first, a page at a time: pass the
+    previous page's ``next_cursor`` as ``cursor`` (with the same filters) for the next.
+    A plain operator may filter only by their own id. ``waiting_over``: queued for longer
+    than that many seconds."""
+    if not 1 <= limit <= MAX_CONVERSATION_PAGE:
+        raise InvalidInput(f"limit must be 1..{MAX_CONVERSATION_PAGE}")
     if not viewer.role.sees_everything and assignee_id not in (None, viewer.id):
         raise Forbidden("operators may only list their own conversations")
+    if waiting_over is not None and waiting_over < 0:
+        raise InvalidInput("waiting_over must be a number of seconds, not negative")
+    if query is not None:
+        query = query.strip()
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidInput(f"q must be at most {MAX_QUERY_CHARS} characters")
     flt = ConversationFilter(
         statuses=statuses,
         assignee_id=assignee_id,
         channel_id=channel_id,
         visible_to=Visibility.of(viewer),
-        limit=limit,
+        limit=limit + 1,  # one more tells whether there is a next page
+        query=query or None,
+        queue_id=queue_id,
+        tag=tag,
+        unread=unread,
+        queued_before=(
+            core.clock.now() - timedelta(seconds=waiting_over) if waiting_over is not None else None
+        ),
+        after=decode_cursor(cursor) if cursor is not None else None,
     )
 
     async def work(tx: Tx) -> list[Conversation]:
         return await tx.conversations.list(flt)
 
-    return await core.store.read(work)
+    found = await core.store.read(work)
+    if len(found) <= limit:
+        return ConversationPage(found, None)
+    page = found[:limit]
+    return ConversationPage(page, encode_cursor(page[-1]))
+
+
+def encode_cursor(last: Conversation) -> str:
+    """An opaque token for the position after ``last`` (base64 of its sort key)."""
+    key = [
+        last.last_message_at.isoformat() if last.last_message_at is not None else None,
+        last.created_at.isoformat(),
+        last.id,
+    ]
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> ConversationPosition:
+    """The position a cursor of :func:`encode_cursor` names; anything else is refused."""
+    bad = InvalidInput("cursor is not one this server gave out (use next_cursor as it is)")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        last_message_at, created_at, conversation_id = json.loads(raw)
+        position = ConversationPosition(
+            last_message_at=(
+                _utc(datetime.fromisoformat(last_message_at))
+                if last_message_at is not None
+                else None
+            ),
+            created_at=_utc(datetime.fromisoformat(created_at)),
+            id=ConversationId(conversation_id),
+        )
+    except (ValueError, TypeError) as exc:  # binascii.Error and JSON errors are ValueErrors
+        raise bad from exc
+    if not isinstance(conversation_id, str) or not conversation_id:
+        raise bad
+    return position
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime in a cursor")
+    return moment.astimezone(UTC)
 
 
 async def get_conversation(

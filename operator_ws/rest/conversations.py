@@ -15,6 +15,7 @@ from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ChannelId, ConversationId, OperatorId
 from inbox.domain.views import conversation_view, message_view
 from inbox.usecases import Core, get_conversation, list_conversations, list_messages, send_reply
+from inbox.usecases.queries import MAX_CONVERSATION_PAGE
 from operator_ws.compose import compose_parts
 from operator_ws.rest.common import Caller, authed, int_param, json_body
 
@@ -39,29 +40,38 @@ class ConversationRoutes:
         ]
 
     async def conversations(self, request: web.Request, caller: Caller) -> web.StreamResponse:
-        """Query ``status`` (comma-separated), ``assignee`` (an id or ``me``), ``channel``,
-        ``limit`` (default 200)."""
+        """Query (all optional, combined by AND; docs/operator-protocol.md): ``q`` (full
+        text over messages and contacts), ``status`` (comma-separated; ``open`` is all but
+        resolved), ``assignee`` (an id or ``me``), ``channel``, ``queue``, ``tag``,
+        ``unread`` (true/false), ``waiting_over`` (seconds), ``limit`` (1..200, default
+        200) and ``cursor`` (the previous page's ``next_cursor``)."""
         query = request.query
-        statuses: tuple[ConversationStatus, ...] | None = None
-        if query.get("status"):
-            try:
-                statuses = tuple(ConversationStatus(s) for s in query["status"].split(","))
-            except ValueError as exc:
-                raise InvalidInput("status is one of bot, queued, assigned, resolved") from exc
         assignee = query.get("assignee")
         assignee_id = (
             caller.operator.id if assignee == "me" else (OperatorId(assignee) if assignee else None)
         )
         channel = query.get("channel")
-        found = await list_conversations(
+        waiting = query.get("waiting_over")
+        page = await list_conversations(
             self._core,
             caller.operator,
-            statuses=statuses,
+            statuses=_statuses(query.get("status")),
             assignee_id=assignee_id,
             channel_id=ChannelId(channel) if channel else None,
-            limit=int_param(query.get("limit"), 200, "limit"),
+            query=query.get("q") or None,
+            queue_id=query.get("queue") or None,
+            tag=query.get("tag") or None,
+            unread=_flag(query.get("unread"), "unread"),
+            waiting_over=int_param(waiting, 0, "waiting_over") if waiting else None,
+            cursor=query.get("cursor") or None,
+            limit=int_param(query.get("limit"), MAX_CONVERSATION_PAGE, "limit"),
         )
-        return web.json_response({"conversations": [conversation_view(c) for c in found]})
+        return web.json_response(
+            {
+                "conversations": [conversation_view(c) for c in page.conversations],
+                "next_cursor": page.next_cursor,
+            }
+        )
 
     async def conversation(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         found = await get_conversation(
@@ -108,3 +118,35 @@ class ConversationRoutes:
         return web.json_response(
             {"message": message_view(result.message)}, status=200 if result.duplicate else 201
         )
+
+
+_STATUS_WORDS = "bot, queued, assigned, resolved or open (all but resolved)"
+
+
+def _statuses(raw: str | None) -> tuple[ConversationStatus, ...] | None:
+    """``status=queued,assigned``; ``open`` stands for every status but resolved."""
+    if not raw:
+        return None
+    chosen: list[ConversationStatus] = []
+    for word in raw.split(","):
+        word = word.strip()
+        named: list[ConversationStatus]
+        if word == "open":
+            named = [s for s in ConversationStatus if s is not ConversationStatus.RESOLVED]
+        else:
+            try:
+                named = [ConversationStatus(word)]
+            except ValueError as exc:
+                raise InvalidInput(f"unknown status {word!r}: use {_STATUS_WORDS}") from exc
+        chosen.extend(s for s in named if s not in chosen)
+    return tuple(chosen)
+
+
+def _flag(raw: str | None, name: str) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise InvalidInput(f"{name} must be true or false")

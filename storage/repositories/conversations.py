@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    column,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.ids import ChannelId, ContactId, ConversationId, OperatorId
 from inbox.domain.visibility import Visibility
 from inbox.ports import ConversationFilter
+from storage import search
 from storage.repositories.base import SqlRepo
 from storage.rows import conversation_from_row, conversation_values
-from storage.tables import conversations
+from storage.tables import contacts, conversations, routing_tasks
+from storage.types import UtcDateTime
 
 __all__ = ["SqlConversationRepo"]
 
@@ -87,21 +104,78 @@ class SqlConversationRepo(SqlRepo):
         return counts
 
     async def list(self, flt: ConversationFilter) -> list[Conversation]:
-        stmt = select(_t)
+        """Keyset paging in two legs, each an index range of
+        ``ix_conversations_last_message_at_created_at_id``: conversations with a message
+        (``last_message_at`` descending), then those without one (``created_at``
+        descending). A position in the second leg skips the first."""
+        base = select(_t).where(*self._narrowing(flt))
+        after = flt.after
+        found: list[Conversation] = []
+        if after is None or after.last_message_at is not None:
+            stmt = base.where(_t.c.last_message_at.is_not(None))
+            if after is not None:
+                stmt = stmt.where(
+                    tuple_(_t.c.last_message_at, _t.c.created_at, _t.c.id)
+                    < tuple_(
+                        literal(after.last_message_at, UtcDateTime()),
+                        literal(after.created_at, UtcDateTime()),
+                        literal(after.id, _t.c.id.type),
+                    )
+                )
+            stmt = stmt.order_by(
+                _t.c.last_message_at.desc(), _t.c.created_at.desc(), _t.c.id.desc()
+            ).limit(flt.limit)
+            found = [conversation_from_row(r) for r in await self._all(stmt)]
+            if len(found) >= flt.limit:
+                return found
+        stmt = base.where(_t.c.last_message_at.is_(None))
+        if after is not None and after.last_message_at is None:
+            stmt = stmt.where(
+                tuple_(_t.c.created_at, _t.c.id)
+                < tuple_(literal(after.created_at, UtcDateTime()), literal(after.id, _t.c.id.type))
+            )
+        stmt = stmt.order_by(_t.c.created_at.desc(), _t.c.id.desc()).limit(flt.limit - len(found))
+        return found + [conversation_from_row(r) for r in await self._all(stmt)]
+
+    def _narrowing(self, flt: ConversationFilter) -> builtins.list[ColumnElement[bool]]:
+        where: builtins.list[ColumnElement[bool]] = []
         if flt.statuses is not None:
-            stmt = stmt.where(_t.c.status.in_([str(s) for s in flt.statuses]))
+            where.append(_t.c.status.in_([str(s) for s in flt.statuses]))
         if flt.assignee_id is not None:
-            stmt = stmt.where(_t.c.assignee_id == flt.assignee_id)
+            where.append(_t.c.assignee_id == flt.assignee_id)
         if flt.channel_id is not None:
-            stmt = stmt.where(_t.c.channel_id == flt.channel_id)
+            where.append(_t.c.channel_id == flt.channel_id)
         if flt.visible_to is not None and not flt.visible_to.sees_all:
-            stmt = stmt.where(_visible(flt.visible_to))
-        # NULLS LAST spelled out: PostgreSQL sorts NULLs first in DESC, SQLite last. The id
-        # breaks ties so pages are stable.
-        stmt = stmt.order_by(
-            _t.c.last_message_at.desc().nulls_last(), _t.c.created_at.desc(), _t.c.id.desc()
-        ).limit(flt.limit)
-        return [conversation_from_row(r) for r in await self._all(stmt)]
+            where.append(_visible(flt.visible_to))
+        if flt.unread is not None:
+            where.append(_t.c.unread_count > 0 if flt.unread else _t.c.unread_count <= 0)
+        if flt.queued_before is not None:
+            where.append(_t.c.status == str(ConversationStatus.QUEUED))
+            where.append(_t.c.queued_at < literal(flt.queued_before, UtcDateTime()))
+        if flt.queue_id is not None:
+            where.append(
+                exists().where(
+                    routing_tasks.c.conversation_id == _t.c.id,
+                    routing_tasks.c.queue_id == flt.queue_id,
+                )
+            )
+        if flt.tag is not None:
+            where.append(self._tagged(flt.tag))
+        if flt.query is not None:
+            where.append(search.matches(self._conn.dialect.name, flt.query, _t.c.id))
+        return where
+
+    def _tagged(self, tag: str) -> ColumnElement[bool]:
+        if self._is_postgres:
+            return exists().where(
+                contacts.c.id == _t.c.contact_id,
+                contacts.c.tags.op("@>")(literal([tag], contacts.c.tags.type)),
+            )
+        # SQLite: the tags are a JSON array of strings.
+        tagged = text(
+            "SELECT tc.id FROM contacts AS tc, json_each(tc.tags) AS tj WHERE tj.value = :tag"
+        ).bindparams(bindparam("tag", tag))
+        return _t.c.contact_id.in_(tagged.columns(column("id")))
 
 
 def _visible(visibility: Visibility) -> ColumnElement[bool]:
