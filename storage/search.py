@@ -67,12 +67,28 @@ def _stem(word: str, algorithm: str) -> str:
     return str(stemmer.stemWord(word))
 
 
+#: Stems already computed, by word: a shop's words repeat, and a pure-Python Snowball
+#: stem costs tens of microseconds -- most of what indexing a message took on the ingest
+#: path before this cache. Bounded: cleared when full (a dict is safe across threads for
+#: single get/set under the GIL; a lost entry is only recomputed).
+_STEM_CACHE: dict[str, str] = {}
+_STEM_CACHE_MAX = 100_000
+
+
 def _stem_word(word: str) -> str:
+    found = _STEM_CACHE.get(word)
+    if found is not None:
+        return found
     if _CYRILLIC.search(word) is not None:  # "iPhoneа" too: Russian endings
-        return _stem(word, "russian")
-    if _LATIN.search(word) is not None:
-        return _stem(word, "english")
-    return word  # digits, other scripts: as they are
+        stem = _stem(word, "russian")
+    elif _LATIN.search(word) is not None:
+        stem = _stem(word, "english")
+    else:
+        stem = word  # digits, other scripts: as they are
+    if len(_STEM_CACHE) >= _STEM_CACHE_MAX:
+        _STEM_CACHE.clear()
+    _STEM_CACHE[word] = stem
+    return stem
 
 
 def stems(text_: str) -> list[str]:
