@@ -38,6 +38,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         services.bots,
         _scope_resolver(services),
         services.payments,
+        online_on_login=settings.online_on_login,
     )
     paying = PaymentPages(services.payments)
     return [

@@ -200,6 +200,7 @@
       S.token = data.token;
       localStorage.setItem(TOKEN_KEY, data.token);
       S.me = data.operator || null;
+      S.onlineAfterAuth = data.online_on_login !== false;
       $('login-password').value = '';
       await boot();
     } catch (e) {
@@ -428,6 +429,7 @@
     switch (f.type) {
       case 'conversation.assigned':
         if (f.conversation) {
+          if (S.me && f.conversation.assignee_id === S.me.id && f.conversation.id !== S.currentId) alertNew('assigned', f.conversation, f.seq);
           S.flash.set(f.conversation.id, Date.now() + 4000);
           setTimeout(renderLists, 4100);
           upsertConversation(f.conversation);
@@ -495,6 +497,7 @@
     // and the server did not say resync_required): reload to be safe.
     if (reconnected && !f.resumed) reloadAll();
     flushOutbox();
+    goOnlineIfAsked();
   }
 
   function onAck(f) {
@@ -575,6 +578,7 @@
     if (S.me && operatorId === S.me.id) {
       S.me.presence = status;
       renderMe();
+      renderBanner();
     }
   }
 
@@ -689,6 +693,7 @@
       if (name === 'mine') unreadTotal += list.reduce((n, c) => n + (c.unread_count || 0), 0);
     }
     renderTitle(unreadTotal);
+    renderBanner();
   }
 
   let lastUnread = 0;
@@ -734,6 +739,7 @@
     if (S.view !== 'conversation') showQueues(false);
     const changed = id !== S.currentId;
     S.currentId = id;
+    showPane('conv');
     if (changed) {
       S.msgs = new Map();
       S.historyLoaded = false;
@@ -1059,6 +1065,10 @@
     const ownStatus = dir === 'outbound' || (isNote && m.local);
     const authorKind = (m.author && typeof m.author.kind === 'string') ? m.author.kind : '';
     const bot = authorKind === 'bot';
+    const bubble = el('div', { class: 'msg-bubble' },
+      isNote ? el('div', { class: 'msg-note-label' }, bot ? tr('console.private_note_by_the_bot') : tr('console.private_note')) : null,
+      P.renderParts(m, media));
+    const more = foldable(bubble, m);
     return el('li', {
       class: bot ? `${cls} msg-bot` : cls,
       'data-testid': 'message',
@@ -1069,15 +1079,14 @@
       'data-status': status,
       'data-author-kind': authorKind || null,
     },
-    el('div', { class: 'msg-bubble' },
-      isNote ? el('div', { class: 'msg-note-label' }, bot ? tr('console.private_note_by_the_bot') : tr('console.private_note')) : null,
-      P.renderParts(m, media)),
+    bubble,
+    more,
     ownStatus && status === 'failed' ? renderFailure(m) : null,
     el('div', { class: 'msg-meta' },
       bot ? el('span', { class: 'msg-bot-badge', 'data-testid': 'message-bot-badge', title: tr('console.written_by_the_bot') }, tr('console.bot')) : null,
       bot && /^(bot|бот)$/i.test(authorLabel(m)) ? null : el('span', { class: 'msg-author' }, authorLabel(m)),
       meta.reply_to ? el('span', { class: 'msg-flag', 'data-testid': 'message-reply', title: tr('console.a_reply_to_message', { reply_to: meta.reply_to }) }, tr('console.reply')) : null,
-      meta.edit_of ? el('span', { class: 'msg-flag', 'data-testid': 'message-edited', title: tr('console.an_edit_of_message', { edit_of: meta.edit_of }) }, 'edited') : null,
+      meta.edit_of ? el('span', { class: 'msg-flag', 'data-testid': 'message-edited', title: tr('console.an_edit_of_message', { edit_of: meta.edit_of }) }, tr('console.edited')) : null,
       el('time', { class: 'msg-time', datetime: m.created_at || '' }, clockTime(m.created_at)),
       ownStatus ? el('span', { class: `msg-status msg-status-${status}`, 'data-testid': 'message-status' },
         STATUS_TEXT[status] || status) : null));
@@ -1487,6 +1496,7 @@
     if (!validOffer(offer)) return;
     noteServerTime(offer.offered_at, f.seq);   // a lower bound of the server's "now"
     if (f.conversation && f.conversation.id) upsertConversation(f.conversation);
+    if (!S.offers.has(offer.conversation_id)) alertNew('offer', f.conversation || { id: offer.conversation_id }, f.seq);
     putOffer(offer);
   }
 
@@ -1735,6 +1745,7 @@
   function showQueues(show) {
     const on = !!show && isSuper();
     S.view = on ? 'queues' : 'conversation';
+    if (on || !S.currentId) showPane(on ? 'conv' : 'list');
     $('queues-btn').setAttribute('aria-pressed', String(on));
     clearInterval(S.queuesTimer);
     S.queuesTimer = null;
@@ -1837,6 +1848,7 @@
     const on = !!show && isSuper();
     if (S.view === 'queues') showQueues(false);
     S.view = on ? 'bots' : 'conversation';
+    if (on || !S.currentId) showPane(on ? 'conv' : 'list');
     if (on) {
       fillBotScopes();
       loadQueues();
@@ -2975,9 +2987,162 @@
     return el('div', null, sections);
   }
 
+  // ---------------------------------------------------------------- comfort
+  //
+  // Presence on login, the "you are away" banner, desktop notifications and a beep, long
+  // messages folded, the narrow (one column) layout and the keyboard shortcuts.
+
+  const COLLAPSE_CHARS = 1200;   // a message longer than this (or of more lines) is folded
+  const COLLAPSE_LINES = 18;
+
+  /** After a fresh sign-in the operator goes online (INBOX_ONLINE_ON_LOGIN, in the login answer). */
+  function goOnlineIfAsked() {
+    if (!S.onlineAfterAuth) return;
+    S.onlineAfterAuth = false;
+    if (S.me && S.me.presence !== 'online') request({ type: 'presence.set', status: 'online' });
+  }
+
+  /** "You are Away: 3 conversations are waiting", from the console's own queue list. */
+  function renderBanner() {
+    const banner = $('away-banner');
+    if (!banner) return;
+    const presence = (S.me && S.me.presence) || 'offline';
+    let waiting = 0;
+    for (const c of S.convs.values()) if (bucketOf(c) === 'queue') waiting += 1;
+    const show = !!S.me && presence !== 'online' && waiting > 0;
+    banner.hidden = !show;
+    banner.dataset.presence = presence;
+    banner.dataset.waiting = String(waiting);
+    if (show) setText($('away-banner-text'), I18N.tn(presence === 'away' ? 'comfort.banner_away' : 'comfort.banner_offline', waiting));
+  }
+
+  let audio = null;
+  /** WebAudio needs a user gesture once; every click or key press offers one. */
+  function unlockAudio() {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    try {
+      if (!audio) audio = new Ctx();
+      if (audio.state === 'suspended') audio.resume().catch(() => {});
+    } catch (_) { audio = null; }
+  }
+
+  function beep() {
+    if (!audio || audio.state !== 'running') return;
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    const now = audio.currentTime;
+    osc.type = 'sine';
+    osc.frequency.setValueAtTime(880, now);
+    osc.frequency.setValueAtTime(660, now + 0.12);
+    gain.gain.setValueAtTime(0.0001, now);
+    gain.gain.exponentialRampToValueAtTime(0.2, now + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.3);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now);
+    osc.stop(now + 0.32);
+  }
+
+  const canNotify = () => typeof window.Notification === 'function';
+
+  function renderNotifyButton() {
+    const btn = $('notify-btn');
+    btn.hidden = !canNotify() || Notification.permission !== 'default';
+  }
+
+  function askNotifications() {
+    unlockAudio();
+    if (!canNotify()) return;
+    Promise.resolve(Notification.requestPermission()).catch(() => {}).then(renderNotifyButton);
+  }
+
+  /** A new offer or assignment: a beep, and a desktop notification when the tab is not in front. */
+  function alertNew(kind, conversation, seq) {
+    if (typeof seq === 'number' && seq <= S.replayUntil) return;   // a replayed frame: old news
+    beep();
+    if (!canNotify() || Notification.permission !== 'granted' || document.hasFocus()) return;
+    const c = conversation || {};
+    try {
+      const n = new Notification(tr(kind === 'offer' ? 'comfort.notify_offer' : 'comfort.notify_assigned'), {
+        body: tr('comfort.notify_body', { name: c.contact_name || tr('console.unknown_contact'), preview: c.preview || '' }),
+        tag: `inbox-${c.id || kind}`,
+      });
+      n.onclick = () => { window.focus(); if (c.id) openConversation(c.id); n.close(); };
+    } catch (_) { /* some browsers only notify from a service worker */ }
+  }
+
+  /** The text length of a message, to decide whether it is folded. */
+  function messageSize(m) {
+    const parts = Array.isArray(m.parts) && m.parts.length ? m.parts : [{ text: m.text || '' }];
+    let chars = 0;
+    let lines = 0;
+    for (const p of parts) {
+      for (const key of ['text', 'caption']) {
+        if (p && typeof p[key] === 'string') { chars += p[key].length; lines += p[key].split('\n').length; }
+      }
+    }
+    return { chars, lines };
+  }
+
+  /** A long message shows its start and a "Show more" button. */
+  function foldable(bubble, m) {
+    const { chars, lines } = messageSize(m);
+    if (chars <= COLLAPSE_CHARS && lines <= COLLAPSE_LINES) return null;
+    bubble.classList.add('is-collapsed');
+    bubble.dataset.collapsed = 'true';
+    const btn = el('button', { class: 'link-btn msg-more', type: 'button', 'data-testid': 'message-more', 'aria-expanded': 'false' },
+      tr('comfort.show_more'));
+    btn.addEventListener('click', () => {
+      const open = bubble.classList.toggle('is-collapsed');
+      bubble.dataset.collapsed = String(open);
+      btn.setAttribute('aria-expanded', String(!open));
+      setText(btn, tr(open ? 'comfort.show_more' : 'comfort.show_less'));
+    });
+    return btn;
+  }
+
+  /** One column (narrow screens): the list or the conversation. */
+  function showPane(pane) {
+    document.querySelector('.layout').dataset.pane = pane;
+  }
+
+  function nextConversation(step) {
+    const items = Array.from(document.querySelectorAll('#list-mine [data-id], #list-queue [data-id], #list-others [data-id]'))
+      .filter((n) => n.offsetParent !== null || window.matchMedia('(max-width: 640px)').matches);
+    if (!items.length) return;
+    const at = items.findIndex((n) => n.dataset.id === S.currentId);
+    const next = items[(at + step + items.length) % items.length];
+    if (next && next.dataset.id !== S.currentId) openConversation(next.dataset.id);
+  }
+
+  function onShortcut(ev) {
+    if (ev.altKey && !ev.ctrlKey && !ev.metaKey && (ev.key === 'ArrowDown' || ev.key === 'ArrowUp')) {
+      ev.preventDefault();
+      nextConversation(ev.key === 'ArrowDown' ? 1 : -1);
+    } else if (ev.altKey && !ev.ctrlKey && !ev.metaKey && ev.code === 'KeyR') {
+      const btn = $('btn-resolve');
+      if (!btn.hidden && !btn.disabled && S.currentId) { ev.preventDefault(); btn.click(); }
+    }
+  }
+
+  function wireComfort() {
+    const lang = $('lang-select');
+    lang.value = I18N.lang;
+    lang.addEventListener('change', () => I18N.setLang(lang.value));
+    $('notify-btn').addEventListener('click', askNotifications);
+    $('away-go-online').addEventListener('click', () => {
+      if (!request({ type: 'presence.set', status: 'online' })) showComposerError(tr('console.not_connected_presence_was_not_changed'));
+    });
+    $('btn-back').addEventListener('click', () => showPane('list'));
+    document.addEventListener('keydown', onShortcut);
+    for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, unlockAudio, { passive: true });
+    renderNotifyButton();
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function wire() {
+    wireComfort();
     $('login-form').addEventListener('submit', onLoginSubmit);
     $('logout-btn').addEventListener('click', logout);
     $('presence-select').addEventListener('change', (ev) => {
@@ -2991,7 +3156,8 @@
     });
     $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); submitComposer(); });
     $('composer-input').addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey) {
+      // Enter or Ctrl/Cmd+Enter sends; Shift+Enter is a new line.
+      if (ev.key === 'Enter' && !ev.isComposing && !ev.altKey && (!ev.shiftKey || ev.ctrlKey || ev.metaKey)) {
         ev.preventDefault();
         submitComposer();
       }

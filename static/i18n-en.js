@@ -3,6 +3,30 @@
 'use strict';
 
 (window.InboxI18nCatalogues = window.InboxI18nCatalogues || {}).en = {
+  "comfort.back": "Back",
+  "comfort.back_to_list": "Back to the conversations",
+  "comfort.banner_away": {
+    "one": "You are Away: {n} conversation is waiting",
+    "other": "You are Away: {n} conversations are waiting"
+  },
+  "comfort.banner_offline": {
+    "one": "You are Offline: {n} conversation is waiting",
+    "other": "You are Offline: {n} conversations are waiting"
+  },
+  "comfort.go_online": "Go online",
+  "comfort.lang_en": "English",
+  "comfort.lang_ru": "Русский",
+  "comfort.language": "Language",
+  "comfort.notify_assigned": "New conversation assigned to you",
+  "comfort.notify_body": "{name}: {preview}",
+  "comfort.notify_enable": "Turn on desktop notifications",
+  "comfort.notify_offer": "New conversation offered to you",
+  "comfort.shortcut_next": "next / previous conversation",
+  "comfort.shortcut_resolve": "resolve",
+  "comfort.shortcut_send": "send",
+  "comfort.shortcuts": "Keyboard shortcuts",
+  "comfort.show_less": "Show less",
+  "comfort.show_more": "Show more",
   "console.24_hour_window_closed": "24-hour window closed",
   "console.a_button_title_is_at_most": "A button title is at most {MAX_BUTTON_TITLE} characters.",
   "console.a_line_has_no_valid_quantity": "A line has no valid quantity or unit price yet",
@@ -73,6 +97,7 @@
   "console.drop_the_payment_link_so_the": "Drop the payment link so the order can be edited",
   "console.edit": "Edit",
   "console.edit_order": "Edit order #{number}",
+  "console.edited": "edited",
   "console.email_not_understood": "Email not understood",
   "console.empty": "Empty",
   "console.enter_to_send_shift_enter_for": "Enter to send, Shift+Enter for a new line",

@@ -3,6 +3,34 @@
 'use strict';
 
 (window.InboxI18nCatalogues = window.InboxI18nCatalogues || {}).ru = {
+  "comfort.back": "Назад",
+  "comfort.back_to_list": "Назад к диалогам",
+  "comfort.banner_away": {
+    "one": "Вы отошли: ждёт {n} диалог",
+    "few": "Вы отошли: ждут {n} диалога",
+    "many": "Вы отошли: ждут {n} диалогов",
+    "other": "Вы отошли: ждут {n} диалога"
+  },
+  "comfort.banner_offline": {
+    "one": "Вы не в сети: ждёт {n} диалог",
+    "few": "Вы не в сети: ждут {n} диалога",
+    "many": "Вы не в сети: ждут {n} диалогов",
+    "other": "Вы не в сети: ждут {n} диалога"
+  },
+  "comfort.go_online": "Выйти в сеть",
+  "comfort.lang_en": "English",
+  "comfort.lang_ru": "Русский",
+  "comfort.language": "Язык",
+  "comfort.notify_assigned": "Вам назначен новый диалог",
+  "comfort.notify_body": "{name}: {preview}",
+  "comfort.notify_enable": "Включить уведомления на рабочем столе",
+  "comfort.notify_offer": "Вам предложен новый диалог",
+  "comfort.shortcut_next": "следующий / предыдущий диалог",
+  "comfort.shortcut_resolve": "решить",
+  "comfort.shortcut_send": "отправить",
+  "comfort.shortcuts": "Горячие клавиши",
+  "comfort.show_less": "Свернуть",
+  "comfort.show_more": "Показать полностью",
   "console.24_hour_window_closed": "24-часовое окно закрыто",
   "console.a_button_title_is_at_most": "Название кнопки — не больше {MAX_BUTTON_TITLE} символов.",
   "console.a_line_has_no_valid_quantity": "В строке пока нет верного количества или цены",
@@ -73,6 +101,7 @@
   "console.drop_the_payment_link_so_the": "Отменить ссылку на оплату, чтобы заказ можно было изменить",
   "console.edit": "Изменить",
   "console.edit_order": "Изменить заказ №{number}",
+  "console.edited": "изменено",
   "console.email_not_understood": "E-mail не распознан",
   "console.empty": "Пусто",
   "console.enter_to_send_shift_enter_for": "Enter — отправить, Shift+Enter — новая строка",

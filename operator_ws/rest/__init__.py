@@ -57,9 +57,11 @@ class OperatorApi:
         bots: BotService,
         resolve_scope: ScopeResolver,
         payments: PaymentService,
+        *,
+        online_on_login: bool = True,
     ) -> None:
         self._resources = (
-            AuthRoutes(core, hasher, hub, token_ttl),
+            AuthRoutes(core, hasher, hub, token_ttl, online_on_login=online_on_login),
             OperatorRoutes(core),
             ChannelRoutes(core),
             ConversationRoutes(core, bots.csat),
