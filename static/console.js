@@ -2237,7 +2237,7 @@
   const MAX_TRACKING = 100;
   const ORDER_STATUS_LABELS = {
     draft: tr('console.draft'), awaiting_payment: tr('console.awaiting_payment'), paid: tr('console.paid'), shipped: tr('console.shipped'),
-    delivered: tr('console.delivered'), cancelled: tr('console.cancelled_2'), refunded: tr('console.refunded'),
+    delivered: tr('console.order_delivered'), cancelled: tr('console.cancelled_2'), refunded: tr('console.refunded'),
   };
   const PAYMENT_STATUS_LABELS = {
     creating: tr('console.creating_the_link'), pending: tr('console.link_sent_not_paid_yet'),
@@ -2493,7 +2493,7 @@
       row.appendChild(orderButton('order-ship', tr('console.mark_shipped'), ship, { primary: true, disabled: ui.busy }));
     }
     if (s === 'paid' || s === 'shipped') {
-      row.appendChild(orderButton('order-deliver', tr('console.delivered'), () => changeOrder(o, { status: 'delivered' }), { disabled: ui.busy }));
+      row.appendChild(orderButton('order-deliver', tr('console.order_delivered'), () => changeOrder(o, { status: 'delivered' }), { disabled: ui.busy }));
     }
     if (s === 'draft' || s === 'awaiting_payment') {
       row.appendChild(orderButton('order-cancel', tr('console.cancel_order'), () => changeOrder(o, { status: 'cancelled' }),

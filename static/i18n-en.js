@@ -180,6 +180,7 @@
   "console.operator": "Operator",
   "console.operator_short_id": "operator {id}",
   "console.order": "Order #{number}",
+  "console.order_delivered": "Delivered",
   "console.order_no_longer_draft": "Order #{number} is {status} now: only a draft can be edited.",
   "console.order_number_not_understood": "Order number not understood",
   "console.outside_the_24_hour_window_only": "Outside the 24-hour window only an approved template can be sent",

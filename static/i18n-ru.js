@@ -188,6 +188,7 @@
   "console.operator": "Оператор",
   "console.operator_short_id": "оператор {id}",
   "console.order": "Заказ №{number}",
+  "console.order_delivered": "Доставлен",
   "console.order_no_longer_draft": "Заказ №{number} теперь «{status}»: изменить можно только черновик.",
   "console.order_number_not_understood": "Номер заказа не распознан",
   "console.outside_the_24_hour_window_only": "Вне 24-часового окна можно отправить только одобренный шаблон",

@@ -4,99 +4,19 @@ the shortcuts, in a real browser (Debian's chromium through Playwright)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
-from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
-from inbox.domain.channels import ChannelKind
-from inbox.usecases import add_channel, add_operator
-from operator_ws import Argon2PasswordHasher
-from server.app import SERVICES, create_app
-from tests.e2e.conftest import PASSWORD, make_settings
+from tests.browser.helpers import (
+    TIMEOUT,
+    StartServer,
+    customer_writes,
+    log_in,
+    my_presence,
+    wait_presence,
+)
 
 pytestmark = pytest.mark.browser
-
-TIMEOUT = 10_000
-
-StartServer = Callable[..., Awaitable[str]]
-
-
-@pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
-    """A server with one operator (anna) and one web chat channel; returns its base URL."""
-    servers: list[TestServer] = []
-
-    async def start(**overrides: Any) -> str:
-        app = await create_app(
-            make_settings(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}", tmp_path, **overrides),
-            hasher=Argon2PasswordHasher(fast_for_tests=True),
-        )
-        core = app[SERVICES].core
-        await add_operator(
-            core,
-            Argon2PasswordHasher(fast_for_tests=True),
-            login="anna",
-            password=PASSWORD,
-            display_name="Anna",
-        )
-        await add_channel(core, ChannelKind("webchat"), "Shop", {})
-        srv = TestServer(app, host="127.0.0.1")
-        await srv.start_server()
-        servers.append(srv)
-        return str(srv.make_url("")).rstrip("/")
-
-    try:
-        yield start
-    finally:
-        for srv in servers:
-            await srv.close()
-
-
-async def _log_in(page: Page, base: str) -> None:
-    await page.goto(base + "/")
-    await page.get_by_test_id("login-login").fill("anna")
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await expect(page.get_by_test_id("conn-status")).to_have_attribute(
-        "data-state", "up", timeout=TIMEOUT
-    )
-
-
-async def _my_presence(page: Page) -> str:
-    """The presence the server holds for the signed-in operator (GET /api/v1/me)."""
-    return str(
-        await page.evaluate(
-            """async () => {
-                const r = await fetch('/api/v1/me', {
-                    headers: { Authorization: 'Bearer ' + localStorage.getItem('inbox.token') } });
-                return (await r.json()).operator.presence;
-            }"""
-        )
-    )
-
-
-async def _wait_presence(page: Page, expected: str) -> None:
-    deadline = asyncio.get_running_loop().time() + TIMEOUT / 1000
-    while (seen := await _my_presence(page)) != expected:
-        assert asyncio.get_running_loop().time() < deadline, f"presence stayed {seen}"
-        await asyncio.sleep(0.05)
-
-
-async def _customer_writes(browser: Browser, base: str, text: str, locale: str = "en-US") -> Page:
-    shop = await (await browser.new_context(locale=locale)).new_page()
-    await shop.goto(base + "/demo")
-    await shop.get_by_test_id("widget-launcher").click()
-    await shop.get_by_test_id("widget-input").fill(text)
-    await shop.get_by_test_id("widget-send").click()
-    await expect(shop.get_by_test_id("widget-message").first).to_have_attribute(
-        "data-status", "received", timeout=TIMEOUT
-    )
-    return shop
 
 
 async def test_a_russian_browser_gets_russian_labels_and_english_is_remembered(
@@ -113,7 +33,7 @@ async def test_a_russian_browser_gets_russian_labels_and_english_is_remembered(
                    return Object.keys(c.en).filter((k) => !(k in c.ru)); }"""
     )
     assert missing == []
-    await _log_in(console, base)
+    await log_in(console, base)
     await expect(console.get_by_test_id("logout")).to_have_text("Выйти")
     await expect(console.get_by_test_id("conn-status")).to_have_text("Подключено")
     await expect(console.get_by_test_id("composer-send")).to_have_text("Отправить")
@@ -162,8 +82,8 @@ async def test_signing_in_makes_the_operator_online(
 ) -> None:
     base = await start_server()
     console = await (await browser.new_context()).new_page()
-    await _log_in(console, base)
-    await _wait_presence(console, "online")
+    await log_in(console, base)
+    await wait_presence(console, "online")
     await expect(console.get_by_test_id("presence-select")).to_have_value("online")
     await expect(console.get_by_test_id("away-banner")).to_be_hidden()
 
@@ -173,20 +93,20 @@ async def test_with_online_on_login_off_the_operator_stays_offline_and_sees_the_
 ) -> None:
     base = await start_server(online_on_login=False)
     console = await (await browser.new_context()).new_page()
-    await _log_in(console, base)
+    await log_in(console, base)
     # The decision is taken when the socket is up: a later read sees the same presence.
-    assert await _my_presence(console) == "offline"
+    assert await my_presence(console) == "offline"
     await expect(console.get_by_test_id("presence-select")).to_have_value("offline")
     await expect(console.get_by_test_id("away-banner")).to_be_hidden()  # nothing waits yet
 
-    await _customer_writes(browser, base, "Hello, anyone?")
+    await customer_writes(browser, base, "Hello, anyone?")
     await expect(
         console.get_by_test_id("list-queue").get_by_test_id("conversation-item")
     ).to_have_count(1, timeout=TIMEOUT)
     banner = console.get_by_test_id("away-banner")
     await expect(banner).to_be_visible()
     await expect(banner).to_contain_text("You are Offline: 1 conversation is waiting")
-    assert await _my_presence(console) == "offline"
+    assert await my_presence(console) == "offline"
 
     await console.get_by_test_id("presence-select").select_option("away")
     await expect(banner).to_contain_text("You are Away: 1 conversation is waiting", timeout=TIMEOUT)
@@ -194,7 +114,7 @@ async def test_with_online_on_login_off_the_operator_stays_offline_and_sees_the_
     # "Go online" from the banner: the router then hands the conversation over.
     await console.get_by_test_id("away-go-online").click()
     await expect(banner).to_be_hidden(timeout=TIMEOUT)
-    await _wait_presence(console, "online")
+    await wait_presence(console, "online")
     await expect(
         console.get_by_test_id("list-mine").get_by_test_id("conversation-item")
     ).to_have_count(1, timeout=TIMEOUT)
@@ -206,12 +126,12 @@ async def test_a_20000_character_message_is_folded_and_the_shortcuts_work(
     base = await start_server()
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     console = await context.new_page()
-    await _log_in(console, base)
-    await _wait_presence(console, "online")
+    await log_in(console, base)
+    await wait_presence(console, "online")
 
     long_text = ("Lorem ipsum dolor sit amet " * 800)[:19_992] + " THE END"
     assert len(long_text) == 20_000
-    await _customer_writes(browser, base, long_text)
+    await customer_writes(browser, base, long_text)
     item = console.get_by_test_id("list-mine").get_by_test_id("conversation-item")
     await expect(item).to_have_count(1, timeout=TIMEOUT)
     # The list preview is one line with an ellipsis.
@@ -256,10 +176,10 @@ async def test_ctrl_enter_sends_and_alt_arrow_down_moves_to_the_next_conversatio
 ) -> None:
     base = await start_server()
     console = await (await browser.new_context()).new_page()
-    await _log_in(console, base)
-    await _wait_presence(console, "online")
-    await _customer_writes(browser, base, "first customer")
-    await _customer_writes(browser, base, "second customer")
+    await log_in(console, base)
+    await wait_presence(console, "online")
+    await customer_writes(browser, base, "first customer")
+    await customer_writes(browser, base, "second customer")
     items = console.get_by_test_id("list-mine").get_by_test_id("conversation-item")
     await expect(items).to_have_count(2, timeout=TIMEOUT)
     await items.first.click()
