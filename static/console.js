@@ -1357,7 +1357,7 @@
     for (const a of S.attachments) {
       files.appendChild(el('li', { class: 'chip chip-file', 'data-testid': 'composer-attachment', 'data-state': a.state, title: a.name },
         a.preview ? el('img', { class: 'chip-thumb', src: a.preview, alt: '' })
-          : el('span', { class: 'chip-kind' }, P.partTypeOfMime(a.type) === 'file' ? tr('console.file') : P.partTypeOfMime(a.type)),
+          : el('span', { class: 'chip-kind' }, tr(`parts.${P.partTypeOfMime(a.type)}`)),
         el('span', { class: 'chip-name' }, a.name),
         el('span', { class: 'chip-note' }, a.state === 'uploading' ? tr('console.uploading') : formatSize(a.size)),
         el('button', { class: 'chip-remove', type: 'button', 'aria-label': tr('console.remove_name', { name: a.name }), title: tr('console.remove'), onclick: () => removeAttachment(a.id) }, '×')));
