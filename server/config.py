@@ -37,6 +37,9 @@ class Settings:
     presence_stale_seconds: float = 150.0
     #: The router's sweep: a pass at least this often, besides events and deadlines.
     routing_sweep_seconds: float = 5.0
+    #: An operator who signs in to the console goes online (the login answer says so and the
+    #: console sets the presence); false keeps the presence they had (docs/console-ui.md).
+    online_on_login: bool = True
     log_level: str = "INFO"
 
 
@@ -65,7 +68,23 @@ def load_settings(
     for name, raw in values.items():
         kind = type(getattr(Settings(), name))
         try:
-            converted[name] = kind(raw)
+            converted[name] = _flag(raw) if kind is bool else kind(raw)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"INBOX_{name.upper()} must be a {kind.__name__}") from exc
     return Settings(**converted)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(raw: object) -> bool:
+    """A boolean setting: TOML's own booleans, or 1/0, true/false, yes/no, on/off."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(text)

@@ -40,6 +40,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         _scope_resolver(services),
         services.payments,
         ChannelAdmin(core, services.adapters, settings),
+        online_on_login=settings.online_on_login,
     )
     paying = PaymentPages(services.payments)
     return [

@@ -9,6 +9,9 @@
 'use strict';
 
 window.InboxParts = (() => {
+  const I18N = window.InboxI18n;
+  const tr = I18N.t;
+
   // ---------------------------------------------------------------- DOM helper
 
   /** el('div', {class: 'x', 'data-id': id, onclick: fn}, 'text', node, [more]) */
@@ -56,9 +59,9 @@ window.InboxParts = (() => {
 
   function formatSize(n) {
     if (typeof n !== 'number' || !(n >= 0)) return '';
-    if (n < 1024) return `${n} B`;
-    if (n < 1048576) return `${(n / 1024).toFixed(1)} KB`;
-    return `${(n / 1048576).toFixed(1)} MB`;
+    if (n < 1024) return tr('parts.size_b', { n: I18N.number(n) });
+    if (n < 1048576) return tr('parts.size_kb', { n: I18N.number(n / 1024, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
+    return tr('parts.size_mb', { n: I18N.number(n / 1048576, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
   }
 
   function formatDuration(s) {
@@ -68,7 +71,7 @@ window.InboxParts = (() => {
   }
 
   const CHANNEL_LABELS = {
-    telegram: 'Telegram', vk: 'VK', whatsapp: 'WhatsApp', viber: 'Viber', email: 'Email', webchat: 'Web chat',
+    telegram: 'Telegram', vk: 'VK', whatsapp: 'WhatsApp', viber: 'Viber', email: tr('parts.email'), webchat: tr('parts.web_chat'),
   };
   const channelLabel = (kind) => CHANNEL_LABELS[kind] || kind || '?';
 
@@ -180,7 +183,7 @@ window.InboxParts = (() => {
     const run = () => {
       box.dataset.state = 'loading';
       clear(box);
-      box.appendChild(el('span', { class: 'media-state' }, `Loading ${kind === 'file' ? 'file' : kind}…`));
+      box.appendChild(el('span', { class: 'media-state' }, tr(`parts.loading_${kind === 'file' || !PART_LABELS[kind] ? 'file' : kind}`)));
       start().then((node) => {
         box.dataset.state = 'ready';
         clear(box);
@@ -190,9 +193,9 @@ window.InboxParts = (() => {
         box.dataset.state = 'error';
         clear(box);
         box.appendChild(el('span', { class: 'media-unavailable', 'data-testid': 'media-unavailable', title: (err && err.message) || '' },
-          'File unavailable'));
+          tr('parts.file_unavailable')));
         if (media.filename) box.appendChild(el('span', { class: 'media-name' }, ` · ${media.filename}`));
-        box.appendChild(el('button', { class: 'link-btn', type: 'button', onclick: run }, 'Retry'));
+        box.appendChild(el('button', { class: 'link-btn', type: 'button', onclick: run }, tr('parts.retry')));
       });
     };
     if (auto) run();
@@ -203,9 +206,9 @@ window.InboxParts = (() => {
     const media = part.media || {};
     const mime = mimeOf(media);
     if (!SAFE_IMAGE.has(mime)) return fileWidget(messageId, index, part, loader);
-    const name = str(media.filename) || 'Image';
+    const name = str(media.filename) || tr('parts.image');
     return mediaBox('image', part, () => loader.load(messageId, index, mime).then(({ url }) =>
-      el('button', { class: 'media-thumb-btn', type: 'button', title: `${name} — open full size`, onclick: () => openLightbox(url, name) },
+      el('button', { class: 'media-thumb-btn', type: 'button', title: tr('parts.open_full_size', { name }), onclick: () => openLightbox(url, name) },
         el('img', { class: 'media-thumb', 'data-testid': 'media-image', src: url, alt: name }))), true).box;
   }
 
@@ -213,7 +216,7 @@ window.InboxParts = (() => {
     const mime = mimeOf(part.media);
     if (SAFE_IMAGE.has(mime)) {
       return mediaBox('sticker', part, () => loader.load(messageId, index, mime).then(({ url }) =>
-        el('img', { class: 'media-sticker', src: url, alt: str(part.emoji) || 'Sticker' })), true).box;
+        el('img', { class: 'media-sticker', src: url, alt: str(part.emoji) || tr('parts.sticker') })), true).box;
     }
     if (mime.startsWith('video/')) {
       return mediaBox('sticker', part, () => loader.load(messageId, index, mime).then(({ url }) =>
@@ -225,8 +228,8 @@ window.InboxParts = (() => {
   function playable(tag, url, name, downloadUrl) {
     const node = el(tag, { class: `media-${tag}-el`, controls: true, preload: 'metadata', src: url });
     node.addEventListener('error', () => {
-      node.replaceWith(el('span', { class: 'media-state' }, 'This file cannot be played here. ',
-        el('a', { href: downloadUrl, download: name, class: 'media-file-link' }, 'Download')));
+      node.replaceWith(el('span', { class: 'media-state' }, tr('parts.this_file_cannot_be_played_here'),
+        el('a', { href: downloadUrl, download: name, class: 'media-file-link' }, tr('parts.download'))));
     }, { once: true });
     return node;
   }
@@ -247,7 +250,7 @@ window.InboxParts = (() => {
       .then(({ url }) => playable('video', url, name, url)), false);
     box.appendChild(el('button', { class: 'media-load', type: 'button', 'data-testid': 'media-load', onclick: run },
       el('span', { class: 'media-play', 'aria-hidden': 'true' }, '▶'),
-      ['Load video', str(media.filename), formatSize(media.size)].filter(Boolean).join(' · ')));
+      [tr('parts.load_video'), str(media.filename), formatSize(media.size)].filter(Boolean).join(' · ')));
     return box;
   }
 
@@ -259,12 +262,12 @@ window.InboxParts = (() => {
       el('span', { class: 'media-file-name' }, name), size ? el('span', { class: 'media-file-size' }, size) : null];
     // Always saved as bytes, never opened as a page of this origin.
     const fetchLink = () => loader.load(messageId, index, 'application/octet-stream').then(({ url }) =>
-      el('a', { class: 'media-file-link', 'data-testid': 'media-file', href: url, download: name, title: `Save ${name}` }, label()));
+      el('a', { class: 'media-file-link', 'data-testid': 'media-file', href: url, download: name, title: tr('parts.save_name', { name }) }, label()));
     const auto = typeof media.size === 'number' && media.size <= AUTO_FILE_BYTES;
     const { box, run } = mediaBox('file', part, fetchLink, auto);
     if (!auto) {
       box.appendChild(el('button', {
-        class: 'media-file-link', type: 'button', 'data-testid': 'media-file-fetch', title: `Download ${name}`,
+        class: 'media-file-link', type: 'button', 'data-testid': 'media-file-fetch', title: tr('parts.download_name', { name }),
         onclick: () => {
           run();
           // Once here, save it at once: the operator asked for it.
@@ -287,7 +290,7 @@ window.InboxParts = (() => {
   function openLightbox(url, name) {
     closeLightbox();
     lightboxReturn = document.activeElement;
-    const close = el('button', { class: 'lightbox-close', type: 'button', 'aria-label': 'Close', onclick: closeLightbox }, '×');
+    const close = el('button', { class: 'lightbox-close', type: 'button', 'aria-label': tr('parts.close'), onclick: closeLightbox }, '×');
     lightbox = el('div', {
       class: 'lightbox', 'data-testid': 'media-overlay', role: 'dialog', 'aria-modal': 'true', 'aria-label': name,
       onclick: (ev) => { if (ev.target === lightbox) closeLightbox(); },
@@ -295,7 +298,7 @@ window.InboxParts = (() => {
     el('img', { class: 'lightbox-img', src: url, alt: name, onclick: closeLightbox }),
     el('div', { class: 'lightbox-bar' },
       el('span', { class: 'lightbox-name' }, name),
-      el('a', { class: 'lightbox-save', href: url, download: name }, 'Download'),
+      el('a', { class: 'lightbox-save', href: url, download: name }, tr('parts.download')),
       close));
     document.body.appendChild(lightbox);
     close.focus();
@@ -315,8 +318,8 @@ window.InboxParts = (() => {
 
   const MEDIA_WIDGETS = { image: imageWidget, file: fileWidget, audio: audioWidget, video: videoWidget, sticker: stickerWidget };
   const PART_LABELS = {
-    image: 'Image', file: 'File', audio: 'Audio', video: 'Video', sticker: 'Sticker', location: 'Location',
-    contact: 'Contact', buttons: 'Buttons', unsupported: 'Unsupported content',
+    image: tr('parts.image'), file: tr('parts.file'), audio: tr('parts.audio'), video: tr('parts.video'), sticker: tr('parts.sticker'), location: tr('parts.location'),
+    contact: tr('parts.contact'), buttons: tr('parts.buttons'), unsupported: tr('parts.unsupported_content'),
   };
 
   /** The nodes for a message's parts. `loader`: a media loader, or null (nothing fetched). */
@@ -338,18 +341,18 @@ window.InboxParts = (() => {
           renderButtonChips(Array.isArray(p.buttons) ? p.buttons : []));
       case 'button_reply':
         return el('div', { class: 'part-pill part-button-reply', 'data-part': 'button_reply' },
-          el('span', { class: 'part-pill-label' }, 'pressed: '),
+          el('span', { class: 'part-pill-label' }, tr('parts.pressed')),
           el('span', { class: 'part-pill-value' }, firstString(p, ['title', 'payload'])));
       case 'reaction':
         return str(p.emoji)
           ? el('div', { class: 'part-reaction', 'data-part': 'reaction' },
             el('span', { class: 'part-reaction-emoji' }, str(p.emoji)),
-            el('span', { class: 'part-pill-label' }, ' reaction'))
-          : el('div', { class: 'part-reaction is-removed', 'data-part': 'reaction' }, 'reaction removed');
+            el('span', { class: 'part-pill-label' }, tr('parts.reaction')))
+          : el('div', { class: 'part-reaction is-removed', 'data-part': 'reaction' }, tr('parts.reaction_removed'));
       case 'template': {
         const params = Array.isArray(p.params) ? p.params.map(str) : [];
         return el('div', { class: 'part-template', 'data-part': 'template' },
-          el('div', { class: 'part-label' }, `Template ${str(p.name)} (${str(p.language)})`),
+          el('div', { class: 'part-label' }, tr('parts.template_name', { name: str(p.name), language: str(p.language) })),
           params.length ? el('ol', { class: 'part-template-params' }, params.map((v) => el('li', null, v))) : null);
       }
       default:
@@ -376,10 +379,10 @@ window.InboxParts = (() => {
     if (type === 'sticker') {
       head = el('div', { class: 'part-sticker-head' },
         str(p.emoji) ? el('span', { class: 'part-sticker-emoji' }, str(p.emoji)) : null,
-        el('span', { class: 'part-label' }, 'Sticker'));
+        el('span', { class: 'part-label' }, tr('parts.sticker')));
     } else if (type === 'audio') {
       head = el('div', { class: 'part-media-head' },
-        el('span', { class: 'part-label' }, p.voice ? 'Voice message' : 'Audio'),
+        el('span', { class: 'part-label' }, p.voice ? tr('parts.voice_message') : tr('parts.audio')),
         [str(media.filename), formatDuration(typeof p.duration_s === 'number' ? p.duration_s : p.duration)]
           .filter(Boolean).map((t) => el('span', { class: 'part-detail' }, ` · ${t}`)));
     }
@@ -397,7 +400,7 @@ window.InboxParts = (() => {
   }
 
   function renderPlaceholder(type, p) {
-    const label = PART_LABELS[type] || `Unsupported content (${type})`;
+    const label = PART_LABELS[type] || tr('parts.unsupported_content_2', { type });
     let detail = '';
     switch (type) {
       case 'location': {
@@ -422,34 +425,34 @@ window.InboxParts = (() => {
   // ---------------------------------------------------------------- routing: words and explanations
 
   const OUTCOME_LABELS = {
-    assign: 'Assigned', offer: 'Offered', wait: 'Kept waiting', overflow: 'Moved to the overflow queue',
-    accept: 'Offer accepted', decline: 'Offer declined', timeout: 'Offer timed out', pick: 'Picked by hand',
-    transfer: 'Transferred', requeue: 'Put back in the queue', response_timeout: 'No answer in time',
+    assign: tr('parts.assigned'), offer: tr('parts.offered'), wait: tr('parts.kept_waiting'), overflow: tr('parts.moved_to_the_overflow_queue'),
+    accept: tr('parts.offer_accepted'), decline: tr('parts.offer_declined'), timeout: tr('parts.offer_timed_out'), pick: tr('parts.picked_by_hand'),
+    transfer: tr('parts.transferred'), requeue: tr('parts.put_back_in_the_queue'), response_timeout: tr('parts.no_answer_in_time'),
   };
   const outcomeLabel = (o) => OUTCOME_LABELS[o] || String(o || '?').replace(/_/g, ' ');
 
   const EXCLUSION_LABELS = {
-    unknown: 'unknown or disabled', not_online: 'not online', missing_skill: 'lacks a required skill',
-    step_skill: "lacks this step's skills", not_last_operator: 'not the last operator',
-    declined: 'declined (or let the offer time out)', offer_pending: 'already holds an offer for it',
-    no_capacity: 'no free capacity',
+    unknown: tr('parts.unknown_or_disabled'), not_online: tr('parts.not_online'), missing_skill: tr('parts.lacks_a_required_skill'),
+    step_skill: tr('parts.lacks_this_step_s_skills'), not_last_operator: tr('parts.not_the_last_operator'),
+    declined: tr('parts.declined_or_let_the_offer_time'), offer_pending: tr('parts.already_holds_an_offer_for_it'),
+    no_capacity: tr('parts.no_free_capacity'),
   };
   const exclusionLabel = (x) => EXCLUSION_LABELS[x] || String(x || '').replace(/_/g, ' ');
 
-  const ALERT_TARGETS = { first_response: 'first response', resolution: 'resolution', response: 'answer to the customer' };
+  const ALERT_TARGETS = { first_response: tr('parts.first_response'), resolution: tr('parts.resolution'), response: tr('parts.answer_to_the_customer') };
 
   /** "SLA warning: first response due soon" and the like, for a routing.alert. */
   function alertLabel(kind, target) {
     const what = ALERT_TARGETS[target] || String(target || '').replace(/_/g, ' ');
     switch (kind) {
-      case 'sla_warning': return `SLA warning: ${what} due soon`;
-      case 'sla_breach': return `SLA breached: ${what} overdue`;
-      case 'response_overdue': return 'Response overdue: the customer is waiting for an answer';
-      default: return `${String(kind || 'Alert').replace(/_/g, ' ')}${what ? ` (${what})` : ''}`;
+      case 'sla_warning': return tr('parts.sla_warning_due_soon', { what });
+      case 'sla_breach': return tr('parts.sla_breached_overdue', { what });
+      case 'response_overdue': return tr('parts.response_overdue_the_customer_is_waiting');
+      default: return `${String(kind || tr('parts.alert')).replace(/_/g, ' ')}${what ? ` (${what})` : ''}`;
     }
   }
 
-  const SCORE_NAMES = { load_ratio: 'load', idle_seconds: 'idle', turn_distance: 'turn distance' };
+  const SCORE_NAMES = { load_ratio: tr('parts.load'), idle_seconds: tr('parts.idle'), turn_distance: tr('parts.turn_distance') };
 
   function formatNumber(v) {
     if (typeof v !== 'number' || !Number.isFinite(v)) return '';
@@ -463,8 +466,8 @@ window.InboxParts = (() => {
       const [name, value] = Array.isArray(pair) ? pair : [pair, null];
       const label = SCORE_NAMES[name] || String(name).replace(/_/g, ' ');
       let shown;
-      if (value === null || value === undefined) shown = name === 'idle_seconds' ? 'never assigned' : '—';
-      else if (name === 'idle_seconds') shown = `${formatNumber(value)} s`;
+      if (value === null || value === undefined) shown = name === 'idle_seconds' ? tr('parts.never_assigned') : '—';
+      else if (name === 'idle_seconds') shown = tr('parts.seconds', { n: formatNumber(value) });
       else if (name === 'load_ratio' && typeof value === 'number') shown = `${formatNumber(value)} (${Math.round(value * 100)}%)`;
       else shown = formatNumber(value) || String(value);
       return `${label} ${shown}`;
@@ -476,15 +479,15 @@ window.InboxParts = (() => {
     if (v === null || v === undefined || v === '') return '—';
     if (typeof v === 'string') return v;
     if (typeof v === 'number') return formatNumber(v);
-    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    if (typeof v === 'boolean') return v ? tr('parts.yes') : tr('parts.no');
     if (Array.isArray(v)) return v.length ? v.map(plainValue).join(', ') : '—';
     const entries = Object.entries(v);
     return entries.length ? entries.map(([k, x]) => `${k}=${plainValue(x)}`).join(', ') : '—';
   }
 
   const MANUAL_KEYS = {
-    operator: 'Operator', by: 'By', from: 'From', to: 'To', to_queue: 'To queue', from_queue: 'From queue',
-    skills: 'Skills required', note: 'Note', reason: 'Reason', offered_at: 'Offered at', queue: 'Queue',
+    operator: tr('parts.operator'), by: tr('parts.by'), from: tr('parts.from'), to: tr('parts.to'), to_queue: tr('parts.to_queue'), from_queue: tr('parts.from_queue'),
+    skills: tr('parts.skills_required'), note: tr('parts.note'), reason: tr('parts.reason'), offered_at: tr('parts.offered_at'), queue: tr('parts.queue'),
   };
   const OPERATOR_KEYS = new Set(['operator', 'by', 'from', 'to', 'assignee', 'operator_id']);
   const QUEUE_KEYS = new Set(['to_queue', 'from_queue', 'queue', 'queue_id']);
@@ -508,23 +511,23 @@ window.InboxParts = (() => {
         else shown = plainValue(value);
         return [MANUAL_KEYS[key] || key.replace(/_/g, ' '), shown];
       });
-      return rows.length ? keyValues(rows, 'why-fields') : el('p', { class: 'why-muted' }, 'No details were recorded.');
+      return rows.length ? keyValues(rows, 'why-fields') : el('p', { class: 'why-muted' }, tr('parts.no_details_were_recorded'));
     }
     const winners = Array.isArray(e.winners) ? e.winners : [];
     const rows = [
-      ['Step', str(e.step) || '—'],
-      ['Strategy', [str(e.strategy).replace(/_/g, ' '), str(e.rule)].filter(Boolean).join(': ') || '—'],
-      ['Waited', typeof e.waited_seconds === 'number' ? `${formatNumber(e.waited_seconds)} s` : '—'],
-      ['Priority', typeof e.priority === 'number' ? String(e.priority) : '—'],
-      ['Winners', winners.length ? winners.map((w) => names.operator(w)).join(', ') : 'nobody'],
+      [tr('parts.step'), str(e.step) || '—'],
+      [tr('parts.strategy'), [str(e.strategy).replace(/_/g, ' '), str(e.rule)].filter(Boolean).join(': ') || '—'],
+      [tr('parts.waited'), typeof e.waited_seconds === 'number' ? tr('parts.seconds', { n: formatNumber(e.waited_seconds) }) : '—'],
+      [tr('parts.priority'), typeof e.priority === 'number' ? String(e.priority) : '—'],
+      [tr('parts.winners'), winners.length ? winners.map((w) => names.operator(w)).join(', ') : tr('parts.nobody')],
     ];
-    if (Array.isArray(e.winner_score)) rows.push(['Winning score', scoreText(e.winner_score)]);
+    if (Array.isArray(e.winner_score)) rows.push([tr('parts.winning_score'), scoreText(e.winner_score)]);
     const candidates = Array.isArray(e.candidates) ? e.candidates : [];
     const winnerSet = new Set(winners);
     const table = candidates.length ? el('table', { class: 'why-table', 'data-testid': 'why-candidates' },
       el('thead', null, el('tr', null,
-        el('th', { scope: 'col' }, 'Operator'), el('th', { scope: 'col' }, 'Result'),
-        el('th', { scope: 'col' }, 'Score or reason'), el('th', { scope: 'col' }, 'Detail'))),
+        el('th', { scope: 'col' }, tr('parts.operator')), el('th', { scope: 'col' }, tr('parts.result')),
+        el('th', { scope: 'col' }, tr('parts.score_or_reason')), el('th', { scope: 'col' }, tr('parts.detail')))),
       el('tbody', null, candidates.map((c) => {
         const cand = c && typeof c === 'object' ? c : {};
         const op = str(cand.operator);
@@ -536,19 +539,19 @@ window.InboxParts = (() => {
           class: excluded ? 'is-excluded' : (won ? 'is-winner' : null),
         },
         el('td', null, names.operator(op)),
-        el('td', null, excluded ? 'excluded' : (won ? 'winner' : 'eligible')),
+        el('td', null, excluded ? tr('parts.result_excluded') : (won ? tr('parts.result_winner') : tr('parts.result_eligible'))),
         el('td', null, excluded ? exclusionLabel(excluded) : scoreText(cand.score)),
         el('td', null, str(cand.detail)));
-      }))) : el('p', { class: 'why-muted' }, 'No candidates were considered.');
+      }))) : el('p', { class: 'why-muted' }, tr('parts.no_candidates_were_considered'));
     // A large queue's stored decision keeps a sample of the candidates and counts the rest.
     let omitted = null;
     if (typeof e.candidates_total === 'number' && e.candidates_total > candidates.length) {
       const counts = e.excluded_counts && typeof e.excluded_counts === 'object' ? e.excluded_counts : {};
       const parts = Object.keys(counts).map((k) => `${exclusionLabel(k)}: ${Number(counts[k]) || 0}`);
       omitted = el('p', { class: 'why-muted', 'data-testid': 'why-omitted' },
-        `Showing ${candidates.length} of ${e.candidates_total} members` +
-        (typeof e.eligible_total === 'number' ? ` (${e.eligible_total} eligible)` : '') +
-        (parts.length ? `. Excluded — ${parts.join(', ')}.` : '.'));
+        tr('parts.showing_of_members', { length: candidates.length, candidates_total: e.candidates_total }) +
+        (typeof e.eligible_total === 'number' ? tr('parts.eligible', { eligible_total: e.eligible_total }) : '') +
+        (parts.length ? tr('parts.excluded_list', { list: parts.join(', ') }) : '.'));
     }
     return el('div', { class: 'why-explanation' }, keyValues(rows, 'why-fields'), table, omitted);
   }
@@ -663,7 +666,7 @@ button.offer-name:hover { color: var(--accent); text-decoration: underline; }
       if (hours[i]) clauses.push(`${i === j ? DAY_NAMES[i] : `${DAY_NAMES[i]}-${DAY_NAMES[j]}`} ${hours[i]}`);
       i = j + 1;
     }
-    return clauses.length ? clauses.join('; ') : 'mon-sun closed';
+    return clauses.length ? clauses.join('; ') : 'mon-sun closed';  // the schedule grammar, not a label
   }
 
   /** "a, b\nc" → ["a", "b", "c"] (commas or new lines). */
@@ -687,12 +690,12 @@ button.offer-name:hover { color: var(--accent); text-decoration: underline; }
       const line = raw.trim();
       if (!line) continue;
       const eq = line.indexOf('=');
-      if (eq < 0) throw new Error(`exception "${line}": the "=" between the date and the hours is missing; write it like 2027-03-06=10:00-16:00 or 2027-03-08=closed`);
+      if (eq < 0) throw new Error(tr('parts.exception_the_between_the_date_and', { line }));
       const day = line.slice(0, eq).trim();
       const hours = line.slice(eq + 1).trim();
-      if (Object.prototype.hasOwnProperty.call(out, day)) throw new Error(`exception "${line}": ${day} is given twice; give each date once`);
+      if (Object.prototype.hasOwnProperty.call(out, day)) throw new Error(tr('parts.exception_is_given_twice_give_each', { line, day }));
       out[day] = /^closed$/i.test(hours) ? [] : hours.split(',').map((x) => x.trim()).filter(Boolean);
-      if (!out[day].length && !/^closed$/i.test(hours)) throw new Error(`exception "${line}": the hours are missing; write them like 10:00-16:00, or closed`);
+      if (!out[day].length && !/^closed$/i.test(hours)) throw new Error(tr('parts.exception_the_hours_are_missing_write', { line }));
     }
     return out;
   }

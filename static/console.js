@@ -33,6 +33,8 @@
   const MAX_ALERTS = 30;
 
   const P = window.InboxParts;
+  const I18N = window.InboxI18n;
+  const tr = I18N.t;
   const { el, clear, setText, formatSize } = P;
   const $ = (id) => document.getElementById(id);
 
@@ -149,8 +151,8 @@
         credentials: 'same-origin', cache: 'no-store', signal,
       });
     } catch (exc) {
-      if (exc && exc.name === 'AbortError') throw new ApiError(0, 'aborted', 'Cancelled.');
-      throw new ApiError(0, 'network', 'The server cannot be reached.');
+      if (exc && exc.name === 'AbortError') throw new ApiError(0, 'aborted', tr('console.cancelled'));
+      throw new ApiError(0, 'network', tr('console.the_server_cannot_be_reached'));
     }
     let data = null;
     try { data = await res.json(); } catch (_) { data = null; }
@@ -171,7 +173,7 @@
     const err = $('login-error');
     err.hidden = !message;
     setText(err, message || '');
-    document.title = 'Inbox — sign in';
+    document.title = tr('console.inbox_sign_in');
     $('login-login').focus();
   }
 
@@ -187,7 +189,7 @@
     const err = $('login-error');
     if (!login || !password) {
       err.hidden = false;
-      setText(err, 'Enter your login and password.');
+      setText(err, tr('console.enter_your_login_and_password'));
       return;
     }
     const btn = $('login-submit');
@@ -198,12 +200,13 @@
       S.token = data.token;
       localStorage.setItem(TOKEN_KEY, data.token);
       S.me = data.operator || null;
+      S.onlineAfterAuth = data.online_on_login !== false;
       $('login-password').value = '';
       await boot();
     } catch (e) {
       err.hidden = false;
       setText(err, e.code === 'invalid_credentials' || e.status === 401
-        ? 'Wrong login or password.' : e.message);
+        ? tr('console.wrong_login_or_password') : e.message);
     } finally {
       btn.disabled = false;
     }
@@ -240,7 +243,7 @@
   function onUnauthorized() {
     if (!S.token) return;
     resetSession();
-    showLogin('Your session has ended. Please sign in again.');
+    showLogin(tr('console.your_session_has_ended_please_sign'));
   }
 
   async function logout() {
@@ -281,7 +284,7 @@
       return true;
     } catch (e) {
       if (mySeq !== S.bootSeq || e.status === 401) return false;
-      showError(`Could not load data: ${e.message}`);
+      showError(tr('console.could_not_load_data', { message: e.message }));
       // Retry later; the socket's reconnect also leads back here via resync.
       setTimeout(() => { if (mySeq === S.bootSeq && S.token) reloadAll(); }, 5000);
       return !!S.me;
@@ -388,9 +391,9 @@
   function setConn(state) {
     const node = $('conn-status');
     node.dataset.state = state;
-    setText(node, { up: 'Connected', connecting: 'Connecting…', reconnecting: 'Reconnecting…', down: 'Offline' }[state]);
+    setText(node, { up: tr('console.connected'), connecting: tr('console.connecting'), reconnecting: tr('console.reconnecting'), down: tr('console.offline') }[state]);
     const composerSend = $('composer-send');
-    composerSend.title = state === 'up' ? '' : 'Not connected: the message will be sent after reconnecting';
+    composerSend.title = state === 'up' ? '' : tr('console.not_connected_the_message_will_be');
   }
 
   setInterval(() => {
@@ -426,6 +429,7 @@
     switch (f.type) {
       case 'conversation.assigned':
         if (f.conversation) {
+          if (S.me && f.conversation.assignee_id === S.me.id && f.conversation.id !== S.currentId) alertNew('assigned', f.conversation, f.seq);
           S.flash.set(f.conversation.id, Date.now() + 4000);
           setTimeout(renderLists, 4100);
           upsertConversation(f.conversation);
@@ -493,6 +497,7 @@
     // and the server did not say resync_required): reload to be safe.
     if (reconnected && !f.resumed) reloadAll();
     flushOutbox();
+    goOnlineIfAsked();
   }
 
   function onAck(f) {
@@ -519,13 +524,13 @@
     if (f.request_id) S.requests.delete(f.request_id);
     if (req) clearTimeout(req.timer);
     if (req && req.onError) { req.onError(f); return; }   // the command's own UI shows it
-    const text = f.message || f.code || 'The server refused the request.';
+    const text = f.message || f.code || tr('console.the_server_refused_the_request');
     let shown = text;
     if (f.code === 'window_closed') {
       // WhatsApp's 24-hour window: only a template goes now; switch the composer to one.
       const c = req && S.convs.get(req.conversationId);
       if (c) S.windowClosed.set(c.id, c.window_expires_at || null);
-      shown = `24-hour window closed: ${f.message || 'the customer last wrote more than 24 hours ago.'} Choose an approved template below.`;
+      shown = tr('console.window_closed_choose_template', { reason: f.message || tr('console.window_closed_default_reason') });
       if (c && c.id === S.currentId) renderHeader();
     }
     if (req && req.clientId) {
@@ -563,8 +568,8 @@
   function onTyping(f) {
     if (f.conversation_id !== S.currentId) return;
     if (f.by === 'operator' && S.me && f.operator_id === S.me.id) return;
-    const who = f.by === 'customer' ? 'Customer' : (f.name || operatorName(f.operator_id) || 'An operator');
-    showTyping(`${who} is typing…`);
+    const who = f.by === 'customer' ? tr('console.customer') : (f.name || operatorName(f.operator_id) || tr('console.an_operator'));
+    showTyping(tr('console.is_typing', { who }));
   }
 
   function onPresence(operatorId, status) {
@@ -573,6 +578,7 @@
     if (S.me && operatorId === S.me.id) {
       S.me.presence = status;
       renderMe();
+      renderBanner();
     }
   }
 
@@ -634,11 +640,11 @@
     const t = tsOf(value);
     if (!t) return '';
     const s = Math.max(0, Math.round((Date.now() - t) / 1000));
-    if (s < 45) return 'now';
-    if (s < 3600) return `${Math.max(1, Math.round(s / 60))}m`;
-    if (s < 86400) return `${Math.floor(s / 3600)}h`;
-    if (s < 7 * 86400) return `${Math.floor(s / 86400)}d`;
-    return new Date(t).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+    if (s < 45) return tr('console.rel_now');
+    if (s < 3600) return tr('console.rel_minutes', { n: Math.max(1, Math.round(s / 60)) });
+    if (s < 86400) return tr('console.rel_hours', { n: Math.floor(s / 3600) });
+    if (s < 7 * 86400) return tr('console.rel_days', { n: Math.floor(s / 86400) });
+    return new Date(t).toLocaleDateString(I18N.locale, { day: 'numeric', month: 'short' });
   }
 
   function clockTime(value) {
@@ -647,8 +653,8 @@
     const d = new Date(t);
     const sameDay = d.toDateString() === new Date().toDateString();
     return sameDay
-      ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
-      : d.toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+      ? d.toLocaleTimeString(I18N.locale, { hour: '2-digit', minute: '2-digit' })
+      : d.toLocaleString(I18N.locale, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
   }
 
   function renderAll() {
@@ -682,11 +688,12 @@
       const ul = $(`list-${name}`);
       clear(ul);
       for (const c of list) ul.appendChild(renderItem(c));
-      if (!list.length) ul.appendChild(el('li', { class: 'conv-list-empty' }, ul.dataset.empty || 'Empty'));
+      if (!list.length) ul.appendChild(el('li', { class: 'conv-list-empty' }, ul.dataset.empty || tr('console.empty')));
       setText($(`count-${name}`), list.length);
       if (name === 'mine') unreadTotal += list.reduce((n, c) => n + (c.unread_count || 0), 0);
     }
     renderTitle(unreadTotal);
+    renderBanner();
   }
 
   let lastUnread = 0;
@@ -695,7 +702,8 @@
   function renderTitle(unreadTotal) {
     if (typeof unreadTotal === 'number') lastUnread = unreadTotal;
     const offers = S.offers.size;
-    document.title = `${offers ? `[${offers} offered] ` : ''}${lastUnread ? `(${lastUnread}) ` : ''}Inbox`;
+    document.title = (offers ? tr('console.title_offered', { n: offers }) : '')
+      + (lastUnread ? tr('console.title_unread', { n: lastUnread }) : '') + tr('console.title_app');
   }
 
   function renderItem(c) {
@@ -714,13 +722,13 @@
       onkeydown: (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); openConversation(c.id); } },
     },
     el('div', { class: 'conv-item-row' },
-      el('span', { class: 'conv-item-name' }, c.contact_name || 'Unknown contact'),
+      el('span', { class: 'conv-item-name' }, c.contact_name || tr('console.unknown_contact')),
       el('time', { class: 'conv-item-time', datetime: c.last_message_at || c.updated_at || '' },
         relTime(c.last_message_at || c.updated_at))),
     el('div', { class: 'conv-item-row' },
       el('span', { class: 'badge badge-kind', 'data-kind': c.channel_kind || '' }, P.channelLabel(c.channel_kind)),
       el('span', { class: 'conv-item-preview' }, c.preview || ''),
-      unread ? el('span', { class: 'badge-unread', 'data-testid': 'unread-count', 'aria-label': `${unread} unread` },
+      unread ? el('span', { class: 'badge-unread', 'data-testid': 'unread-count', 'aria-label': tr('console.n_unread', { n: unread }) },
         unread > 99 ? '99+' : unread) : null));
   }
 
@@ -731,6 +739,7 @@
     if (S.view !== 'conversation') showQueues(false);
     const changed = id !== S.currentId;
     S.currentId = id;
+    showPane('conv');
     if (changed) {
       S.msgs = new Map();
       S.historyLoaded = false;
@@ -764,7 +773,7 @@
 
   async function loadHistory(id) {
     const state = $('history-state');
-    if (!S.historyLoaded) { state.hidden = false; setText(state, 'Loading…'); }
+    if (!S.historyLoaded) { state.hidden = false; setText(state, tr('console.loading')); }
     try {
       const data = await api('GET', `/api/v1/conversations/${encodeURIComponent(id)}/messages`);
       if (S.currentId !== id) return;
@@ -780,7 +789,7 @@
     } catch (e) {
       if (S.currentId !== id || e.status === 401) return;
       state.hidden = false;
-      setText(state, `Could not load the history: ${e.message}`);
+      setText(state, tr('console.could_not_load_the_history', { message: e.message }));
     }
   }
 
@@ -814,20 +823,20 @@
     renderMessages();
   }
 
-  const STATUS_LABELS = { bot: 'Bot', queued: 'Queued', assigned: 'Assigned', resolved: 'Resolved' };
+  const STATUS_LABELS = { bot: tr('console.bot'), queued: tr('console.queued'), assigned: tr('console.assigned'), resolved: tr('console.resolved') };
 
   function renderHeader() {
     const c = S.convs.get(S.currentId);
     if (!c) return;
-    setText($('conv-name'), c.contact_name || 'Unknown contact');
+    setText($('conv-name'), c.contact_name || tr('console.unknown_contact'));
     const kind = $('conv-kind');
     setText(kind, P.channelLabel(c.channel_kind));
     kind.dataset.kind = c.channel_kind || '';
     const status = $('conv-status');
     setText(status, STATUS_LABELS[c.status] || c.status || '');
     status.dataset.status = c.status || '';
-    const assignee = c.assignee_id ? (operatorName(c.assignee_id) || 'another operator') : '';
-    setText($('conv-assignee'), assignee ? `Assignee: ${assignee}` : 'Unassigned');
+    const assignee = c.assignee_id ? (operatorName(c.assignee_id) || tr('console.another_operator')) : '';
+    setText($('conv-assignee'), assignee ? tr('console.assignee', { assignee }) : tr('console.unassigned'));
     renderWindowStatus(c);
 
     const act = canAct(c);
@@ -843,9 +852,9 @@
 
     const notice = $('conv-notice');
     let note = '';
-    if (!act && c.status === 'queued') note = 'This conversation is waiting in the queue. Claim it to reply.';
-    else if (!act && c.assignee_id) note = `This conversation is now assigned to ${assignee}.`;
-    else if (c.status === 'resolved') note = 'This conversation is resolved.';
+    if (!act && c.status === 'queued') note = tr('console.this_conversation_is_waiting_in_the');
+    else if (!act && c.assignee_id) note = tr('console.this_conversation_is_now_assigned_to', { assignee });
+    else if (c.status === 'resolved') note = tr('console.this_conversation_is_resolved');
     notice.hidden = !note;
     setText(notice, note);
 
@@ -871,15 +880,15 @@
     node.dataset.state = !open ? 'closed' : (until - Date.now() < WINDOW_WARN_MS ? 'closing' : 'open');
     if (open) {
       const d = new Date(until);
-      setText(node, `Window open until ${d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })}`);
-      node.title = `WhatsApp accepts free text until ${d.toLocaleString()}; after that only approved templates.`;
+      setText(node, tr('console.window_open_until', { time: d.toLocaleTimeString(I18N.locale, { hour: '2-digit', minute: '2-digit', hour12: false }) }));
+      node.title = tr('console.window_open_until_long', { time: d.toLocaleString(I18N.locale) });
       // Re-render when it closes (and when the last hour starts).
       const left = until - Date.now();
       const next = left > WINDOW_WARN_MS ? left - WINDOW_WARN_MS : left;
       S.windowTimer = setTimeout(renderHeader, Math.min(Math.max(0, next) + 250, 2 ** 31 - 1));
     } else {
-      setText(node, '24-hour window closed');
-      node.title = 'The customer last wrote more than 24 hours ago: WhatsApp only delivers approved templates until they write again.';
+      setText(node, tr('console.24_hour_window_closed'));
+      node.title = tr('console.the_customer_last_wrote_more_than');
     }
   }
 
@@ -898,16 +907,16 @@
     $('composer-send').disabled = !act;
     $('composer-mode-reply').disabled = !act;
     $('composer-mode-note').disabled = !act;
-    input.placeholder = !act ? 'Claim the conversation to reply'
-      : S.mode === 'note' ? 'Write a private note (the customer will not see it)…' : 'Type a reply…';
+    input.placeholder = !act ? tr('console.claim_the_conversation_to_reply')
+      : S.mode === 'note' ? tr('console.write_a_private_note_the_customer') : tr('console.type_a_reply');
     const extras = act && S.mode === 'reply' && !tpl;
     $('composer-tools').hidden = !extras;
     if (!extras) $('composer-button-form').hidden = true;
     $('composer-add-button').setAttribute('aria-expanded', String(!$('composer-button-form').hidden));
     $('composer-file').disabled = !extras;
     renderTray(extras);
-    setText($('composer-hint'), tpl ? 'Outside the 24-hour window only an approved template can be sent'
-      : 'Enter to send, Shift+Enter for a new line');
+    setText($('composer-hint'), tpl ? tr('console.outside_the_24_hour_window_only')
+      : tr('console.enter_to_send_shift_enter_for'));
     if (tpl) renderTemplatePanel(c);
   }
 
@@ -930,12 +939,12 @@
     clear(state);
     state.hidden = entry.state === 'ok' && list.length > 0;
     state.dataset.state = entry.state;
-    if (entry.state === 'loading') setText(state, 'Loading templates…');
+    if (entry.state === 'loading') setText(state, tr('console.loading_templates'));
     else if (entry.state === 'error') {
-      state.append(`Could not load the templates: ${entry.error}`,
-        el('button', { class: 'link-btn', type: 'button', onclick: () => { S.templates.delete(c.channel_id); renderHeader(); } }, 'Retry'));
+      state.append(tr('console.could_not_load_the_templates', { error: entry.error }),
+        el('button', { class: 'link-btn', type: 'button', onclick: () => { S.templates.delete(c.channel_id); renderHeader(); } }, tr('console.retry')));
     } else if (!list.length) {
-      setText(state, 'No templates are configured for this channel, so nothing can be sent until the customer writes again. An administrator can add approved templates in the channel options.');
+      setText(state, tr('console.no_templates_are_configured_for_this'));
     }
   }
 
@@ -1026,23 +1035,23 @@
       if (day && day !== lastDay) {
         lastDay = day;
         list.appendChild(el('li', { class: 'day-sep' },
-          new Date(t).toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })));
+          new Date(t).toLocaleDateString(I18N.locale, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })));
       }
       list.appendChild(renderMessage(m));
     }
-    if (!all.length && S.historyLoaded) list.appendChild(el('li', { class: 'day-sep' }, 'No messages yet'));
+    if (!all.length && S.historyLoaded) list.appendChild(el('li', { class: 'day-sep' }, tr('console.no_messages_yet')));
     if (forceBottom || nearBottom) scroller.scrollTop = scroller.scrollHeight;
   }
 
   function authorLabel(m) {
     const a = m.author || {};
     if (a.name) return a.name;
-    if (a.kind === 'bot') return 'Bot';
-    if (a.kind === 'operator') return operatorName(a.id) || 'Operator';
-    if (a.kind === 'system') return 'System';
+    if (a.kind === 'bot') return tr('console.bot');
+    if (a.kind === 'operator') return operatorName(a.id) || tr('console.operator');
+    if (a.kind === 'system') return tr('console.system');
     if (m.direction === 'inbound') {
       const c = S.convs.get(m.conversation_id);
-      return (c && c.contact_name) || 'Customer';
+      return (c && c.contact_name) || tr('console.customer');
     }
     return '';
   }
@@ -1056,6 +1065,10 @@
     const ownStatus = dir === 'outbound' || (isNote && m.local);
     const authorKind = (m.author && typeof m.author.kind === 'string') ? m.author.kind : '';
     const bot = authorKind === 'bot';
+    const bubble = el('div', { class: 'msg-bubble' },
+      isNote ? el('div', { class: 'msg-note-label' }, bot ? tr('console.private_note_by_the_bot') : tr('console.private_note')) : null,
+      P.renderParts(m, media));
+    const more = foldable(bubble, m);
     return el('li', {
       class: bot ? `${cls} msg-bot` : cls,
       'data-testid': 'message',
@@ -1066,22 +1079,21 @@
       'data-status': status,
       'data-author-kind': authorKind || null,
     },
-    el('div', { class: 'msg-bubble' },
-      isNote ? el('div', { class: 'msg-note-label' }, bot ? 'Private note by the bot' : 'Private note') : null,
-      P.renderParts(m, media)),
+    bubble,
+    more,
     ownStatus && status === 'failed' ? renderFailure(m) : null,
     el('div', { class: 'msg-meta' },
-      bot ? el('span', { class: 'msg-bot-badge', 'data-testid': 'message-bot-badge', title: 'Written by the bot' }, 'Bot') : null,
+      bot ? el('span', { class: 'msg-bot-badge', 'data-testid': 'message-bot-badge', title: tr('console.written_by_the_bot') }, tr('console.bot')) : null,
       bot && /^(bot|бот)$/i.test(authorLabel(m)) ? null : el('span', { class: 'msg-author' }, authorLabel(m)),
-      meta.reply_to ? el('span', { class: 'msg-flag', 'data-testid': 'message-reply', title: `A reply to message ${meta.reply_to}` }, '↩ reply') : null,
-      meta.edit_of ? el('span', { class: 'msg-flag', 'data-testid': 'message-edited', title: `An edit of message ${meta.edit_of}` }, 'edited') : null,
+      meta.reply_to ? el('span', { class: 'msg-flag', 'data-testid': 'message-reply', title: tr('console.a_reply_to_message', { reply_to: meta.reply_to }) }, tr('console.reply')) : null,
+      meta.edit_of ? el('span', { class: 'msg-flag', 'data-testid': 'message-edited', title: tr('console.an_edit_of_message', { edit_of: meta.edit_of }) }, tr('console.edited')) : null,
       el('time', { class: 'msg-time', datetime: m.created_at || '' }, clockTime(m.created_at)),
       ownStatus ? el('span', { class: `msg-status msg-status-${status}`, 'data-testid': 'message-status' },
         STATUS_TEXT[status] || status) : null));
   }
 
   const STATUS_TEXT = {
-    pending: 'Sending…', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Failed',
+    pending: tr('console.sending'), sent: tr('console.sent'), delivered: tr('console.delivered'), read: tr('console.read'), failed: tr('console.failed'),
   };
 
   /** Not delivered: the reason (a sentence from the server or the channel) where it is seen. */
@@ -1089,11 +1101,11 @@
     return el('div', { class: 'msg-failure', role: 'note' },
       el('span', { class: 'msg-failure-icon', 'aria-hidden': 'true' }, '!'),
       el('div', { class: 'msg-failure-body' },
-        el('strong', null, 'Not delivered. '),
-        el('span', { class: 'msg-error', 'data-testid': 'message-error' }, m.error || 'The message could not be delivered.'),
+        el('strong', null, tr('console.not_delivered')),
+        el('span', { class: 'msg-error', 'data-testid': 'message-error' }, m.error || tr('console.the_message_could_not_be_delivered')),
         m.local ? el('span', { class: 'msg-failure-actions' },
-          el('button', { class: 'link-btn', type: 'button', onclick: () => retryOutbox(m.client_id) }, 'Retry'),
-          el('button', { class: 'link-btn', type: 'button', onclick: () => discardOutbox(m.client_id) }, 'Discard')) : null));
+          el('button', { class: 'link-btn', type: 'button', onclick: () => retryOutbox(m.client_id) }, tr('console.retry')),
+          el('button', { class: 'link-btn', type: 'button', onclick: () => discardOutbox(m.client_id) }, tr('console.discard'))) : null));
   }
 
   // ---------------------------------------------------------------- typing / errors
@@ -1137,7 +1149,7 @@
     $('composer').dataset.mode = mode;
     $('composer-mode-reply').setAttribute('aria-pressed', String(mode === 'reply'));
     $('composer-mode-note').setAttribute('aria-pressed', String(mode === 'note'));
-    setText($('composer-send'), mode === 'note' ? 'Add note' : 'Send');
+    setText($('composer-send'), mode === 'note' ? tr('console.add_note') : tr('console.send'));
     renderHeader();
     $('composer-input').focus();
   }
@@ -1152,19 +1164,19 @@
     const attachments = note ? [] : S.attachments;
     const buttons = note ? [] : S.buttons;
     if (!text.trim() && !attachments.length) {
-      if (buttons.length) showComposerError('Buttons go with a message: write its text.');
+      if (buttons.length) showComposerError(tr('console.buttons_go_with_a_message_write'));
       return;
     }
     if (attachments.some((a) => !a.media)) {
-      showComposerError('Wait until the files are uploaded.');
+      showComposerError(tr('console.wait_until_the_files_are_uploaded'));
       return;
     }
     if (buttons.length && !text.trim()) {
-      showComposerError('Buttons go with a message: write its text.');
+      showComposerError(tr('console.buttons_go_with_a_message_write'));
       return;
     }
     if (new TextEncoder().encode(text).length > 65536) {
-      showComposerError('The message is too long (64 KiB at most).');
+      showComposerError(tr('console.the_message_is_too_long_64'));
       return;
     }
     const entry = newEntry(c, note ? 'note.add' : 'message.send', text.trim() ? text : '');
@@ -1179,7 +1191,7 @@
     const entry = S.templates.get(c.channel_id);
     const tpl = entry && entry.state === 'ok' ? entry.list[Number($('template-select').value)] : null;
     if (!tpl) {
-      showComposerError(entry && entry.state === 'ok' ? 'No template to send.' : 'The templates are not loaded yet.');
+      showComposerError(entry && entry.state === 'ok' ? tr('console.no_template_to_send') : tr('console.the_templates_are_not_loaded_yet'));
       return;
     }
     const params = $('template-params').value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -1229,15 +1241,15 @@
     const c = S.convs.get(S.currentId);
     if (!c || !canAct(c)) return;
     if (S.attachments.length >= MAX_ATTACHMENTS) {
-      showComposerError(`At most ${MAX_ATTACHMENTS} files go in one message.`);
+      showComposerError(tr('console.at_most_files_go_in_one', { MAX_ATTACHMENTS }));
       return;
     }
     if (file.size > MAX_UPLOAD_BYTES) {
-      showComposerError(`${file.name} is ${formatSize(file.size)}: files are limited to 20 MB (20 MiB). Send a link instead, or a smaller file.`);
+      showComposerError(tr('console.file_too_large', { name: file.name, size: formatSize(file.size) }));
       return;
     }
     if (!file.size) {
-      showComposerError(`${file.name} is empty.`);
+      showComposerError(tr('console.is_empty', { name: file.name }));
       return;
     }
     const a = {
@@ -1252,15 +1264,15 @@
     try {
       const data = await api('POST', `/api/v1/conversations/${encodeURIComponent(c.id)}/attachments`, form, a.ctrl.signal);
       if (!S.attachments.includes(a)) return;   // removed meanwhile
-      if (!data.media || typeof data.media.key !== 'string') throw new Error('The server did not return the file.');
+      if (!data.media || typeof data.media.key !== 'string') throw new Error(tr('console.the_server_did_not_return_the'));
       a.media = data.media;
       a.state = 'ready';
     } catch (e) {
       if (!S.attachments.includes(a) || e.code === 'aborted') return;
       removeAttachment(a.id);
       const why = e.status === 413 || e.code === 'too_large'
-        ? `too large (${e.message || 'files are limited to 20 MiB'})` : (e.message || 'upload failed');
-      showComposerError(`${file.name} was not attached: ${why}`);
+        ? tr('console.upload_too_large', { reason: e.message || tr('console.files_are_limited') }) : (e.message || tr('console.upload_failed'));
+      showComposerError(tr('console.was_not_attached', { name: file.name, why }));
       return;
     }
     renderTray(true);
@@ -1293,7 +1305,7 @@
     const form = $('composer-button-form');
     if (!form.hidden) { closeButtonForm(); return; }
     if (S.buttons.length >= MAX_BUTTONS) {
-      showComposerError(`At most ${MAX_BUTTONS} buttons go in one message.`);
+      showComposerError(tr('console.at_most_buttons_go_in_one', { MAX_BUTTONS }));
       return;
     }
     form.hidden = false;
@@ -1318,11 +1330,11 @@
       $('button-form-error').hidden = false;
       $(field).focus();
     };
-    if (!title) return fail('Give the button a title.', 'button-title');
-    if (title.length > MAX_BUTTON_TITLE) return fail(`A button title is at most ${MAX_BUTTON_TITLE} characters.`, 'button-title');
-    if (url && !/^https?:\/\/[^\s]+$/i.test(url)) return fail('A link starts with https:// (or http://) and has no spaces.', 'button-url');
-    if (url.length > MAX_BUTTON_URL) return fail(`A link is at most ${MAX_BUTTON_URL} characters.`, 'button-url');
-    if (S.buttons.length >= MAX_BUTTONS) return fail(`At most ${MAX_BUTTONS} buttons go in one message.`, 'button-title');
+    if (!title) return fail(tr('console.give_the_button_a_title'), 'button-title');
+    if (title.length > MAX_BUTTON_TITLE) return fail(tr('console.a_button_title_is_at_most', { MAX_BUTTON_TITLE }), 'button-title');
+    if (url && !/^https?:\/\/[^\s]+$/i.test(url)) return fail(tr('console.a_link_starts_with_https_or'), 'button-url');
+    if (url.length > MAX_BUTTON_URL) return fail(tr('console.a_link_is_at_most_characters', { MAX_BUTTON_URL }), 'button-url');
+    if (S.buttons.length >= MAX_BUTTONS) return fail(tr('console.at_most_buttons_go_in_one', { MAX_BUTTONS }), 'button-title');
     S.buttons.push(url ? { title, url } : { title, payload: title });
     closeButtonForm();
     renderTray(true);
@@ -1345,17 +1357,17 @@
     for (const a of S.attachments) {
       files.appendChild(el('li', { class: 'chip chip-file', 'data-testid': 'composer-attachment', 'data-state': a.state, title: a.name },
         a.preview ? el('img', { class: 'chip-thumb', src: a.preview, alt: '' })
-          : el('span', { class: 'chip-kind' }, P.partTypeOfMime(a.type) === 'file' ? 'File' : P.partTypeOfMime(a.type)),
+          : el('span', { class: 'chip-kind' }, tr(`parts.${P.partTypeOfMime(a.type)}`)),
         el('span', { class: 'chip-name' }, a.name),
-        el('span', { class: 'chip-note' }, a.state === 'uploading' ? 'Uploading…' : formatSize(a.size)),
-        el('button', { class: 'chip-remove', type: 'button', 'aria-label': `Remove ${a.name}`, title: 'Remove', onclick: () => removeAttachment(a.id) }, '×')));
+        el('span', { class: 'chip-note' }, a.state === 'uploading' ? tr('console.uploading') : formatSize(a.size)),
+        el('button', { class: 'chip-remove', type: 'button', 'aria-label': tr('console.remove_name', { name: a.name }), title: tr('console.remove'), onclick: () => removeAttachment(a.id) }, '×')));
     }
     S.buttons.forEach((b, i) => {
       buttons.appendChild(el('li', { class: 'chip chip-button', 'data-testid': 'composer-button', 'data-kind': b.url ? 'url' : 'reply' },
-        el('span', { class: 'chip-kind' }, b.url ? 'Link' : 'Reply'),
+        el('span', { class: 'chip-kind' }, b.url ? tr('console.link') : tr('console.reply_2')),
         el('span', { class: 'chip-name' }, b.title),
         b.url ? el('span', { class: 'chip-note chip-url' }, b.url) : null,
-        el('button', { class: 'chip-remove', type: 'button', 'aria-label': `Remove button ${b.title}`, title: 'Remove', onclick: () => removeButton(i) }, '×')));
+        el('button', { class: 'chip-remove', type: 'button', 'aria-label': tr('console.remove_button', { title: b.title }), title: tr('console.remove'), onclick: () => removeButton(i) }, '×')));
     });
     files.hidden = !S.attachments.length;
     buttons.hidden = !S.buttons.length;
@@ -1403,7 +1415,7 @@
     const id = S.currentId;
     if (!id) return;
     if (!request({ type, conversation_id: id }, { conversationId: id })) {
-      showComposerError('Not connected. Try again when the connection is back.');
+      showComposerError(tr('console.not_connected_try_again_when_the'));
     }
   }
 
@@ -1421,7 +1433,7 @@
     req.timer = setTimeout(() => {
       if (S.requests.get(requestId) !== req) return;
       S.requests.delete(requestId);
-      req.onError({ code: 'timeout', message: 'No answer from the server. Check the connection and try again.' });
+      req.onError({ code: 'timeout', message: tr('console.no_answer_from_the_server_check') });
     }, COMMAND_TIMEOUT_MS);
     return true;
   }
@@ -1468,9 +1480,9 @@
     const t = tsOf(value);
     if (!t) return '—';
     const d = new Date(t);
-    const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const time = d.toLocaleTimeString(I18N.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
     return d.toDateString() === new Date().toDateString()
-      ? time : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`;
+      ? time : `${d.toLocaleDateString(I18N.locale, { day: 'numeric', month: 'short' })} ${time}`;
   }
 
   // Offers -----------------------------------------------------------------------
@@ -1484,6 +1496,7 @@
     if (!validOffer(offer)) return;
     noteServerTime(offer.offered_at, f.seq);   // a lower bound of the server's "now"
     if (f.conversation && f.conversation.id) upsertConversation(f.conversation);
+    if (!S.offers.has(offer.conversation_id)) alertNew('offer', f.conversation || { id: offer.conversation_id }, f.seq);
     putOffer(offer);
   }
 
@@ -1517,7 +1530,7 @@
   function buildOffer(entry) {
     const id = entry.offer.conversation_id;
     entry.name = el('button', {
-      class: 'offer-name', type: 'button', 'data-testid': 'offer-contact', title: 'Open the conversation',
+      class: 'offer-name', type: 'button', 'data-testid': 'offer-contact', title: tr('console.open_the_conversation'),
       onclick: () => openConversation(id),
     });
     entry.kind = el('span', { class: 'badge badge-kind' });
@@ -1526,11 +1539,11 @@
     entry.preview = el('div', { class: 'offer-preview', 'data-testid': 'offer-preview' });
     // Said once by screen readers (the ticking countdown is hidden from them).
     const secs = Math.max(0, Math.ceil((tsOf(entry.offer.expires_at) - serverNow()) / 1000));
-    entry.spoken = el('span', { class: 'visually-hidden' }, `New conversation offered to you; ${secs} seconds to accept.`);
+    entry.spoken = el('span', { class: 'visually-hidden' }, tr('console.new_conversation_offered_to_you_seconds', { secs }));
     entry.progress = el('progress', { class: 'offer-progress', max: 1000, value: 1000, 'aria-hidden': 'true' });
     entry.error = el('div', { class: 'offer-error', 'data-testid': 'offer-error', hidden: true });
-    entry.accept = el('button', { class: 'btn btn-primary', type: 'button', 'data-testid': 'offer-accept', onclick: () => acceptOffer(id) }, 'Accept');
-    entry.decline = el('button', { class: 'btn', type: 'button', 'data-testid': 'offer-decline', onclick: () => declineOffer(id) }, 'Decline');
+    entry.accept = el('button', { class: 'btn btn-primary', type: 'button', 'data-testid': 'offer-accept', onclick: () => acceptOffer(id) }, tr('console.accept'));
+    entry.decline = el('button', { class: 'btn', type: 'button', 'data-testid': 'offer-decline', onclick: () => declineOffer(id) }, tr('console.decline'));
     entry.node = el('li', { class: 'offer-item', 'data-testid': 'offer', 'data-conversation-id': id, role: 'alert' },
       el('div', { class: 'offer-row' }, entry.name, entry.kind, entry.countdown),
       entry.queue, entry.preview, entry.spoken, entry.progress, entry.error,
@@ -1540,11 +1553,11 @@
 
   function fillOffer(entry) {
     const o = entry.offer;
-    const name = o.contact_name || 'Unknown contact';
+    const name = o.contact_name || tr('console.unknown_contact');
     setText(entry.name, name);
     setText(entry.kind, P.channelLabel(o.channel_kind));
     entry.kind.dataset.kind = o.channel_kind || '';
-    setText(entry.queue, o.queue_name ? `Queue: ${o.queue_name}` : '');
+    setText(entry.queue, o.queue_name ? tr('console.queue', { queue_name: o.queue_name }) : '');
     setText(entry.preview, o.preview || '');
     entry.accept.disabled = entry.busy || !!entry.goneAt;
     entry.decline.disabled = entry.busy || !!entry.goneAt;
@@ -1580,8 +1593,8 @@
       const secs = Math.max(0, Math.ceil(left / 1000));
       if (entry.countdown.dataset.seconds !== String(secs)) {
         entry.countdown.dataset.seconds = String(secs);
-        setText(entry.countdown, `${secs} s`);
-        entry.countdown.title = `${secs} seconds left to accept`;
+        setText(entry.countdown, tr('console.seconds_short', { n: secs }));
+        entry.countdown.title = tr('console.seconds_left_to_accept', { secs });
       }
       entry.countdown.dataset.urgent = String(left <= OFFER_URGENT_MS);
       const total = tsOf(o.expires_at) - tsOf(o.offered_at);
@@ -1625,7 +1638,7 @@
     if (!entry) return;
     const gone = f.code === 'conflict' || f.code === 'not_found' || f.code === 'invalid_transition';
     if (gone) entry.goneAt = Date.now() + OFFER_ERROR_SHOWN_MS;
-    setOfferBusy(entry, false, f.message || f.code || 'The server refused.');
+    setOfferBusy(entry, false, f.message || f.code || tr('console.the_server_refused'));
   }
 
   function acceptOffer(id) {
@@ -1639,7 +1652,7 @@
       },
       onError: (f) => offerRefused(id, f),
     });
-    if (!sent) setOfferBusy(entry, false, 'Not connected. Try again when the connection is back.');
+    if (!sent) setOfferBusy(entry, false, tr('console.not_connected_try_again_when_the'));
   }
 
   function declineOffer(id) {
@@ -1650,7 +1663,7 @@
       onAck: () => dropOffer(id),
       onError: (f) => offerRefused(id, f),
     });
-    if (!sent) setOfferBusy(entry, false, 'Not connected. Try again when the connection is back.');
+    if (!sent) setOfferBusy(entry, false, tr('console.not_connected_try_again_when_the'));
   }
 
   // Alerts -----------------------------------------------------------------------
@@ -1677,23 +1690,23 @@
     for (const { key, alert: a, conversation } of S.alerts) {
       const c = S.convs.get(a.conversation_id) || conversation || {};
       const who = a.operator_id && isSuper() && !(S.me && a.operator_id === S.me.id)
-        ? `assignee ${operatorName(a.operator_id) || 'another operator'}` : '';
+        ? tr('console.alert_assignee', { name: operatorName(a.operator_id) || tr('console.another_operator') }) : '';
       const details = [
-        a.queue_name ? `queue ${a.queue_name}` : '',
+        a.queue_name ? tr('console.alert_queue', { name: a.queue_name }) : '',
         c.contact_name || '',
-        a.due_at ? `due ${clockTime(a.due_at)}` : '',
+        a.due_at ? tr('console.alert_due', { time: clockTime(a.due_at) }) : '',
         who,
       ].filter(Boolean).join(' · ');
       list.appendChild(el('li', {
         class: 'alert-item', 'data-testid': 'routing-alert', 'data-kind': a.kind || '', 'data-target': a.target || '',
-        'data-conversation-id': a.conversation_id, title: a.at ? `Raised ${fullTime(a.at)}` : null,
+        'data-conversation-id': a.conversation_id, title: a.at ? tr('console.alert_raised', { time: fullTime(a.at) }) : null,
       },
       el('span', { class: 'alert-text' },
         el('span', { class: 'alert-kind' }, P.alertLabel(a.kind, a.target)),
         details ? ` — ${details}` : ''),
       el('button', { class: 'link-btn', type: 'button', 'data-testid': 'alert-open', onclick: () => openConversation(a.conversation_id) },
-        'Open conversation'),
-      el('button', { class: 'alert-dismiss', type: 'button', 'data-testid': 'alert-dismiss', 'aria-label': 'Dismiss', title: 'Dismiss', onclick: () => dismissAlert(key) }, '×')));
+        tr('console.open_conversation')),
+      el('button', { class: 'alert-dismiss', type: 'button', 'data-testid': 'alert-dismiss', 'aria-label': tr('console.dismiss'), title: tr('console.dismiss'), onclick: () => dismissAlert(key) }, '×')));
     }
     list.hidden = !S.alerts.length;
   }
@@ -1726,12 +1739,13 @@
   function queueName(id) {
     if (!id) return '—';
     const q = (S.queues || []).find((x) => x.id === id || x.name === id);
-    return q ? q.name : `queue ${id.slice(0, 8)}`;
+    return q ? q.name : tr('console.queue_short_id', { id: id.slice(0, 8) });
   }
 
   function showQueues(show) {
     const on = !!show && isSuper();
     S.view = on ? 'queues' : 'conversation';
+    if (on || !S.currentId) showPane(on ? 'conv' : 'list');
     $('queues-btn').setAttribute('aria-pressed', String(on));
     clearInterval(S.queuesTimer);
     S.queuesTimer = null;
@@ -1744,7 +1758,7 @@
   }
 
   const STRATEGY_LABELS = {
-    least_loaded: 'least loaded', longest_idle: 'longest idle', round_robin: 'round robin', ring_all: 'ring all',
+    least_loaded: tr('console.least_loaded'), longest_idle: tr('console.longest_idle'), round_robin: tr('console.round_robin'), ring_all: tr('console.ring_all'),
   };
 
   function queueSettingsText(settings) {
@@ -1752,24 +1766,24 @@
     const out = [];
     const strategy = typeof st.strategy === 'string' ? st.strategy.replace(/-/g, '_') : 'least_loaded';
     out.push(STRATEGY_LABELS[strategy] || strategy.replace(/_/g, ' '));
-    out.push(typeof st.accept_timeout === 'number' ? `offers, ${P.formatNumber(st.accept_timeout)} s to accept` : 'assigns directly');
-    if (st.allow_pick === false) out.push('no picking by hand');
-    out.push(Array.isArray(st.members) && st.members.length ? `${st.members.length} member${st.members.length === 1 ? '' : 's'}` : 'every operator');
+    out.push(typeof st.accept_timeout === 'number' ? tr('console.offers_s_to_accept', { n: P.formatNumber(st.accept_timeout) }) : tr('console.assigns_directly'));
+    if (st.allow_pick === false) out.push(tr('console.no_picking_by_hand'));
+    out.push(Array.isArray(st.members) && st.members.length ? I18N.tn('console.n_members', st.members.length) : tr('console.every_operator'));
     if (st.skills && typeof st.skills === 'object' && Object.keys(st.skills).length) {
-      out.push(`skills ${Object.entries(st.skills).map(([k, v]) => `${k}≥${v}`).join(', ')}`);
-    } else if (typeof st.skills === 'string' && st.skills) out.push(`skills ${st.skills}`);
-    if (Array.isArray(st.channels) && st.channels.length) out.push(`${st.channels.length} channel${st.channels.length === 1 ? '' : 's'}`);
-    if (st.sla && typeof st.sla === 'object' && Object.keys(st.sla).length) out.push('SLA');
-    if (typeof st.response_timeout === 'number') out.push(`answer within ${P.formatNumber(st.response_timeout)} s`);
+      out.push(tr('console.skills_list', { list: Object.entries(st.skills).map(([k, v]) => `${k}≥${v}`).join(', ') }));
+    } else if (typeof st.skills === 'string' && st.skills) out.push(tr('console.skills_list', { list: st.skills }));
+    if (Array.isArray(st.channels) && st.channels.length) out.push(I18N.tn('console.n_channels', st.channels.length));
+    if (st.sla && typeof st.sla === 'object' && Object.keys(st.sla).length) out.push(tr('console.sla'));
+    if (typeof st.response_timeout === 'number') out.push(tr('console.answer_within_s', { n: P.formatNumber(st.response_timeout) }));
     return out.join(' · ');
   }
 
   function waitText(seconds, waiting) {
     if (!waiting || typeof seconds !== 'number') return '—';
     const s = Math.max(0, Math.round(seconds));
-    if (s < 60) return `${s} s`;
+    if (s < 60) return tr('console.seconds_short', { n: s });
     if (s < 3600) return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+    return tr('console.hours_minutes', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
   }
 
   function renderQueues() {
@@ -1777,14 +1791,14 @@
     const body = $('queues-body');
     const err = $('queues-error');
     err.hidden = !S.queuesError;
-    setText(err, S.queuesError ? `Could not load the queues: ${S.queuesError}` : '');
+    setText(err, S.queuesError ? tr('console.could_not_load_the_queues', { queuesError: S.queuesError }) : '');
     setText($('queues-updated'), S.queuesAt
-      ? `Updated ${new Date(S.queuesAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`
-      : 'Loading…');
+      ? tr('console.updated_at', { time: new Date(S.queuesAt).toLocaleTimeString(I18N.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) })
+      : tr('console.loading'));
     clear(body);
     if (!S.queues) return;
     if (!S.queues.length) {
-      body.appendChild(el('tr', null, el('td', { colspan: 8, class: 'queues-settings' }, 'No queues yet.')));
+      body.appendChild(el('tr', null, el('td', { colspan: 8, class: 'queues-settings' }, tr('console.no_queues_yet'))));
       return;
     }
     for (const q of S.queues) {
@@ -1796,7 +1810,7 @@
         class: breaches > 0 ? 'has-breach' : null,
       },
       el('th', { scope: 'row' }, q.name || q.id, q.is_default ? ' ' : null,
-        q.is_default ? el('span', { class: 'badge', title: 'Conversations of channels no queue lists go here' }, 'default') : null),
+        q.is_default ? el('span', { class: 'badge', title: tr('console.conversations_of_channels_no_queue_lists') }, 'default') : null),
       el('td', { class: 'num', 'data-stat': 'waiting' }, n(st.waiting)),
       el('td', { class: 'num', 'data-stat': 'longest_wait' }, waitText(st.longest_wait_seconds, st.waiting)),
       el('td', { class: 'num', 'data-stat': 'offers' }, n(st.offers)),
@@ -1811,22 +1825,22 @@
 
   /** Every key of a flow's texts (bots/flow_defaults.py DEFAULT_TEXTS), in this order. */
   const BOT_TEXTS = [
-    ['menu_prompt', 'Menu prompt'],
-    ['menu_operator', 'Menu button for an operator'],
-    ['fallback', 'Not understood'],
-    ['handoff', 'Hand-off'],
-    ['handoff_off_hours', 'Hand-off out of hours ({next_open})'],
-    ['ask_phone', 'Ask for the phone'],
-    ['bad_phone', 'Phone not understood'],
-    ['ask_email', 'Ask for the email'],
-    ['bad_email', 'Email not understood'],
-    ['ask_order_number', 'Ask for the order number'],
-    ['bad_order_number', 'Order number not understood'],
-    ['csat_request', 'Rating request'],
-    ['csat_thanks', 'Thanks for the rating'],
-    ['csat_comment_prompt', 'Ask for a comment'],
-    ['chat_ended', 'Chat ended'],
-    ['bot_name', 'Bot name'],
+    ['menu_prompt', tr('console.menu_prompt')],
+    ['menu_operator', tr('console.menu_button_for_an_operator')],
+    ['fallback', tr('console.not_understood')],
+    ['handoff', tr('console.hand_off')],
+    ['handoff_off_hours', tr('console.hand_off_out_of_hours')],
+    ['ask_phone', tr('console.ask_for_the_phone')],
+    ['bad_phone', tr('console.phone_not_understood')],
+    ['ask_email', tr('console.ask_for_the_email')],
+    ['bad_email', tr('console.email_not_understood')],
+    ['ask_order_number', tr('console.ask_for_the_order_number')],
+    ['bad_order_number', tr('console.order_number_not_understood')],
+    ['csat_request', tr('console.rating_request')],
+    ['csat_thanks', tr('console.thanks_for_the_rating')],
+    ['csat_comment_prompt', tr('console.ask_for_a_comment')],
+    ['chat_ended', tr('console.chat_ended')],
+    ['bot_name', tr('console.bot_name')],
   ];
   const COLLECT_FIELDS = ['phone', 'email', 'order_number'];
 
@@ -1834,6 +1848,7 @@
     const on = !!show && isSuper();
     if (S.view === 'queues') showQueues(false);
     S.view = on ? 'bots' : 'conversation';
+    if (on || !S.currentId) showPane(on ? 'conv' : 'list');
     if (on) {
       fillBotScopes();
       loadQueues();
@@ -1846,10 +1861,10 @@
   function fillBotScopes() {
     const select = $('bots-scope');
     clear(select);
-    const mark = (scope) => (S.botsOwn.has(scope) ? ' — own settings' : '');
-    select.appendChild(el('option', { value: 'default' }, `Whole inbox (default)${mark('default')}`));
+    const mark = (scope) => (S.botsOwn.has(scope) ? tr('console.own_settings') : '');
+    select.appendChild(el('option', { value: 'default' }, tr('console.scope_whole_inbox') + mark('default')));
     for (const q of S.queues || []) {
-      select.appendChild(el('option', { value: q.id }, `Queue ${q.name || q.id}${mark(q.id)}`));
+      select.appendChild(el('option', { value: q.id }, tr('console.scope_queue', { name: q.name || q.id }) + mark(q.id)));
     }
     if (!Array.from(select.options).some((o) => o.value === S.botsScope)) {
       select.appendChild(el('option', { value: S.botsScope }, queueName(S.botsScope)));
@@ -1891,7 +1906,7 @@
     S.botsSeq += 1;
     const mine = S.botsSeq;
     const mySeq = S.bootSeq;
-    botsState('loading', 'Loading…');
+    botsState('loading', tr('console.loading'));
     $('bots-load-error').hidden = true;
     let data;
     try {
@@ -1900,8 +1915,8 @@
       if (mine !== S.botsSeq || mySeq !== S.bootSeq) return;
       botsState('error', '');
       const err = $('bots-load-error');
-      setText(err, e.status === 403 ? 'Only supervisors and admins manage the bot and business hours.'
-        : `Could not load the settings: ${e.message}`);
+      setText(err, e.status === 403 ? tr('console.only_supervisors_and_admins_manage_the')
+        : tr('console.could_not_load_the_settings', { message: e.message }));
       err.hidden = false;
       return;
     }
@@ -1919,7 +1934,7 @@
     const t = tsOf(iso);
     if (!t) return '—';
     try {
-      return `${new Date(t).toLocaleString(undefined, {
+      return `${new Date(t).toLocaleString(I18N.locale, {
         timeZone: tz, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
       })} (${tz})`;
     } catch (_) {
@@ -1935,15 +1950,15 @@
     node.dataset.open = String(!!st.open_now);
     clear(node);
     let text;
-    if (!eff) text = 'Open now: no business hours are set, so the inbox counts as always open.';
-    else if (st.open_now) text = `Open now${st.closes_at ? ` — closes ${zonedTime(st.closes_at, tz)}` : ''}`;
-    else text = `Closed now${st.next_open ? ` — next open ${zonedTime(st.next_open, tz)}` : ' — no opening ahead'}`;
+    if (!eff) text = tr('console.open_now_no_business_hours_are');
+    else if (st.open_now) text = st.closes_at ? tr('console.open_now_closes', { time: zonedTime(st.closes_at, tz) }) : tr('console.open_now');
+    else text = st.next_open ? tr('console.closed_now_next_open', { time: zonedTime(st.next_open, tz) }) : tr('console.closed_now_no_opening');
     node.appendChild(el('span', { class: 'bots-status-text', 'data-testid': 'bots-open-now' }, text));
     if (eff && v.hours === null && v.scope !== 'default') {
-      node.appendChild(el('span', { class: 'bots-hint' }, ' (the whole inbox’s hours)'));
+      node.appendChild(el('span', { class: 'bots-hint' }, tr('console.the_whole_inbox_s_hours')));
     }
     if (st.next_open && st.open_now) {
-      node.appendChild(el('span', { class: 'bots-hint', 'data-testid': 'bots-next-open' }, ` · next open ${zonedTime(st.next_open, tz)}`));
+      node.appendChild(el('span', { class: 'bots-hint', 'data-testid': 'bots-next-open' }, tr('console.next_open_suffix', { time: zonedTime(st.next_open, tz) })));
     }
   }
 
@@ -1956,8 +1971,8 @@
     $('bots-exceptions').value = shown ? P.exceptionsToText(shown.exceptions) : '';
     const hint = $('bots-hours-inherit');
     let note = '';
-    if (!own && shown) note = 'This queue has no hours of its own: the whole inbox’s apply (shown here to start from). Saving gives the queue its own.';
-    else if (!own) note = 'No business hours yet: the inbox counts as always open.';
+    if (!own && shown) note = tr('console.this_queue_has_no_hours_of');
+    else if (!own) note = tr('console.no_business_hours_yet_the_inbox');
     hint.hidden = !note;
     setText(hint, note);
     $('bots-remove-hours').hidden = !own;
@@ -1970,8 +1985,8 @@
       holidays: P.splitList($('bots-holidays').value),
       exceptions: P.parseExceptions($('bots-exceptions').value),
     };
-    if (!doc.tz) throw new Error('Give the time zone, an IANA name like Europe/Moscow.');
-    if (!doc.week) throw new Error('Give the weekly hours, like mon-fri 09:00-18:00.');
+    if (!doc.tz) throw new Error(tr('console.give_the_time_zone_an_iana'));
+    if (!doc.week) throw new Error(tr('console.give_the_weekly_hours_like_mon'));
     return doc;
   }
 
@@ -1997,7 +2012,7 @@
     } catch (e) {
       button.disabled = false;
       if (mySeq !== S.bootSeq || scope !== S.botsScope) return;
-      showBotsError(which, e.status === 403 ? 'Only supervisors and admins manage the bot and business hours.' : e.message);
+      showBotsError(which, e.status === 403 ? tr('console.only_supervisors_and_admins_manage_the') : e.message);
       return;
     }
     button.disabled = false;
@@ -2006,7 +2021,7 @@
     renderBotStatus(data);
     if (which === 'hours') fillHours(data); else fillFlow(data);
     const saved = $(`bots-${which}-saved`);
-    setText(saved, body === null ? 'Removed.' : `Saved at ${new Date().toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })}.`);
+    setText(saved, body === null ? tr('console.removed') : tr('console.saved_at', { time: new Date().toLocaleTimeString(I18N.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) }));
     saved.hidden = false;
     if (body === null) S.botsOwn.delete(scope); else S.botsOwn.add(scope);
     loadBotScopes();
@@ -2017,10 +2032,10 @@
     const e = entry && typeof entry === 'object' ? entry : {};
     const row = el('li', { class: 'bots-faq-row', 'data-testid': 'bots-faq-row' },
       el('div', { class: 'bots-faq-fields' },
-        el('input', { class: 'bots-faq-title', 'data-testid': 'bots-faq-title', placeholder: 'Title (a menu button; optional)', 'aria-label': 'Title', autocomplete: 'off', maxlength: 100 }),
-        el('textarea', { class: 'bots-faq-answer', 'data-testid': 'bots-faq-answer', rows: 2, placeholder: 'Answer', 'aria-label': 'Answer' }),
-        el('input', { class: 'bots-faq-keywords', 'data-testid': 'bots-faq-keywords', placeholder: 'Keywords, comma separated', 'aria-label': 'Keywords', autocomplete: 'off' })),
-      el('button', { class: 'chip-remove', type: 'button', 'data-testid': 'bots-faq-remove', title: 'Remove the entry', 'aria-label': 'Remove the entry', onclick: () => row.remove() }, '×'));
+        el('input', { class: 'bots-faq-title', 'data-testid': 'bots-faq-title', placeholder: tr('console.title_a_menu_button_optional'), 'aria-label': tr('console.title'), autocomplete: 'off', maxlength: 100 }),
+        el('textarea', { class: 'bots-faq-answer', 'data-testid': 'bots-faq-answer', rows: 2, placeholder: tr('console.answer'), 'aria-label': tr('console.answer') }),
+        el('input', { class: 'bots-faq-keywords', 'data-testid': 'bots-faq-keywords', placeholder: tr('console.keywords_comma_separated'), 'aria-label': tr('console.keywords'), autocomplete: 'off' })),
+      el('button', { class: 'chip-remove', type: 'button', 'data-testid': 'bots-faq-remove', title: tr('console.remove_the_entry'), 'aria-label': tr('console.remove_the_entry'), onclick: () => row.remove() }, '×'));
     // Values as properties: they are whatever was typed, never markup.
     row.querySelector('.bots-faq-title').value = typeof e.title === 'string' ? e.title : '';
     row.querySelector('.bots-faq-answer').value = typeof e.answer === 'string' ? e.answer : '';
@@ -2057,12 +2072,12 @@
     const keys = BOT_TEXTS.slice();
     for (const key of Object.keys(texts)) if (!keys.some(([k]) => k === key)) keys.push([key, key.replace(/_/g, ' ')]);
     for (const [key, label] of keys) {
-      const area = el('textarea', { 'data-testid': `bots-text-${key}`, 'data-key': key, rows: 2, placeholder: '(the language’s default)' });
+      const area = el('textarea', { 'data-testid': `bots-text-${key}`, 'data-key': key, rows: 2, placeholder: tr('console.the_language_s_default') });
       area.value = typeof texts[key] === 'string' ? texts[key] : '';
       box.appendChild(el('label', { class: 'dialog-field' }, el('span', null, label, el('code', { class: 'bots-key' }, key)), area));
     }
     const none = $('bots-flow-none');
-    const note = f ? '' : `No bot ${S.botsScope === 'default' ? 'for the whole inbox' : 'of this queue’s own'} yet: saving creates it; empty fields take the language’s defaults.`;
+    const note = f ? '' : tr(S.botsScope === 'default' ? 'console.no_bot_inbox' : 'console.no_bot_queue');
     none.hidden = !note;
     setText(none, note);
     $('bots-remove-flow').hidden = !f;
@@ -2202,8 +2217,8 @@
     node.dataset.rating = String(csat.rating);
     const comment = typeof csat.comment === 'string' ? csat.comment.trim() : '';
     // The comment is the customer's words: text only.
-    setText(node, `CSAT ${'★'.repeat(rating)}${'☆'.repeat(5 - rating)} ${csat.rating}/5${comment ? ` — “${comment}”` : ''}`);
-    node.title = `Customer rating${csat.at ? `, ${fullTime(csat.at)}` : ''}${comment ? `: ${comment}` : ''}`;
+    setText(node, tr(comment ? 'console.csat_comment' : 'console.csat', { stars: '★'.repeat(rating) + '☆'.repeat(5 - rating), rating: csat.rating, comment }));
+    node.title = tr('console.customer_rating') + (csat.at ? `, ${fullTime(csat.at)}` : '') + (comment ? `: ${comment}` : '');
   }
 
   // Orders and payment links ------------------------------------------------------
@@ -2221,16 +2236,16 @@
   const MAX_SKU = 100;
   const MAX_TRACKING = 100;
   const ORDER_STATUS_LABELS = {
-    draft: 'Draft', awaiting_payment: 'Awaiting payment', paid: 'Paid', shipped: 'Shipped',
-    delivered: 'Delivered', cancelled: 'Cancelled', refunded: 'Refunded',
+    draft: tr('console.draft'), awaiting_payment: tr('console.awaiting_payment'), paid: tr('console.paid'), shipped: tr('console.shipped'),
+    delivered: tr('console.order_delivered'), cancelled: tr('console.cancelled_2'), refunded: tr('console.refunded'),
   };
   const PAYMENT_STATUS_LABELS = {
-    creating: 'creating the link…', pending: 'link sent, not paid yet',
-    waiting_for_capture: 'authorised, waiting for capture', succeeded: 'paid',
-    canceled: 'cancelled', refunded: 'refunded',
+    creating: tr('console.creating_the_link'), pending: tr('console.link_sent_not_paid_yet'),
+    waiting_for_capture: tr('console.authorised_waiting_for_capture'), succeeded: tr('console.payment_paid'),
+    canceled: tr('console.payment_cancelled'), refunded: tr('console.payment_refunded'),
   };
   const WHOLE_NUMBER = /^\s*-?\d{1,9}\s*$/;
-  const moneyLocale = () => (navigator.languages && navigator.languages[0]) || navigator.language || 'en-US';
+  const moneyLocale = () => I18N.locale;
 
   const O = {
     shown: localStorage.getItem(ORDERS_SHOWN_KEY) !== 'hidden',
@@ -2315,7 +2330,7 @@
     } catch (e) {
       if (mySeq !== O.seq || O.convId !== id || e.status === 401) return;
       O.state = 'error';
-      O.error = `Could not load the orders: ${e.message}`;
+      O.error = tr('console.could_not_load_the_orders', { message: e.message });
     }
     renderOrders();
   }
@@ -2331,7 +2346,7 @@
         O.providersError = '';
       } catch (e) {
         if (mySeq !== S.bootSeq) return;
-        O.providersError = `Could not load the payment providers: ${e.message}`;
+        O.providersError = tr('console.could_not_load_the_payment_providers', { message: e.message });
       } finally {
         if (mySeq === S.bootSeq) O.providersLoading = null;
       }
@@ -2344,7 +2359,7 @@
     if (!validOrder(f.order) || f.conversation_id !== O.convId) return;
     if (!putOrder(f.order)) return;
     if (O.editing === f.order.id && f.order.status !== 'draft') {
-      showOrderFormError(`Order #${f.order.number} is ${(ORDER_STATUS_LABELS[f.order.status] || f.order.status).toLowerCase()} now: only a draft can be edited.`);
+      showOrderFormError(tr('console.order_no_longer_draft', { number: f.order.number, status: (ORDER_STATUS_LABELS[f.order.status] || f.order.status).toLowerCase() }));
     }
     renderOrders();
   }
@@ -2377,7 +2392,7 @@
     const act = canAct(c);
     $('orders-new').hidden = !act || O.editing !== null;
     const stateNode = $('orders-state');
-    setText(stateNode, O.state === 'loading' && !O.orders.size ? 'Loading…' : '');
+    setText(stateNode, O.state === 'loading' && !O.orders.size ? tr('console.loading') : '');
     const err = $('orders-error');
     const problems = [O.error, act ? O.providersError : ''].filter(Boolean);
     err.hidden = !problems.length;
@@ -2396,7 +2411,7 @@
       return node;
     });
     if (!nodes.length) {
-      const empty = O.state === 'ok' ? el('li', { class: 'order-empty', 'data-testid': 'orders-empty' }, 'No orders in this conversation yet.') : null;
+      const empty = O.state === 'ok' ? el('li', { class: 'order-empty', 'data-testid': 'orders-empty' }, tr('console.no_orders_in_this_conversation_yet')) : null;
       list.replaceChildren(...(empty ? [empty] : []));
       return;
     }
@@ -2413,7 +2428,7 @@
       'aria-busy': ui.busy ? 'true' : null,
     },
     el('div', { class: 'order-item-head' },
-      el('span', { class: 'order-number', 'data-testid': 'order-number' }, `Order #${o.number}`),
+      el('span', { class: 'order-number', 'data-testid': 'order-number' }, tr('console.order', { number: o.number })),
       el('span', { class: 'order-status', 'data-testid': 'order-status', 'data-status': o.status },
         ORDER_STATUS_LABELS[o.status] || o.status),
       el('span', { class: 'order-total', 'data-testid': 'order-total' }, P.formatAmount(o.total, currency, loc))),
@@ -2421,8 +2436,8 @@
       el('span', { class: 'order-item-line-name' }, `${line.quantity} × ${line.name}`),
       line.sku ? el('span', { class: 'order-item-line-sku' }, line.sku) : null,
       el('span', { class: 'order-item-line-total' }, P.formatAmount(line.total, currency, loc))))),
-    o.external_id ? el('div', { class: 'order-meta', 'data-testid': 'order-external' }, `External id: ${o.external_id}`) : null,
-    o.tracking_number ? el('div', { class: 'order-meta', 'data-testid': 'order-tracking-number' }, `Tracking number: ${o.tracking_number}`) : null,
+    o.external_id ? el('div', { class: 'order-meta', 'data-testid': 'order-external' }, tr('console.external_id', { external_id: o.external_id })) : null,
+    o.tracking_number ? el('div', { class: 'order-meta', 'data-testid': 'order-tracking-number' }, tr('console.tracking_number', { tracking_number: o.tracking_number })) : null,
     paymentRow(o),
     act ? orderActions(o, ui) : null,
     el('div', { class: 'order-error', 'data-testid': 'order-error', role: 'alert', hidden: !ui.error }, ui.error || ''));
@@ -2436,7 +2451,7 @@
     const url = typeof p.url === 'string' && /^https?:\/\//i.test(p.url) ? p.url : '';
     return el('div', { class: 'order-payment', 'data-testid': 'order-payment', 'data-status': p.status || '' },
       el('span', { 'data-testid': 'order-payment-status' },
-        `Payment: ${PAYMENT_STATUS_LABELS[p.status] || p.status || '?'}${provider ? ` (${provider})` : ''}`),
+        tr('console.payment_status', { status: PAYMENT_STATUS_LABELS[p.status] || p.status || '?' }) + (provider ? ` (${provider})` : '')),
       url ? el('a', {
         class: 'order-payment-url', 'data-testid': 'order-payment-url', href: url, target: '_blank', rel: 'noopener noreferrer',
       }, url) : null);
@@ -2456,16 +2471,16 @@
     if (s === 'draft' || s === 'awaiting_payment') box.appendChild(linkControls(o, ui));
     const row = el('div', { class: 'order-actions-row' });
     if (s === 'draft') {
-      row.appendChild(orderButton('order-edit', 'Edit', () => openOrderForm(o), { disabled: ui.busy }));
+      row.appendChild(orderButton('order-edit', tr('console.edit'), () => openOrderForm(o), { disabled: ui.busy }));
     }
     if (s === 'awaiting_payment') {
-      row.appendChild(orderButton('order-to-draft', 'Back to draft', () => changeOrder(o, { status: 'draft' }),
-        { disabled: ui.busy, title: 'Drop the payment link so the order can be edited' }));
+      row.appendChild(orderButton('order-to-draft', tr('console.back_to_draft'), () => changeOrder(o, { status: 'draft' }),
+        { disabled: ui.busy, title: tr('console.drop_the_payment_link_so_the') }));
     }
     if (s === 'paid') {
       const tracking = el('input', {
         class: 'order-input', 'data-testid': 'order-tracking', maxlength: String(MAX_TRACKING),
-        placeholder: 'Tracking number (optional)', 'aria-label': 'Tracking number', autocomplete: 'off', spellcheck: 'false',
+        placeholder: tr('console.tracking_number_optional'), 'aria-label': tr('console.tracking_number_2'), autocomplete: 'off', spellcheck: 'false',
         disabled: ui.busy, oninput: (ev) => { ui.tracking = ev.target.value; },
       });
       tracking.value = ui.tracking;
@@ -2475,14 +2490,14 @@
       };
       tracking.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' && !ev.isComposing) { ev.preventDefault(); ship(); } });
       row.appendChild(tracking);
-      row.appendChild(orderButton('order-ship', 'Mark shipped', ship, { primary: true, disabled: ui.busy }));
+      row.appendChild(orderButton('order-ship', tr('console.mark_shipped'), ship, { primary: true, disabled: ui.busy }));
     }
     if (s === 'paid' || s === 'shipped') {
-      row.appendChild(orderButton('order-deliver', 'Delivered', () => changeOrder(o, { status: 'delivered' }), { disabled: ui.busy }));
+      row.appendChild(orderButton('order-deliver', tr('console.order_delivered'), () => changeOrder(o, { status: 'delivered' }), { disabled: ui.busy }));
     }
     if (s === 'draft' || s === 'awaiting_payment') {
-      row.appendChild(orderButton('order-cancel', 'Cancel order', () => changeOrder(o, { status: 'cancelled' }),
-        { ghost: true, disabled: ui.busy, title: 'The customer is told the order is cancelled' }));
+      row.appendChild(orderButton('order-cancel', tr('console.cancel_order'), () => changeOrder(o, { status: 'cancelled' }),
+        { ghost: true, disabled: ui.busy, title: tr('console.the_customer_is_told_the_order') }));
     }
     if (row.children.length) box.appendChild(row);
     return box.children.length ? box : null;
@@ -2492,25 +2507,25 @@
     const again = o.status === 'awaiting_payment';
     const wrap = el('div', { class: 'order-actions-row' });
     if (O.providers === null) {
-      wrap.appendChild(el('span', { class: 'order-hint' }, O.providersError ? 'No payment providers.' : 'Loading payment providers…'));
+      wrap.appendChild(el('span', { class: 'order-hint' }, O.providersError ? tr('console.no_payment_providers') : tr('console.loading_payment_providers')));
       return wrap;
     }
     if (!O.providers.length) {
       wrap.appendChild(el('span', { class: 'order-hint', 'data-testid': 'order-no-provider' },
-        'No payment provider is set up (inbox payment add sandbox Sandbox).'));
+        tr('console.no_payment_provider_is_set_up')));
       return wrap;
     }
     const select = el('select', {
-      class: 'order-input', 'data-testid': 'order-provider', 'aria-label': 'Payment provider', disabled: ui.busy,
+      class: 'order-input', 'data-testid': 'order-provider', 'aria-label': tr('console.payment_provider'), disabled: ui.busy,
       onchange: (ev) => { ui.provider = ev.target.value; },
     }, O.providers.map((p) => el('option', { value: p.id }, p.name || p.kind || p.id)));
     const wanted = [ui.provider, o.payment && o.payment.provider_id].find((id) => id && O.providers.some((p) => p.id === id));
     select.value = wanted || O.providers[0].id;
     ui.provider = select.value;
     wrap.appendChild(select);
-    wrap.appendChild(orderButton('order-send-link', again ? 'Send the link again' : 'Send payment link',
+    wrap.appendChild(orderButton('order-send-link', again ? tr('console.send_the_link_again') : tr('console.send_payment_link'),
       () => sendPaymentLink(o, ui.provider), { primary: true, disabled: ui.busy,
-        title: 'The customer gets a button with the link in their channel' }));
+        title: tr('console.the_customer_gets_a_button_with') }));
     return wrap;
   }
 
@@ -2566,14 +2581,14 @@
       return node;
     };
     const row = el('li', { class: 'order-line', 'data-testid': 'order-line' },
-      input('order-line-name', 'Name', { class: 'order-input order-line-name', maxlength: String(MAX_LINE_NAME) }, l.name),
-      input('order-line-sku', 'SKU', { class: 'order-input order-line-sku', maxlength: String(MAX_SKU), spellcheck: 'false' }, l.sku),
-      input('order-line-quantity', 'Quantity', { class: 'order-input order-line-quantity', type: 'number', step: '1', min: '1', inputmode: 'numeric' },
+      input('order-line-name', tr('console.name'), { class: 'order-input order-line-name', maxlength: String(MAX_LINE_NAME) }, l.name),
+      input('order-line-sku', tr('console.sku'), { class: 'order-input order-line-sku', maxlength: String(MAX_SKU), spellcheck: 'false' }, l.sku),
+      input('order-line-quantity', tr('console.quantity'), { class: 'order-input order-line-quantity', type: 'number', step: '1', min: '1', inputmode: 'numeric' },
         l.quantity == null ? '1' : l.quantity),
-      input('order-line-price', 'Unit price', { class: 'order-input order-line-price', inputmode: 'decimal', spellcheck: 'false' }, l.unit_price),
+      input('order-line-price', tr('console.unit_price'), { class: 'order-input order-line-price', inputmode: 'decimal', spellcheck: 'false' }, l.unit_price),
       el('output', { class: 'order-line-total', 'data-testid': 'order-line-total' }),
       el('button', {
-        class: 'chip-remove', type: 'button', 'data-testid': 'order-line-remove', 'aria-label': 'Remove this line', title: 'Remove this line',
+        class: 'chip-remove', type: 'button', 'data-testid': 'order-line-remove', 'aria-label': tr('console.remove_this_line'), title: tr('console.remove_this_line'),
         onclick: () => removeLine(row),
       }, '×'));
     row.addEventListener('input', updateOrderTotal);
@@ -2629,7 +2644,7 @@
     }
     const node = $('order-form-total');
     node.dataset.state = complete ? 'ok' : 'incomplete';
-    node.title = complete ? '' : 'A line has no valid quantity or unit price yet';
+    node.title = complete ? '' : tr('console.a_line_has_no_valid_quantity');
     setText(node, complete ? P.formatMoney(sum, currency, loc) : '—');
     $('order-add-line').disabled = rows.length >= MAX_ORDER_LINES;
   }
@@ -2657,7 +2672,7 @@
     const c = S.currentId ? S.convs.get(S.currentId) : null;
     if (!c || !canAct(c)) return;
     O.editing = order ? order.id : 'new';
-    setText($('order-form-title'), order ? `Edit order #${order.number}` : 'New order');
+    setText($('order-form-title'), order ? tr('console.edit_order', { number: order.number }) : tr('console.new_order'));
     fillCurrencies(order ? order.currency : 'RUB');
     $('order-external-id').value = order && order.external_id ? order.external_id : '';
     $('order-lines').replaceChildren();
@@ -2758,12 +2773,12 @@
       const presence = o.presence || 'offline';
       // The server only lets a plain operator hand over to someone online.
       const disabled = !isSuper() && presence !== 'online';
-      const me = S.me && o.id === S.me.id ? ' (you)' : '';
+      const me = S.me && o.id === S.me.id ? tr('console.you_suffix') : '';
       select.appendChild(el('option', { value: o.id, disabled, 'data-presence': presence },
-        `${o.name || o.login}${me}${o.login && o.name ? ` (${o.login})` : ''} — ${presence}`));
+        `${o.name || o.login}${me}${o.login && o.name ? ` (${o.login})` : ''} — ${tr(`console.presence_${presence}`)}`));
       if (!disabled && !firstEnabled) firstEnabled = o.id;
     }
-    if (!everyone.length) select.appendChild(el('option', { value: '', disabled: true }, 'No other operator'));
+    if (!everyone.length) select.appendChild(el('option', { value: '', disabled: true }, tr('console.no_other_operator')));
     const keepOk = everyone.some((o) => o.id === keep && !(!isSuper() && o.presence !== 'online'));
     select.value = keepOk ? keep : firstEnabled;
   }
@@ -2772,7 +2787,7 @@
     const select = $('transfer-queue');
     const keep = select.value;
     clear(select);
-    select.appendChild(el('option', { value: '' }, 'Its current queue (with the skills below)'));
+    select.appendChild(el('option', { value: '' }, tr('console.its_current_queue_with_the_skills')));
     for (const q of S.queues || []) {
       select.appendChild(el('option', { value: q.id }, `${q.name || q.id}${q.is_default ? ' (default)' : ''}`));
     }
@@ -2811,7 +2826,7 @@
     }
     fillTransferOperators();
     fillTransferQueues();
-    if (S.queuesError && $('transfer-error').hidden) showTransferError(`Could not load the queues: ${S.queuesError}`);
+    if (S.queuesError && $('transfer-error').hidden) showTransferError(tr('console.could_not_load_the_queues', { queuesError: S.queuesError }));
   }
 
   /** "lenses=3, ru" → {lenses: 3, ru: 1}; null when empty. Throws Error with a sentence. */
@@ -2821,8 +2836,8 @@
       const [rawName, ...rest] = item.split('=');
       const name = rawName.trim();
       const level = rest.length ? rest.join('=').trim() : '1';
-      if (!name || !/^[\p{L}\p{N}_:.-]+$/u.test(name)) throw new Error(`"${name || item}" is not a skill name (letters, digits, _ - : .).`);
-      if (!/^\d+$/.test(level) || Number(level) < 1 || Number(level) > 10) throw new Error(`The level of ${name} must be a whole number 1–10.`);
+      if (!name || !/^[\p{L}\p{N}_:.-]+$/u.test(name)) throw new Error(tr('console.not_a_skill_name', { name: name || item }));
+      if (!/^\d+$/.test(level) || Number(level) < 1 || Number(level) > 10) throw new Error(tr('console.the_level_of_must_be_a', { name }));
       out[name] = Number(level);
     }
     return Object.keys(out).length ? out : null;
@@ -2835,13 +2850,13 @@
     const frame = { type: 'conversation.transfer', conversation_id: id };
     if (transferMode() === 'operator') {
       const op = $('transfer-operator').value;
-      if (!op) { showTransferError('Choose an operator.'); return; }
+      if (!op) { showTransferError(tr('console.choose_an_operator')); return; }
       frame.operator_id = op;
     } else {
       let skills;
       try { skills = parseSkills($('transfer-skills').value); } catch (e) { showTransferError(e.message); return; }
       const queue = $('transfer-queue').value;
-      if (!queue && !skills) { showTransferError('Choose a queue, or give the skills the next operator needs.'); return; }
+      if (!queue && !skills) { showTransferError(tr('console.choose_a_queue_or_give_the')); return; }
       if (queue) frame.queue = queue;
       if (skills) frame.skills = skills;
     }
@@ -2857,21 +2872,21 @@
       },
       onError: (f) => {
         $('transfer-submit').disabled = false;
-        if (S.transferFor === id) showTransferError(f.message || f.code || 'The server refused the transfer.');
+        if (S.transferFor === id) showTransferError(f.message || f.code || tr('console.the_server_refused_the_transfer'));
       },
     });
     if (!sent) {
       $('transfer-submit').disabled = false;
-      showTransferError('Not connected. Try again when the connection is back.');
+      showTransferError(tr('console.not_connected_try_again_when_the'));
     }
   }
 
   // Why? (supervisors) ------------------------------------------------------------
 
-  const TASK_STATUS = { waiting: 'waiting in the queue', assigned: 'assigned', done: 'done', finished: 'done' };
+  const TASK_STATUS = { waiting: tr('console.waiting_in_the_queue'), assigned: tr('console.task_assigned'), done: tr('console.task_done'), finished: tr('console.task_done') };
 
   const whyNames = {
-    operator: (id) => (id ? operatorName(id) || `operator ${String(id).slice(0, 8)}` : '—'),
+    operator: (id) => (id ? operatorName(id) || tr('console.operator_short_id', { id: String(id).slice(0, 8) }) : '—'),
     queue: (id) => queueName(id),
     time: (iso) => fullTime(iso),
   };
@@ -2881,7 +2896,7 @@
     if (!id || !isSuper()) return;
     S.whyFor = id;
     const c = S.convs.get(id);
-    setText($('why-title'), `Routing decisions — ${(c && c.contact_name) || 'conversation'}`);
+    setText($('why-title'), tr('console.routing_decisions_for', { name: (c && c.contact_name) || tr('console.conversation_word') }));
     if (!$('why-dialog').open) $('why-dialog').showModal();
     await loadWhy(id);
   }
@@ -2892,7 +2907,7 @@
     body.dataset.state = 'loading';
     body.setAttribute('aria-busy', 'true');
     clear(body);
-    body.appendChild(el('p', { class: 'why-muted' }, 'Loading…'));
+    body.appendChild(el('p', { class: 'why-muted' }, tr('console.loading')));
     let data;
     try {
       [data] = await Promise.all([
@@ -2905,8 +2920,8 @@
       body.removeAttribute('aria-busy');
       clear(body);
       body.appendChild(el('div', { class: 'dialog-error', 'data-testid': 'why-error', role: 'alert' },
-        e.status === 403 ? 'Only supervisors and admins can see routing decisions.' : `Could not load the routing decisions: ${e.message}`,
-        el('button', { class: 'link-btn', type: 'button', onclick: () => loadWhy(id) }, 'Retry')));
+        e.status === 403 ? tr('console.only_supervisors_and_admins_can_see') : tr('console.could_not_load_the_routing_decisions', { message: e.message }),
+        el('button', { class: 'link-btn', type: 'button', onclick: () => loadWhy(id) }, tr('console.retry'))));
       return;
     }
     if (mySeq !== S.bootSeq || S.whyFor !== id) return;
@@ -2921,43 +2936,43 @@
     const sections = [];
     if (task) {
       const rows = [
-        ['Queue', queueName(task.queue_id)],
-        ['Status', TASK_STATUS[task.status] || String(task.status || '—')],
-        ['Priority', typeof task.priority === 'number' ? String(task.priority) : '—'],
+        [tr('console.queue_2'), queueName(task.queue_id)],
+        [tr('console.status'), TASK_STATUS[task.status] || String(task.status || '—')],
+        [tr('console.priority'), typeof task.priority === 'number' ? String(task.priority) : '—'],
       ];
-      if (task.assignee_id) rows.push(['Assignee', whyNames.operator(task.assignee_id)]);
-      if (task.last_operator_id) rows.push(['Last operator', whyNames.operator(task.last_operator_id)]);
+      if (task.assignee_id) rows.push([tr('console.assignee_2'), whyNames.operator(task.assignee_id)]);
+      if (task.last_operator_id) rows.push([tr('console.last_operator'), whyNames.operator(task.last_operator_id)]);
       if (Array.isArray(task.declined_by) && task.declined_by.length) {
-        rows.push(['Declined by', task.declined_by.map(whyNames.operator).join(', ')]);
+        rows.push([tr('console.declined_by'), task.declined_by.map(whyNames.operator).join(', ')]);
       }
       if (task.extra_skills && Object.keys(task.extra_skills).length) {
-        rows.push(['Skills asked for', Object.entries(task.extra_skills).map(([k, v]) => `${k}≥${v}`).join(', ')]);
+        rows.push([tr('console.skills_asked_for'), Object.entries(task.extra_skills).map(([k, v]) => `${k}≥${v}`).join(', ')]);
       }
-      if (task.entered_queue_at) rows.push(['In this queue since', fullTime(task.entered_queue_at)]);
+      if (task.entered_queue_at) rows.push([tr('console.in_this_queue_since'), fullTime(task.entered_queue_at)]);
       if (task.first_response_due) {
-        rows.push(['First response due', fullTime(task.first_response_due) + (task.first_response_breached_at ? ' — breached' : '')]);
+        rows.push([tr('console.first_response_due'), fullTime(task.first_response_due) + (task.first_response_breached_at ? tr('console.breached') : '')]);
       }
       if (task.resolution_due) {
-        rows.push(['Resolution due', fullTime(task.resolution_due) + (task.resolution_breached_at ? ' — breached' : '')]);
+        rows.push([tr('console.resolution_due'), fullTime(task.resolution_due) + (task.resolution_breached_at ? tr('console.breached') : '')]);
       }
-      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-task' }, el('h3', null, 'Routing task'), P.keyValues(rows, 'why-fields')));
+      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-task' }, el('h3', null, tr('console.routing_task')), P.keyValues(rows, 'why-fields')));
     } else {
       sections.push(el('section', { class: 'why-section', 'data-testid': 'why-task' },
-        el('p', { class: 'why-muted' }, 'The router has no task for this conversation (a bot handles it, or it is resolved).')));
+        el('p', { class: 'why-muted' }, tr('console.the_router_has_no_task_for'))));
     }
     const offers = Array.isArray(data.offers) ? data.offers : [];
     if (offers.length) {
-      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-offers' }, el('h3', null, 'Pending offers'),
-        el('ul', null, offers.map((o) => el('li', null, `${whyNames.operator(o.operator_id)}, until ${fullTime(o.expires_at)}`)))));
+      sections.push(el('section', { class: 'why-section', 'data-testid': 'why-offers' }, el('h3', null, tr('console.pending_offers')),
+        el('ul', null, offers.map((o) => el('li', null, tr('console.offer_until', { name: whyNames.operator(o.operator_id), time: fullTime(o.expires_at) }))))));
     }
     if (data.now && typeof data.now === 'object') {
       sections.push(el('section', { class: 'why-section', 'data-testid': 'why-now' },
-        el('h3', null, `If the router decided now: ${P.outcomeLabel(data.now.outcome)}`),
+        el('h3', null, tr('console.if_router_decided_now', { outcome: P.outcomeLabel(data.now.outcome) })),
         P.renderExplanation(data.now, whyNames)));
     }
     const decisions = Array.isArray(data.decisions) ? data.decisions : [];
     sections.push(el('section', { class: 'why-section' },
-      el('h3', null, `Decisions (${decisions.length})`),
+      el('h3', null, tr('console.decisions', { length: decisions.length })),
       decisions.length
         ? el('ol', { class: 'why-decisions', 'data-testid': 'why-decisions' }, decisions.map((d) => {
           const x = d && typeof d === 'object' ? d : {};
@@ -2965,22 +2980,175 @@
             el('div', { class: 'why-decision-head' },
               el('span', { class: 'why-outcome', 'data-testid': 'why-outcome' }, P.outcomeLabel(x.outcome)),
               el('time', { class: 'why-time', datetime: x.decided_at || '' }, fullTime(x.decided_at)),
-              x.queue_id ? el('span', { class: 'why-queue' }, `queue ${queueName(x.queue_id)}`) : null),
+              x.queue_id ? el('span', { class: 'why-queue' }, tr('console.alert_queue', { name: queueName(x.queue_id) })) : null),
             P.renderExplanation(x.explanation, whyNames));
         }))
-        : el('p', { class: 'why-muted' }, 'No routing decisions were recorded for this conversation.')));
+        : el('p', { class: 'why-muted' }, tr('console.no_routing_decisions_were_recorded_for'))));
     return el('div', null, sections);
+  }
+
+  // ---------------------------------------------------------------- comfort
+  //
+  // Presence on login, the "you are away" banner, desktop notifications and a beep, long
+  // messages folded, the narrow (one column) layout and the keyboard shortcuts.
+
+  const COLLAPSE_CHARS = 1200;   // a message longer than this (or of more lines) is folded
+  const COLLAPSE_LINES = 18;
+
+  /** After a fresh sign-in the operator goes online (INBOX_ONLINE_ON_LOGIN, in the login answer). */
+  function goOnlineIfAsked() {
+    if (!S.onlineAfterAuth) return;
+    S.onlineAfterAuth = false;
+    if (S.me && S.me.presence !== 'online') request({ type: 'presence.set', status: 'online' });
+  }
+
+  /** "You are Away: 3 conversations are waiting", from the console's own queue list. */
+  function renderBanner() {
+    const banner = $('away-banner');
+    if (!banner) return;
+    const presence = (S.me && S.me.presence) || 'offline';
+    let waiting = 0;
+    for (const c of S.convs.values()) if (bucketOf(c) === 'queue') waiting += 1;
+    const show = !!S.me && presence !== 'online' && waiting > 0;
+    banner.hidden = !show;
+    banner.dataset.presence = presence;
+    banner.dataset.waiting = String(waiting);
+    if (show) setText($('away-banner-text'), I18N.tn(presence === 'away' ? 'comfort.banner_away' : 'comfort.banner_offline', waiting));
+  }
+
+  let audio = null;
+  /** WebAudio needs a user gesture once; every click or key press offers one. */
+  function unlockAudio() {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    try {
+      if (!audio) audio = new Ctx();
+      if (audio.state === 'suspended') audio.resume().catch(() => {});
+    } catch (_) { audio = null; }
+  }
+
+  function beep() {
+    if (!audio || audio.state !== 'running') return;
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    const now = audio.currentTime;
+    osc.type = 'sine';
+    osc.frequency.setValueAtTime(880, now);
+    osc.frequency.setValueAtTime(660, now + 0.12);
+    gain.gain.setValueAtTime(0.0001, now);
+    gain.gain.exponentialRampToValueAtTime(0.2, now + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.3);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now);
+    osc.stop(now + 0.32);
+  }
+
+  const canNotify = () => typeof window.Notification === 'function';
+
+  function renderNotifyButton() {
+    const btn = $('notify-btn');
+    btn.hidden = !canNotify() || Notification.permission !== 'default';
+  }
+
+  function askNotifications() {
+    unlockAudio();
+    if (!canNotify()) return;
+    Promise.resolve(Notification.requestPermission()).catch(() => {}).then(renderNotifyButton);
+  }
+
+  /** A new offer or assignment: a beep, and a desktop notification when the tab is not in front. */
+  function alertNew(kind, conversation, seq) {
+    if (typeof seq === 'number' && seq <= S.replayUntil) return;   // a replayed frame: old news
+    beep();
+    if (!canNotify() || Notification.permission !== 'granted' || document.hasFocus()) return;
+    const c = conversation || {};
+    try {
+      const n = new Notification(tr(kind === 'offer' ? 'comfort.notify_offer' : 'comfort.notify_assigned'), {
+        body: tr('comfort.notify_body', { name: c.contact_name || tr('console.unknown_contact'), preview: c.preview || '' }),
+        tag: `inbox-${c.id || kind}`,
+      });
+      n.onclick = () => { window.focus(); if (c.id) openConversation(c.id); n.close(); };
+    } catch (_) { /* some browsers only notify from a service worker */ }
+  }
+
+  /** The text length of a message, to decide whether it is folded. */
+  function messageSize(m) {
+    const parts = Array.isArray(m.parts) && m.parts.length ? m.parts : [{ text: m.text || '' }];
+    let chars = 0;
+    let lines = 0;
+    for (const p of parts) {
+      for (const key of ['text', 'caption']) {
+        if (p && typeof p[key] === 'string') { chars += p[key].length; lines += p[key].split('\n').length; }
+      }
+    }
+    return { chars, lines };
+  }
+
+  /** A long message shows its start and a "Show more" button. */
+  function foldable(bubble, m) {
+    const { chars, lines } = messageSize(m);
+    if (chars <= COLLAPSE_CHARS && lines <= COLLAPSE_LINES) return null;
+    bubble.classList.add('is-collapsed');
+    bubble.dataset.collapsed = 'true';
+    const btn = el('button', { class: 'link-btn msg-more', type: 'button', 'data-testid': 'message-more', 'aria-expanded': 'false' },
+      tr('comfort.show_more'));
+    btn.addEventListener('click', () => {
+      const open = bubble.classList.toggle('is-collapsed');
+      bubble.dataset.collapsed = String(open);
+      btn.setAttribute('aria-expanded', String(!open));
+      setText(btn, tr(open ? 'comfort.show_more' : 'comfort.show_less'));
+    });
+    return btn;
+  }
+
+  /** One column (narrow screens): the list or the conversation. */
+  function showPane(pane) {
+    document.querySelector('.layout').dataset.pane = pane;
+  }
+
+  function nextConversation(step) {
+    const items = Array.from(document.querySelectorAll('#list-mine [data-id], #list-queue [data-id], #list-others [data-id]'))
+      .filter((n) => n.offsetParent !== null || window.matchMedia('(max-width: 640px)').matches);
+    if (!items.length) return;
+    const at = items.findIndex((n) => n.dataset.id === S.currentId);
+    const next = items[(at + step + items.length) % items.length];
+    if (next && next.dataset.id !== S.currentId) openConversation(next.dataset.id);
+  }
+
+  function onShortcut(ev) {
+    if (ev.altKey && !ev.ctrlKey && !ev.metaKey && (ev.key === 'ArrowDown' || ev.key === 'ArrowUp')) {
+      ev.preventDefault();
+      nextConversation(ev.key === 'ArrowDown' ? 1 : -1);
+    } else if (ev.altKey && !ev.ctrlKey && !ev.metaKey && ev.code === 'KeyR') {
+      const btn = $('btn-resolve');
+      if (!btn.hidden && !btn.disabled && S.currentId) { ev.preventDefault(); btn.click(); }
+    }
+  }
+
+  function wireComfort() {
+    const lang = $('lang-select');
+    lang.value = I18N.lang;
+    lang.addEventListener('change', () => I18N.setLang(lang.value));
+    $('notify-btn').addEventListener('click', askNotifications);
+    $('away-go-online').addEventListener('click', () => {
+      if (!request({ type: 'presence.set', status: 'online' })) showComposerError(tr('console.not_connected_presence_was_not_changed'));
+    });
+    $('btn-back').addEventListener('click', () => showPane('list'));
+    document.addEventListener('keydown', onShortcut);
+    for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, unlockAudio, { passive: true });
+    renderNotifyButton();
   }
 
   // ---------------------------------------------------------------- wiring
 
   function wire() {
+    wireComfort();
     $('login-form').addEventListener('submit', onLoginSubmit);
     $('logout-btn').addEventListener('click', logout);
     $('presence-select').addEventListener('change', (ev) => {
       const status = ev.target.value;
       if (!request({ type: 'presence.set', status })) {
-        showComposerError('Not connected: presence was not changed.');
+        showComposerError(tr('console.not_connected_presence_was_not_changed'));
         renderMe();
         return;
       }
@@ -2988,7 +3156,8 @@
     });
     $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); submitComposer(); });
     $('composer-input').addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey) {
+      // Enter or Ctrl/Cmd+Enter sends; Shift+Enter is a new line.
+      if (ev.key === 'Enter' && !ev.isComposing && !ev.altKey && (!ev.shiftKey || ev.ctrlKey || ev.metaKey)) {
         ev.preventDefault();
         submitComposer();
       }

@@ -22,25 +22,44 @@
   var WS_URL = (srcUrl.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + srcUrl.host +
     '/ws/webchat/' + encodeURIComponent(channel);
 
-  var LABELS = {
+  // The widget's message catalogue: keyed strings with {placeholders}, one table a language.
+  // It lives in this file so the widget stays one script on the customer's site (no second
+  // request that a shop's CSP or a flaky network could block); docs/console-ui.md.
+  var MESSAGES = {
     en: {
-      title: 'Chat with us', placeholder: 'Type a message…', send: 'Send', sending: 'sending…',
-      failed: 'not sent', retry: 'Retry', typing: ' is typing…', agent: 'Agent', open: 'Open chat',
-      close: 'Close chat', connecting: 'Connecting…', sent: 'sent', empty: 'Ask us anything — we usually reply within a few minutes.',
-      ended: 'The chat has ended. How did we do?', comment: 'A comment (optional)', rate: 'Rate', thanks: 'Thank you for your rating!',
-      star: 'stars',
+      'widget.title': 'Chat with us', 'widget.placeholder': 'Type a message…', 'widget.send': 'Send',
+      'widget.sending': 'sending…', 'widget.failed': 'not sent', 'widget.failed_because': 'not sent — {error}',
+      'widget.retry': 'Retry', 'widget.typing': '{name} is typing…', 'widget.agent': 'Agent',
+      'widget.open': 'Open chat', 'widget.close': 'Close chat', 'widget.connecting': 'Connecting…',
+      'widget.empty': 'Ask us anything — we usually reply within a few minutes.',
+      'widget.ended': 'The chat has ended. How did we do?', 'widget.comment': 'A comment (optional)',
+      'widget.rate': 'Rate', 'widget.thanks': 'Thank you for your rating!', 'widget.stars': '{n} stars',
     },
     ru: {
-      title: 'Напишите нам', placeholder: 'Введите сообщение…', send: 'Отправить', sending: 'отправляется…',
-      failed: 'не отправлено', retry: 'Повторить', typing: ' печатает…', agent: 'Оператор', open: 'Открыть чат',
-      close: 'Закрыть чат', connecting: 'Подключение…', sent: 'отправлено', empty: 'Задайте вопрос — обычно мы отвечаем за несколько минут.',
-      ended: 'Диалог завершён. Оцените, пожалуйста, нашу работу.', comment: 'Комментарий (необязательно)', rate: 'Оценить', thanks: 'Спасибо за оценку!',
-      star: 'из 5',
+      'widget.title': 'Напишите нам', 'widget.placeholder': 'Введите сообщение…', 'widget.send': 'Отправить',
+      'widget.sending': 'отправляется…', 'widget.failed': 'не отправлено', 'widget.failed_because': 'не отправлено — {error}',
+      'widget.retry': 'Повторить', 'widget.typing': '{name} печатает…', 'widget.agent': 'Оператор',
+      'widget.open': 'Открыть чат', 'widget.close': 'Закрыть чат', 'widget.connecting': 'Подключение…',
+      'widget.empty': 'Задайте вопрос — обычно мы отвечаем за несколько минут.',
+      'widget.ended': 'Диалог завершён. Оцените, пожалуйста, нашу работу.', 'widget.comment': 'Комментарий (необязательно)',
+      'widget.rate': 'Оценить', 'widget.thanks': 'Спасибо за оценку!', 'widget.stars': '{n} из 5',
     },
   };
-  var lang = (script.getAttribute('data-lang') || 'en').toLowerCase().slice(0, 2);
-  var L = LABELS[lang] || LABELS.en;
-  var title = script.getAttribute('data-title') || L.title;
+  // data-lang wins; else the visitor's browser (ru* → ru); else English.
+  function pickLang() {
+    var attr = (script.getAttribute('data-lang') || '').toLowerCase().slice(0, 2);
+    if (MESSAGES[attr]) return attr;
+    var nav = String((navigator.languages && navigator.languages[0]) || navigator.language || '');
+    return /^ru\b/i.test(nav) ? 'ru' : 'en';
+  }
+  var lang = pickLang();
+  function t(key, params) {
+    var text = MESSAGES[lang][key] || MESSAGES.en[key] || key;
+    return params ? text.replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : all;
+    }) : text;
+  }
+  var title = script.getAttribute('data-title') || t('widget.title');
   var greeting = script.getAttribute('data-greeting') || '';
   var color = script.getAttribute('data-color') || '';
   if (color && !(window.CSS && CSS.supports && CSS.supports('color', color))) color = '';
@@ -152,7 +171,7 @@
     '.msg[data-from=customer]{align-self:flex-end;align-items:flex-end}',
     '.msg[data-from=agent]{align-self:flex-start;align-items:flex-start}',
     '.who{font-size:11px;color:#656d76;margin:0 4px 2px}',
-    '.bubble{padding:7px 11px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}',
+    '.bubble{padding:7px 11px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;max-height:40vh;overflow-y:auto}',
     '.msg[data-from=customer] .bubble{background:var(--c);color:#fff;border-bottom-right-radius:4px}',
     '.msg[data-from=agent] .bubble{background:#fff;border:1px solid #e3e6ea;border-bottom-left-radius:4px}',
     '.msg[data-status=sending] .bubble{opacity:.7}',
@@ -194,30 +213,30 @@
 
     badge = el('span', { class: 'badge', 'data-testid': 'widget-unread', hidden: true });
     launcher = el('button', {
-      class: 'launcher', type: 'button', 'data-testid': 'widget-launcher', 'aria-label': L.open,
+      class: 'launcher', type: 'button', 'data-testid': 'widget-launcher', 'aria-label': t('widget.open'),
       'aria-expanded': 'false', onclick: function () { if (st.open) close(); else open(); },
     }, svg('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z'), badge);
 
-    connNode = el('div', { class: 'conn', hidden: true }, L.connecting);
-    greetNode = el('div', { class: 'greet', hidden: true }, greeting || L.empty);
+    connNode = el('div', { class: 'conn', hidden: true }, t('widget.connecting'));
+    greetNode = el('div', { class: 'greet', hidden: true }, greeting || t('widget.empty'));
     list = el('div', { class: 'list', role: 'log', 'aria-live': 'polite' }, greetNode);
     typingNode = el('div', { class: 'typing', 'data-testid': 'widget-typing', hidden: true });
     input = el('textarea', {
-      class: 'input', rows: 1, 'data-testid': 'widget-input', placeholder: L.placeholder, 'aria-label': L.placeholder,
+      class: 'input', rows: 1, 'data-testid': 'widget-input', placeholder: t('widget.placeholder'), 'aria-label': t('widget.placeholder'),
       maxlength: 20000,
     });
     input.addEventListener('keydown', function (ev) {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); submit(); }
     });
     input.addEventListener('input', onInput);
-    sendBtn = el('button', { class: 'send', type: 'submit', 'data-testid': 'widget-send' }, L.send);
+    sendBtn = el('button', { class: 'send', type: 'submit', 'data-testid': 'widget-send' }, t('widget.send'));
     var form = el('form', { class: 'form', novalidate: true }, input, sendBtn);
     form.addEventListener('submit', function (ev) { ev.preventDefault(); submit(); });
 
     panel = el('div', { class: 'panel', role: 'dialog', 'aria-label': title, 'data-testid': 'widget-panel', hidden: true },
       el('div', { class: 'head' },
         el('div', { class: 'head-text' }, el('div', { class: 'title' }, title), connNode),
-        el('button', { class: 'x', type: 'button', 'aria-label': L.close, onclick: close },
+        el('button', { class: 'x', type: 'button', 'aria-label': t('widget.close'), onclick: close },
           svg('M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z'))),
       list, typingNode, (csatNode = el('div', { class: 'csat', 'data-testid': 'widget-csat', hidden: true })), form);
 
@@ -257,16 +276,16 @@
     var from = m.from === 'agent' ? 'agent' : 'customer';
     var status = m.local ? (m.failed ? 'failed' : 'sending') : (m.status || 'sent');
     var meta = el('div', { class: 'meta' });
-    if (m.local && !m.failed) meta.appendChild(document.createTextNode(L.sending));
+    if (m.local && !m.failed) meta.appendChild(document.createTextNode(t('widget.sending')));
     else if (m.local && m.failed) {
-      meta.appendChild(document.createTextNode(L.failed + (m.error ? ' — ' + m.error : '')));
-      meta.appendChild(el('button', { class: 'retry', type: 'button', onclick: function () { retry(m.client_id); } }, L.retry));
+      meta.appendChild(document.createTextNode(m.error ? t('widget.failed_because', { error: m.error }) : t('widget.failed')));
+      meta.appendChild(el('button', { class: 'retry', type: 'button', onclick: function () { retry(m.client_id); } }, t('widget.retry')));
     } else meta.appendChild(document.createTextNode(clock(m.created_at)));
     return el('div', {
       class: 'msg', 'data-testid': 'widget-message', 'data-from': from, 'data-status': status,
       'data-id': m.id || null, 'data-client-id': m.client_id || null,
     },
-    from === 'agent' ? el('div', { class: 'who' }, m.author_name || L.agent) : null,
+    from === 'agent' ? el('div', { class: 'who' }, m.author_name || t('widget.agent')) : null,
     el('div', { class: 'bubble' }, textOf(m)),
     from === 'agent' ? quickReplies(m, m.seq === st.lastSeq) : null,
     meta);
@@ -297,15 +316,15 @@
     while (csatNode.lastChild) csatNode.removeChild(csatNode.lastChild);
     var chosen = 0;
     var stars = el('div', { class: 'stars' });
-    var comment = el('input', { class: 'input', type: 'text', maxlength: '2000', placeholder: L.comment,
+    var comment = el('input', { class: 'input', type: 'text', maxlength: '2000', placeholder: t('widget.comment'),
       'data-testid': 'widget-csat-comment' });
     var rateBtn = el('button', { class: 'send', type: 'button', disabled: true, 'data-testid': 'widget-csat-send',
       onclick: function () {
         if (!chosen) return;
         send({ type: 'csat', rating: chosen, comment: comment.value || '' });
-      } }, L.rate);
+      } }, t('widget.rate'));
     [1, 2, 3, 4, 5].forEach(function (n) {
-      stars.appendChild(el('button', { type: 'button', 'aria-pressed': 'false', 'aria-label': n + ' ' + L.star,
+      stars.appendChild(el('button', { type: 'button', 'aria-pressed': 'false', 'aria-label': t('widget.stars', { n: n }),
         'data-testid': 'widget-csat-star', 'data-rating': String(n),
         onclick: function () {
           chosen = n;
@@ -313,7 +332,7 @@
           rateBtn.disabled = false;
         } }, String(n)));
     });
-    csatNode.appendChild(el('div', {}, L.ended));
+    csatNode.appendChild(el('div', {}, t('widget.ended')));
     csatNode.appendChild(stars);
     csatNode.appendChild(el('div', { class: 'form', style: 'padding:0;border:0;background:none' }, comment, rateBtn));
     csatNode.setAttribute('data-conversation-id', conversationId || '');
@@ -323,7 +342,7 @@
   function csatDone() {
     if (!csatNode) return;
     while (csatNode.lastChild) csatNode.removeChild(csatNode.lastChild);
-    csatNode.appendChild(el('div', { 'data-testid': 'widget-csat-thanks' }, L.thanks));
+    csatNode.appendChild(el('div', { 'data-testid': 'widget-csat-thanks' }, t('widget.thanks')));
     setTimeout(function () { csatNode.hidden = true; }, 4000);
   }
 
@@ -366,7 +385,7 @@
   }
 
   function showTyping(name) {
-    typingNode.textContent = (name || L.agent) + L.typing;
+    typingNode.textContent = t('widget.typing', { name: name || t('widget.agent') });
     typingNode.hidden = false;
     clearTimeout(st.typingTimer);
     st.typingTimer = setTimeout(hideTyping, 5000);
@@ -592,7 +611,7 @@
     panel.hidden = false;
     wrap.classList.add('open');
     launcher.setAttribute('aria-expanded', 'true');
-    launcher.setAttribute('aria-label', L.close);
+    launcher.setAttribute('aria-label', t('widget.close'));
     if (!st.started) connect();
     markRead();
     render();
@@ -606,7 +625,7 @@
     panel.hidden = true;
     wrap.classList.remove('open');
     launcher.setAttribute('aria-expanded', 'false');
-    launcher.setAttribute('aria-label', L.open);
+    launcher.setAttribute('aria-label', t('widget.open'));
     renderBadge();
   }
 

@@ -63,9 +63,11 @@ class OperatorApi:
         resolve_scope: ScopeResolver,
         payments: PaymentService,
         channel_admin: ChannelAdmin | None = None,
+        *,
+        online_on_login: bool = True,
     ) -> None:
         self._resources = (
-            AuthRoutes(core, hasher, hub, token_ttl),
+            AuthRoutes(core, hasher, hub, token_ttl, online_on_login=online_on_login),
             OperatorRoutes(core, hasher),
             ChannelRoutes(core, channel_admin),
             ConversationRoutes(core, bots.csat),

@@ -21,12 +21,19 @@ class AuthRoutes:
     the WebSocket connections of that session."""
 
     def __init__(
-        self, core: Core, hasher: PasswordHasher, hub: OperatorHub, token_ttl: timedelta
+        self,
+        core: Core,
+        hasher: PasswordHasher,
+        hub: OperatorHub,
+        token_ttl: timedelta,
+        *,
+        online_on_login: bool = True,
     ) -> None:
         self._core = core
         self._hasher = hasher
         self._hub = hub
         self._ttl = token_ttl
+        self._online_on_login = online_on_login
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -36,8 +43,12 @@ class AuthRoutes:
         ]
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        """``{"login", "password"}`` → ``{"token", "expires_at", "operator"}``; wrong
-        credentials → 401 ``invalid_credentials``."""
+        """``{"login", "password"}`` → ``{"token", "expires_at", "operator",
+        "online_on_login"}``; wrong credentials → 401 ``invalid_credentials``.
+
+        ``online_on_login`` (INBOX_ONLINE_ON_LOGIN) tells the console to set the operator
+        online once its socket is up: presence follows a console that is there, so a login
+        through the API alone (scripts, tests) changes nobody's presence."""
         body = await json_body(request)
         login_name, password = body.get("login"), body.get("password")
         if not isinstance(login_name, str) or not isinstance(password, str):
@@ -51,6 +62,7 @@ class AuthRoutes:
                 "token": result.token,
                 "expires_at": result.expires_at.isoformat(),
                 "operator": operator_view(result.operator),
+                "online_on_login": self._online_on_login,
             }
         )
 
@@ -60,4 +72,6 @@ class AuthRoutes:
         return web.json_response({"status": "ok"})
 
     async def me(self, request: web.Request, caller: Caller) -> web.StreamResponse:
-        return web.json_response({"operator": operator_view(caller.operator)})
+        return web.json_response(
+            {"operator": operator_view(caller.operator), "online_on_login": self._online_on_login}
+        )

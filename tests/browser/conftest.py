@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
+
+from tests.browser.helpers import StartServer, serve
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -40,3 +43,11 @@ async def browser(chromium_path: str) -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
+    """``await start_server(**settings)``: the base URL of a console server with one operator
+    (anna) and one web chat channel (tests/browser/helpers.py)."""
+    async for start in serve(tmp_path):
+        yield start

@@ -56,7 +56,12 @@ class Env:
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     hasher = Argon2PasswordHasher(fast_for_tests=True)
     app = await create_app(
-        make_settings(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}", tmp_path), hasher=hasher
+        # The supervisor stays offline after signing in: the hand-off waits in the queue
+        # and is claimed by hand (INBOX_ONLINE_ON_LOGIN would let the router race the claim).
+        make_settings(
+            f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}", tmp_path, online_on_login=False
+        ),
+        hasher=hasher,
     )
     services = app[SERVICES]
     core = services.core

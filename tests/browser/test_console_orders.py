@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001
 """The orders panel of the console in a real browser (Debian's chromium, Playwright): the
 operator writes an order's lines beside the chat and sees the exact total as the browser's
 locale writes it, a bad line gets the server's own sentence and creates nothing, the link
@@ -81,7 +82,7 @@ async def test_an_order_from_the_panel_is_paid_on_the_sandbox_page(
     browser: Browser, server: TestServer
 ) -> None:
     base = str(server.make_url("")).rstrip("/")
-    # The console formats money for its browser's locale: Russian here.
+    # A Russian browser: the console speaks Russian and formats money the Russian way.
     console = await (await browser.new_context(locale="ru-RU")).new_page()
     await _log_in(console, base)
 
@@ -138,7 +139,7 @@ async def test_an_order_from_the_panel_is_paid_on_the_sandbox_page(
     await expect(form).to_be_hidden(timeout=WAIT)
     order = panel.get_by_test_id("order-item")
     await expect(order).to_have_count(1)
-    await expect(order.get_by_test_id("order-status")).to_have_text("Draft")
+    await expect(order.get_by_test_id("order-status")).to_have_text("Черновик")
     await expect(order.get_by_test_id("order-total")).to_have_text("3 450,10 ₽")
     # A line name is text, never markup.
     await expect(order.get_by_test_id("order-item-line").nth(1)).to_contain_text(
@@ -149,9 +150,7 @@ async def test_an_order_from_the_panel_is_paid_on_the_sandbox_page(
     # The payment link: the provider select holds the sandbox; the customer gets a button.
     await expect(order.get_by_test_id("order-provider")).to_have_text("Sandbox")
     await order.get_by_test_id("order-send-link").click()
-    await expect(order.get_by_test_id("order-status")).to_have_text(
-        "Awaiting payment", timeout=WAIT
-    )
+    await expect(order.get_by_test_id("order-status")).to_have_text("Ждёт оплаты", timeout=WAIT)
     await expect(order.get_by_test_id("order-payment-url")).to_contain_text("/pay/")
     pay_button = shop.get_by_role("link", name=re.compile(r"^Pay "))
     await expect(pay_button).to_be_visible(timeout=WAIT)
@@ -168,9 +167,9 @@ async def test_an_order_from_the_panel_is_paid_on_the_sandbox_page(
     await expect(sandbox.get_by_test_id("sandbox-result")).to_have_text("Paid", timeout=WAIT)
 
     # Live: the panel turns paid, the customer reads the confirmation.
-    await expect(order.get_by_test_id("order-status")).to_have_text("Paid", timeout=WAIT)
+    await expect(order.get_by_test_id("order-status")).to_have_text("Оплачен", timeout=WAIT)
     await expect(order).to_have_attribute("data-status", "paid")
-    await expect(order.get_by_test_id("order-payment-status")).to_contain_text("paid")
+    await expect(order.get_by_test_id("order-payment-status")).to_contain_text("оплачено")
     await expect(
         shop.get_by_test_id("widget-message").filter(has_text="Payment received")
     ).to_have_count(1, timeout=WAIT)
@@ -178,15 +177,15 @@ async def test_an_order_from_the_panel_is_paid_on_the_sandbox_page(
     # Shipped with a tracking number, then delivered; the customer is told each time.
     await order.get_by_test_id("order-tracking").fill("RU123456789")
     await order.get_by_test_id("order-ship").click()
-    await expect(order.get_by_test_id("order-status")).to_have_text("Shipped", timeout=WAIT)
+    await expect(order.get_by_test_id("order-status")).to_have_text("Отправлен", timeout=WAIT)
     await expect(order.get_by_test_id("order-tracking-number")).to_have_text(
-        "Tracking number: RU123456789"
+        "Трек-номер: RU123456789"
     )
     await expect(
         shop.get_by_test_id("widget-message").filter(has_text="Tracking number: RU123456789")
     ).to_have_count(1, timeout=WAIT)
     await order.get_by_test_id("order-deliver").click()
-    await expect(order.get_by_test_id("order-status")).to_have_text("Delivered", timeout=WAIT)
+    await expect(order.get_by_test_id("order-status")).to_have_text("Доставлен", timeout=WAIT)
     await expect(order.get_by_test_id("order-deliver")).to_have_count(0)
 
 

@@ -63,7 +63,11 @@ class Env:
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     hasher = Argon2PasswordHasher(fast_for_tests=True)
     app = await create_app(
-        make_settings(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}", tmp_path), hasher=hasher
+        # Each console sets its presence itself (``_console(online=...)``).
+        make_settings(
+            f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}", tmp_path, online_on_login=False
+        ),
+        hasher=hasher,
     )
     services = app[SERVICES]
     core = services.core
