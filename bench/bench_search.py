@@ -78,7 +78,7 @@ class Seeded:
         self.needle = ""
 
 
-async def _seed(store: SqlStore, count: int) -> Seeded:
+async def seed(store: SqlStore, count: int) -> Seeded:
     rng = random.Random(7)
     seeded = Seeded()
     postgres = store.engine.dialect.name == "postgresql"
@@ -235,7 +235,7 @@ async def _bench(label: str, url: str, count: int, repeat: int) -> None:
     store = await open_store(url)
     try:
         started = time.perf_counter()
-        seeded = await _seed(store, count)
+        seeded = await seed(store, count)
         print(f"{label}: {count} conversations seeded in {time.perf_counter() - started:.1f} s")
         core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock())
         boss = _operator(seeded.operator, Role.SUPERVISOR)
