@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The console's everyday tools in a real browser: search and filters over the conversation
 list, a close reason on resolve, canned replies called up with "/shortcut", and the customer
 card (edit, duplicates, merge) — Debian's chromium through Playwright."""
