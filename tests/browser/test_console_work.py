@@ -120,6 +120,15 @@ async def test_search_finds_an_inflected_russian_word_and_filters_narrow_the_lis
     await console.get_by_test_id("search-status").select_option("")
     await console.get_by_test_id("search-assignee").select_option("me")
     await expect(results).to_have_count(2, timeout=TIMEOUT)
+    channel = console.get_by_test_id("search-channel")
+    await expect(channel.locator("option")).to_have_count(2)  # any, and the web chat "Shop"
+    await channel.select_option(index=1)
+    await expect(console.get_by_test_id("search-state")).to_be_hidden(timeout=TIMEOUT)
+    await expect(results).to_have_count(2)
+    await console.get_by_test_id("search-tag").fill("vip")  # nobody is tagged yet
+    await expect(results).to_have_count(0, timeout=TIMEOUT)
+    await console.get_by_test_id("search-tag").fill("")
+    await expect(results).to_have_count(2, timeout=TIMEOUT)
     await results.filter(has_text="delivery").click()
     await until(
         console,
