@@ -605,6 +605,7 @@
     if (c.id === S.currentId && fromMessage && document.visibilityState === 'visible') next.unread_count = 0;
     S.convs.set(c.id, next);
     renderLists();
+    refreshSearchResult(next);
     if (c.id === S.currentId) renderHeader();
   }
 
@@ -3225,6 +3226,14 @@
     if (!W.searchResults.length) ul.appendChild(el('li', { class: 'conv-list-empty' }, tr('work.nothing_found')));
     setText($('count-search'), W.searchResults.length + (W.searchCursor ? '+' : ''));
     $('search-more').hidden = !W.searchCursor;
+  }
+
+  /** A live change of a conversation shown in the results updates it there (it stays listed). */
+  function refreshSearchResult(c) {
+    const i = W.searchResults.findIndex((r) => r.id === c.id);
+    if (i < 0 || $('search-section').hidden) return;
+    W.searchResults[i] = Object.assign({}, W.searchResults[i], c);
+    renderSearch();
   }
 
   function clearSearch() {
