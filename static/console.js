@@ -280,6 +280,7 @@
       renderAll();
       if (S.currentId) { loadHistory(S.currentId); loadCsat(S.currentId); if (O.convId === S.currentId) loadOrders(S.currentId); }
       loadOffers();
+      loadWork();
       if (S.view === 'queues') loadQueues();
       return true;
     } catch (e) {
@@ -604,6 +605,7 @@
     if (c.id === S.currentId && fromMessage && document.visibilityState === 'visible') next.unread_count = 0;
     S.convs.set(c.id, next);
     renderLists();
+    refreshSearchResult(next);
     if (c.id === S.currentId) renderHeader();
   }
 
@@ -847,6 +849,7 @@
     $('btn-tags').hidden = !(act && c.status !== 'resolved') && !isSuper();
     renderTags(c.id);
     renderCsat(c.id);
+    renderWorkHeader(c);
     $('btn-why').hidden = !isSuper();
     renderOrders();
 
@@ -3139,9 +3142,450 @@
     renderNotifyButton();
   }
 
+  // ---------------------------------------------------------------- work: search, close reasons, canned replies, the customer card
+  //
+  // Everything from the server (results, reasons, replies, the card) goes in as text nodes (el()).
+
+  const SEARCH_DEBOUNCE_MS = 250;
+  const SEARCH_PAGE = 50;
+  const W = {
+    searchTimer: null,
+    searchSeq: 0,
+    searchCursor: null,
+    searchResults: [],
+    reasons: [],
+    canned: [],
+    cannedLoaded: null,        // the promise of the list load
+    suggest: [],               // the replies offered under the composer
+    suggestAt: -1,             // the highlighted one
+    customerId: null,          // the contact shown in the customer panel
+    customerSeq: 0,
+  };
+
+  // Search and filters ------------------------------------------------------
+
+  function searchParams() {
+    const p = new URLSearchParams();
+    const q = $('search-q').value.trim();
+    if (q) p.set('q', q);
+    for (const [id, key] of [['search-status', 'status'], ['search-channel', 'channel'], ['search-assignee', 'assignee']]) {
+      if ($(id).value) p.set(key, $(id).value);
+    }
+    const tag = $('search-tag').value.trim();
+    if (tag) p.set('tag', tag);
+    if ($('search-unread').checked) p.set('unread', 'true');
+    const minutes = parseInt($('search-waiting').value, 10);
+    if (minutes > 0) p.set('waiting_over', String(minutes * 60));
+    return p;
+  }
+
+  function searching() {
+    return [...searchParams().keys()].length > 0;
+  }
+
+  function scheduleSearch() {
+    clearTimeout(W.searchTimer);
+    W.searchTimer = setTimeout(() => runSearch(false), SEARCH_DEBOUNCE_MS);
+  }
+
+  async function runSearch(more) {
+    clearTimeout(W.searchTimer);
+    const active = searching();
+    $('search-section').hidden = !active;
+    $('bucket-lists').hidden = active;
+    const mySeq = ++W.searchSeq;
+    if (!active) { W.searchResults = []; W.searchCursor = null; return; }
+    const p = searchParams();
+    p.set('limit', String(SEARCH_PAGE));
+    if (more && W.searchCursor) p.set('cursor', W.searchCursor);
+    const state = $('search-state');
+    state.hidden = false;
+    setText(state, tr('console.loading'));
+    try {
+      const data = await api('GET', `/api/v1/conversations?${p}`);
+      if (mySeq !== W.searchSeq) return;
+      const found = data.conversations || [];
+      W.searchResults = more ? W.searchResults.concat(found) : found;
+      W.searchCursor = data.next_cursor || null;
+      state.hidden = true;
+      renderSearch();
+    } catch (e) {
+      if (mySeq !== W.searchSeq || e.status === 401) return;
+      setText(state, tr('work.search_failed', { message: e.message }));
+    }
+  }
+
+  function renderSearch() {
+    const ul = $('search-results');
+    clear(ul);
+    for (const c of W.searchResults) {
+      const item = renderItem(c);
+      item.dataset.testid = 'search-result';
+      ul.appendChild(item);
+    }
+    if (!W.searchResults.length) ul.appendChild(el('li', { class: 'conv-list-empty' }, tr('work.nothing_found')));
+    setText($('count-search'), W.searchResults.length + (W.searchCursor ? '+' : ''));
+    $('search-more').hidden = !W.searchCursor;
+  }
+
+  /** A live change of a conversation shown in the results updates it there (it stays listed). */
+  function refreshSearchResult(c) {
+    const i = W.searchResults.findIndex((r) => r.id === c.id);
+    if (i < 0 || $('search-section').hidden) return;
+    W.searchResults[i] = Object.assign({}, W.searchResults[i], c);
+    renderSearch();
+  }
+
+  function clearSearch() {
+    $('search-form').reset();
+    runSearch(false);
+  }
+
+  async function loadChannelsFilter() {
+    try {
+      const data = await api('GET', '/api/v1/channels');
+      const select = $('search-channel');
+      const chosen = select.value;
+      while (select.options.length > 1) select.remove(1);
+      for (const ch of data.channels || []) {
+        select.appendChild(el('option', { value: ch.id }, `${ch.name || ch.id} (${P.channelLabel(ch.kind)})`));
+      }
+      select.value = chosen;
+    } catch (_) { /* the filter stays "any channel" */ }
+  }
+
+  // Close reasons -----------------------------------------------------------
+
+  async function loadCloseReasons() {
+    try {
+      const data = await api('GET', '/api/v1/close-reasons');
+      W.reasons = (data.reasons || []).filter((r) => typeof r === 'string');
+    } catch (_) { W.reasons = []; }
+    const select = $('resolve-reason');
+    while (select.options.length > 1) select.remove(1);
+    for (const r of W.reasons) select.appendChild(el('option', { value: r }, r));
+    if (S.currentId) renderHeader();
+  }
+
+  function resolveCurrent() {
+    const id = S.currentId;
+    if (!id) return;
+    const reason = $('resolve-reason').value;
+    const frame = { type: 'conversation.resolve', conversation_id: id };
+    if (reason) frame.reason = reason;
+    if (!request(frame, { conversationId: id })) showComposerError(tr('console.not_connected_try_again_when_the'));
+  }
+
+  function renderWorkHeader(c) {
+    const tag = $('conv-close-reason');
+    const reason = c.status === 'resolved' ? (c.close_reason || '') : '';
+    tag.hidden = !reason;
+    setText(tag, reason ? tr('work.closed_as', { reason }) : '');
+    const select = $('resolve-reason');
+    select.hidden = $('btn-resolve').hidden || !W.reasons.length;
+    if (select.dataset.for !== c.id) { select.value = ''; select.dataset.for = c.id; }
+    $('btn-customer').hidden = !c.contact_id;
+  }
+
+  // Canned replies ----------------------------------------------------------
+
+  function loadCanned() {
+    W.cannedLoaded = api('GET', '/api/v1/canned-replies')
+      .then((data) => { W.canned = data.replies || []; renderCannedList(); })
+      .catch(() => { W.canned = []; });
+    return W.cannedLoaded;
+  }
+
+  /** The "/word" the caret is at the end of, or null. */
+  function slashToken(input) {
+    const before = input.value.slice(0, input.selectionStart);
+    const m = /(^|\s)(\/[\w-]*)$/.exec(before);
+    return m ? { text: m[2], start: before.length - m[2].length, end: before.length } : null;
+  }
+
+  function updateSuggest() {
+    const input = $('composer-input');
+    const token = S.mode === 'reply' || S.mode === 'note' ? slashToken(input) : null;
+    const word = token ? token.text.toLowerCase() : '';
+    W.suggest = token ? W.canned.filter((r) => r.shortcut.startsWith(word)).slice(0, 8) : [];
+    if (token && !W.canned.length && !W.cannedLoaded) loadCanned().then(updateSuggest);
+    if (W.suggestAt >= W.suggest.length) W.suggestAt = 0;
+    if (W.suggestAt < 0 && W.suggest.length) W.suggestAt = 0;
+    const ul = $('canned-suggest');
+    clear(ul);
+    W.suggest.forEach((r, i) => {
+      ul.appendChild(el('li', {
+        class: `canned-option${i === W.suggestAt ? ' is-active' : ''}`,
+        role: 'option',
+        'aria-selected': i === W.suggestAt ? 'true' : 'false',
+        'data-testid': 'canned-option',
+        'data-shortcut': r.shortcut,
+        onmousedown: (ev) => { ev.preventDefault(); chooseCanned(r); },
+      },
+      el('strong', null, r.shortcut), ' ',
+      el('span', { class: 'canned-option-text' }, r.text)));
+    });
+    ul.hidden = !W.suggest.length;
+  }
+
+  function closeSuggest() {
+    W.suggest = [];
+    W.suggestAt = -1;
+    $('canned-suggest').hidden = true;
+  }
+
+  async function chooseCanned(reply) {
+    const id = S.currentId;
+    const input = $('composer-input');
+    const token = slashToken(input);
+    closeSuggest();
+    if (!id) return;
+    let text = reply.text;
+    try {
+      const data = await api('POST', `/api/v1/canned-replies/${encodeURIComponent(reply.id)}/render`, { conversation_id: id });
+      if (typeof data.text === 'string') text = data.text;
+    } catch (e) {
+      if (e.status === 401) return;
+      showComposerError(tr('work.canned_render_failed', { message: e.message }));
+      return;
+    }
+    if (S.currentId !== id) return;
+    const value = input.value;
+    const start = token ? token.start : value.length;
+    const end = token ? token.end : value.length;
+    input.value = value.slice(0, start) + text + value.slice(end);
+    const caret = start + text.length;
+    input.focus();
+    input.setSelectionRange(caret, caret);
+    input.dispatchEvent(new Event('input'));
+  }
+
+  function onSuggestKey(ev) {
+    if ($('canned-suggest').hidden || !W.suggest.length) return;
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      const n = W.suggest.length;
+      W.suggestAt = (W.suggestAt + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
+      updateSuggest();
+    } else if ((ev.key === 'Enter' || ev.key === 'Tab') && !ev.isComposing && !ev.shiftKey) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      chooseCanned(W.suggest[Math.max(0, W.suggestAt)]);
+    } else if (ev.key === 'Escape') {
+      ev.preventDefault();
+      closeSuggest();
+    }
+  }
+
+  function renderCannedList() {
+    const ul = $('canned-list');
+    clear(ul);
+    for (const r of W.canned) {
+      const own = S.me && r.owner_id === S.me.id;
+      ul.appendChild(el('li', { class: 'canned-row', 'data-testid': 'canned-row', 'data-shortcut': r.shortcut },
+        el('strong', null, r.shortcut),
+        r.shared ? el('span', { class: 'badge' }, tr('work.shared')) : null,
+        el('span', { class: 'canned-row-text' }, r.text),
+        own || isSuper() ? el('button', {
+          class: 'btn btn-sm btn-ghost', type: 'button', 'data-testid': 'canned-delete',
+          onclick: () => deleteCanned(r),
+        }, tr('work.delete')) : null));
+    }
+    if (!W.canned.length) ul.appendChild(el('li', { class: 'conv-list-empty' }, tr('work.no_canned')));
+  }
+
+  function cannedError(text) {
+    const box = $('canned-error');
+    box.hidden = !text;
+    setText(box, text || '');
+  }
+
+  async function openCanned() {
+    cannedError('');
+    $('canned-dialog').showModal();
+    await loadCanned();
+    $('canned-shortcut').focus();
+  }
+
+  async function addCanned(ev) {
+    ev.preventDefault();
+    cannedError('');
+    let shortcut = $('canned-shortcut').value.trim();
+    if (shortcut && !shortcut.startsWith('/')) shortcut = `/${shortcut}`;
+    const body = { shortcut, text: $('canned-text').value, shared: $('canned-shared').checked };
+    try {
+      await api('POST', '/api/v1/canned-replies', body);
+      $('canned-form').reset();
+      await loadCanned();
+    } catch (e) {
+      cannedError(e.message);
+    }
+  }
+
+  async function deleteCanned(reply) {
+    cannedError('');
+    try {
+      await api('DELETE', `/api/v1/canned-replies/${encodeURIComponent(reply.id)}`);
+      await loadCanned();
+    } catch (e) {
+      cannedError(e.message);
+    }
+  }
+
+  // The customer card -------------------------------------------------------
+
+  function customerError(text) {
+    const box = $('customer-error');
+    box.hidden = !text;
+    setText(box, text || '');
+  }
+
+  function openCustomer() {
+    const c = S.convs.get(S.currentId);
+    if (!c || !c.contact_id) return;
+    W.customerId = c.contact_id;
+    customerError('');
+    $('customer-saved').hidden = true;
+    if (!$('customer-dialog').open) $('customer-dialog').showModal();
+    loadCustomer(c.contact_id);
+  }
+
+  async function loadCustomer(id) {
+    const mySeq = ++W.customerSeq;
+    setText($('customer-state'), tr('console.loading'));
+    try {
+      const [card, dups] = await Promise.all([
+        api('GET', `/api/v1/contacts/${encodeURIComponent(id)}`),
+        api('GET', `/api/v1/contacts/${encodeURIComponent(id)}/duplicates`).catch(() => ({ duplicates: [] })),
+      ]);
+      if (mySeq !== W.customerSeq) return;
+      setText($('customer-state'), '');
+      renderCustomer(card.contact || {}, dups.duplicates || []);
+    } catch (e) {
+      if (mySeq !== W.customerSeq || e.status === 401) return;
+      setText($('customer-state'), '');
+      customerError(tr('work.customer_failed', { message: e.message }));
+    }
+  }
+
+  function renderCustomer(card, duplicates) {
+    $('customer-name').value = card.name || '';
+    $('customer-tags').value = (card.tags || []).join(', ');
+    $('customer-notes').value = card.notes || '';
+    for (const id of ['customer-name', 'customer-tags', 'customer-notes', 'customer-save']) $(id).disabled = card.may_edit === false;
+    setText($('customer-summary'), [
+      card.returning ? tr('work.returning') : tr('work.new_customer'),
+      card.first_contact_at ? tr('work.first_contact', { when: clockTime(card.first_contact_at) }) : '',
+      card.last_contact_at ? tr('work.last_contact', { when: clockTime(card.last_contact_at) }) : '',
+    ].filter(Boolean).join(' · '));
+    const reach = [...(card.phones || []), ...(card.emails || []),
+      ...(card.identities || []).map((v) => `${P.channelLabel(v.channel_kind)}: ${v.username || v.display_name || v.external_user_id || ''}`)];
+    setText($('customer-contacts'), reach.join(' · ') || '—');
+
+    const convs = $('customer-conversations');
+    clear(convs);
+    for (const c of card.conversations || []) {
+      convs.appendChild(el('li', { class: 'customer-item', 'data-testid': 'customer-conversation', 'data-id': c.id, 'data-status': c.status },
+        el('span', { class: 'badge badge-kind', 'data-kind': c.channel_kind || '' }, P.channelLabel(c.channel_kind)), ' ',
+        el('span', { class: 'status-pill', 'data-status': c.status }, STATUS_LABELS[c.status] || c.status || ''), ' ',
+        c.close_reason ? el('span', { class: 'conv-close-reason', 'data-testid': 'customer-conversation-reason' }, c.close_reason) : null, ' ',
+        el('time', { datetime: c.last_message_at || c.created_at || '' }, clockTime(c.last_message_at || c.created_at)), ' ',
+        c.id !== S.currentId ? el('button', {
+          class: 'btn btn-sm btn-ghost', type: 'button', 'data-testid': 'customer-conversation-open',
+          onclick: () => { $('customer-dialog').close(); openConversation(c.id); },
+        }, tr('work.open')) : null));
+    }
+    if (!(card.conversations || []).length) convs.appendChild(el('li', { class: 'conv-list-empty' }, tr('console.empty')));
+
+    const orders = $('customer-orders');
+    clear(orders);
+    for (const o of card.orders || []) {
+      orders.appendChild(el('li', { class: 'customer-item', 'data-testid': 'customer-order' },
+        el('span', null, o.number || o.external_id || o.id || ''), ' ',
+        el('span', null, o.status || ''), ' ',
+        el('span', null, o.total !== undefined ? `${o.total} ${o.currency || ''}` : '')));
+    }
+    if (!(card.orders || []).length) orders.appendChild(el('li', { class: 'conv-list-empty' }, tr('console.empty')));
+
+    const dupList = $('customer-duplicates');
+    clear(dupList);
+    for (const d of duplicates) {
+      const other = d.contact || {};
+      const shared = [...((d.shared || {}).phones || []), ...((d.shared || {}).emails || [])].join(', ');
+      dupList.appendChild(el('li', { class: 'customer-item', 'data-testid': 'customer-duplicate', 'data-id': other.id },
+        el('strong', null, other.name || tr('console.unknown_contact')), ' ',
+        el('span', null, shared), ' ',
+        isSuper() ? el('button', {
+          class: 'btn btn-sm', type: 'button', 'data-testid': 'customer-merge',
+          onclick: () => mergeCustomer(card.id, other.id),
+        }, tr('work.merge')) : null));
+    }
+    if (!duplicates.length) dupList.appendChild(el('li', { class: 'conv-list-empty' }, tr('work.no_duplicates')));
+  }
+
+  async function saveCustomer(ev) {
+    ev.preventDefault();
+    const id = W.customerId;
+    if (!id) return;
+    customerError('');
+    const tags = $('customer-tags').value.split(',').map((t) => t.trim()).filter(Boolean);
+    const body = { name: $('customer-name').value.trim(), notes: $('customer-notes').value, tags };
+    try {
+      const data = await api('PATCH', `/api/v1/contacts/${encodeURIComponent(id)}`, body);
+      if (W.customerId !== id) return;
+      const saved = $('customer-saved');
+      saved.hidden = false;
+      setText(saved, tr('work.saved'));
+      loadCustomer(id);
+      if (data.contact && S.currentId) loadTags(S.currentId);
+    } catch (e) {
+      customerError(e.message);
+    }
+  }
+
+  async function mergeCustomer(id, otherId) {
+    customerError('');
+    try {
+      await api('POST', `/api/v1/contacts/${encodeURIComponent(id)}/merge`, { other_id: otherId });
+      loadCustomer(id);
+    } catch (e) {
+      customerError(e.message);
+    }
+  }
+
+  function wireWork() {
+    $('search-form').addEventListener('submit', (ev) => { ev.preventDefault(); runSearch(false); });
+    $('search-q').addEventListener('input', scheduleSearch);
+    $('search-tag').addEventListener('input', scheduleSearch);
+    $('search-waiting').addEventListener('input', scheduleSearch);
+    for (const id of ['search-status', 'search-channel', 'search-assignee', 'search-unread']) {
+      $(id).addEventListener('change', () => runSearch(false));
+    }
+    $('search-clear').addEventListener('click', clearSearch);
+    $('search-more').addEventListener('click', () => runSearch(true));
+    // Before the composer's own Enter handler: Enter picks the highlighted reply.
+    $('composer-input').addEventListener('keydown', onSuggestKey);
+    $('composer-input').addEventListener('input', updateSuggest);
+    $('composer-input').addEventListener('blur', closeSuggest);
+    $('canned-manage').addEventListener('click', openCanned);
+    $('canned-form').addEventListener('submit', addCanned);
+    $('btn-customer').addEventListener('click', openCustomer);
+    $('customer-form').addEventListener('submit', saveCustomer);
+    $('customer-dialog').addEventListener('close', () => { W.customerId = null; W.customerSeq++; });
+  }
+
+  /** After sign-in: the lists the work tools need. */
+  function loadWork() {
+    loadCloseReasons();
+    loadChannelsFilter();
+    loadCanned();
+    if (searching()) runSearch(false);
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function wire() {
+    wireWork();
     wireComfort();
     $('login-form').addEventListener('submit', onLoginSubmit);
     $('logout-btn').addEventListener('click', logout);
@@ -3192,7 +3636,7 @@
     $('composer-mode-reply').addEventListener('click', () => setMode('reply'));
     $('composer-mode-note').addEventListener('click', () => setMode('note'));
     $('btn-claim').addEventListener('click', () => conversationCommand('conversation.claim'));
-    $('btn-resolve').addEventListener('click', () => conversationCommand('conversation.resolve'));
+    $('btn-resolve').addEventListener('click', resolveCurrent);
     $('btn-reopen').addEventListener('click', () => conversationCommand('conversation.reopen'));
     // Routing: offers, transfers, queues and the "Why?" of a conversation.
     setInterval(tickOffers, OFFER_TICK_MS);
