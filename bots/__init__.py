@@ -11,13 +11,15 @@ another feature: the root tells it which queue a channel's conversations go to.
 """
 
 from bots.records import DEFAULT_SCOPE, BotSession, Scope, ScopeRecord, SessionState
-from bots.service import BotIntake, BotService, ScopeSettings, settings_view
+from bots.service import BotIntake, BotService
+from bots.settings import BotSettings, ScopeSettings, settings_view
 
 __all__ = [
     "DEFAULT_SCOPE",
     "BotIntake",
     "BotService",
     "BotSession",
+    "BotSettings",
     "Scope",
     "ScopeRecord",
     "ScopeSettings",

@@ -1,5 +1,6 @@
 """The bots' service: the intake policy that gives new conversations to a bot, the worker
-that answers customer messages in them, and the settings (hours, flows) it keeps in memory.
+that answers customer messages in them and asks for ratings; the settings it reads are
+:mod:`bots.settings`.
 
 Exactly once per customer message: the answer, the session (``handled_seq``) and, on a
 hand-off, the queued conversation are written in one transaction that first locks the
@@ -20,14 +21,14 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from bots.csat import rating_of, request_parts
+from bots.csat import rating_of
 from bots.dialogue import Turn, respond
-from bots.events import BotSettingsChanged, CsatReceived, CsatRequested, csat_view
-from bots.faq import FaqMatcher
-from bots.flow import BotFlow, flow_from_json, flow_to_json
-from bots.hours import Schedule, describe_next_open, is_open, schedule_from_json, schedule_to_json
+from bots.events import BotSettingsChanged
+from bots.hours import describe_next_open, is_open
 from bots.ports import BotsStore, BotsTx, OrderLinks, QueueOf
-from bots.records import DEFAULT_SCOPE, BotSession, Scope, ScopeRecord, SessionState
+from bots.ratings import BOT_NAME, Ratings, awaits_rating
+from bots.records import DEFAULT_SCOPE, BotSession, Scope, SessionState
+from bots.settings import BotSettings
 from inbox.domain.content import Text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import NotFound
@@ -38,32 +39,18 @@ from inbox.ports import ConversationFilter, IntakeRequest, IntakeStatus, Tx
 from inbox.usecases import (
     Core,
     Outcome,
-    write_automatic_note,
     write_automatic_reply,
-    write_bot_resolve,
     write_hand_off,
 )
 
-__all__ = ["BOT_NAME", "BotIntake", "BotService", "ScopeSettings", "settings_view"]
+__all__ = ["BOT_NAME", "BotIntake", "BotService"]
 
 logger = logging.getLogger(__name__)
 
-#: The author name of the bot's messages when the flow gives none.
-BOT_NAME = "Bot"
 #: At most this many unanswered bot conversations are looked at per sweep.
 SWEEP_LIMIT = 200
 #: How often the running service sweeps for messages no event brought.
 SWEEP_SECONDS = 30.0
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ScopeSettings:
-    """A scope's settings as the service uses them (parsed once, when loaded)."""
-
-    scope: Scope
-    hours: Schedule | None = None
-    flow: BotFlow | None = None
-    matcher: FaqMatcher | None = None
 
 
 class BotIntake:
@@ -79,10 +66,10 @@ class BotIntake:
     async def take(self, tx: Tx, request: IntakeRequest) -> IntakeStatus:
         if request.reopening is not None and rating_of(request.inbound.parts) is not None:
             session = await self._service.narrow(tx).bots.get_session(request.reopening.id)
-            if session is not None and _awaits_rating(session):
+            if session is not None and awaits_rating(session):
                 return ConversationStatus.BOT
         scope = await self._service.scope_of(tx, request)
-        flow = self._service.settings_for(scope).flow
+        flow = self._service.settings.settings_for(scope).flow
         if flow is not None and flow.enabled:
             return ConversationStatus.BOT
         return ConversationStatus.QUEUED
@@ -91,7 +78,7 @@ class BotIntake:
 class BotService:
     """Built once by the root with the core, the store (as the bots' unit of work) and the
     root's :class:`~bots.ports.QueueOf`. Subscribe :meth:`on_event` to the bus and call
-    :meth:`load` before serving."""
+    ``settings.load()`` before serving."""
 
     def __init__(
         self,
@@ -108,7 +95,9 @@ class BotService:
         self.narrow = narrow
         #: Set by the root once the payments service exists (it needs the bots' language).
         self.order_links = order_links
-        self._settings: dict[Scope, ScopeSettings] = {}
+        #: The scopes' hours and flows, in memory (bots.settings).
+        self.settings = BotSettings(core, store)
+        self.ratings = Ratings(core, store, self.settings, self.scope_of)
         self.intake = BotIntake(self)
         self._pending: set[ConversationId] = set()
         self._resolved: set[ConversationId] = set()
@@ -139,7 +128,7 @@ class BotService:
                 try:
                     # Settings saved by the command line (a process of its own, whose
                     # events stay local) reach a running server this way.
-                    await self.load()
+                    await self.settings.load()
                     await self.sweep()
                 except Exception:
                     logger.exception("the bots' sweep failed")
@@ -163,78 +152,6 @@ class BotService:
                 except Exception:
                     logger.exception("the bot failed to ask for a rating")
 
-    # -- settings
-
-    async def load(self) -> None:
-        """Read every scope's settings into memory (at start and when another process
-        saved some). A stored document that no longer parses is logged and skipped."""
-
-        async def work(tx: BotsTx) -> list[ScopeRecord]:
-            return await tx.bots.list_scopes()
-
-        loaded: dict[Scope, ScopeSettings] = {}
-        for record in await self._store.read(work):
-            try:
-                loaded[record.scope] = _parse(record)
-            except Exception:
-                logger.exception("the stored bot settings of scope %s do not parse", record.scope)
-        self._settings = loaded
-
-    def settings_for(self, scope: Scope | None) -> ScopeSettings:
-        """The scope's settings, each part falling back to the whole inbox's."""
-        default = self._settings.get(DEFAULT_SCOPE, ScopeSettings(DEFAULT_SCOPE))
-        own = self._settings.get(scope) if scope is not None else None
-        if own is None:
-            return default
-        flow, matcher = (own.flow, own.matcher) if own.flow else (default.flow, default.matcher)
-        return ScopeSettings(own.scope, own.hours or default.hours, flow, matcher)
-
-    def all_settings(self) -> list[ScopeSettings]:
-        """Every scope with settings of its own, by scope."""
-        return [self._settings[s] for s in sorted(self._settings)]
-
-    def stored(self, scope: Scope) -> ScopeSettings | None:
-        """The scope's own settings, without the fallback (for ``show``)."""
-        return self._settings.get(scope)
-
-    async def save_hours(self, scope: Scope, hours: Schedule | None) -> ScopeSettings:
-        return await self._save(scope, hours=hours, replace_hours=True)
-
-    async def save_flow(self, scope: Scope, flow: BotFlow | None) -> ScopeSettings:
-        return await self._save(scope, flow=flow, replace_flow=True)
-
-    async def _save(
-        self,
-        scope: Scope,
-        *,
-        hours: Schedule | None = None,
-        flow: BotFlow | None = None,
-        replace_hours: bool = False,
-        replace_flow: bool = False,
-    ) -> ScopeSettings:
-        now = self._core.clock.now()
-
-        async def work(tx: BotsTx) -> ScopeRecord:
-            record = await tx.bots.get_scope(scope) or ScopeRecord(scope, now)
-            record = dataclasses.replace(
-                record,
-                updated_at=now,
-                hours=schedule_to_json(hours)
-                if replace_hours and hours
-                else (None if replace_hours else record.hours),
-                flow=flow_to_json(flow)
-                if replace_flow and flow
-                else (None if replace_flow else record.flow),
-            )
-            await tx.bots.put_scope(record)
-            return record
-
-        record = await self._store.transact(work)
-        parsed = _parse(record)
-        self._settings[scope] = parsed
-        await self._core.bus.publish([BotSettingsChanged(str(scope))])
-        return parsed
-
     async def scope_of(self, tx: Tx, request: IntakeRequest | Conversation) -> Scope:
         channel_id = (
             request.channel.id if isinstance(request, IntakeRequest) else (request.channel_id)
@@ -249,7 +166,7 @@ class BotService:
         answered."""
         try:
             if isinstance(event, BotSettingsChanged):
-                await self.load()
+                await self.settings.load()
             elif (
                 isinstance(event, MessageCreated)
                 and event.message.direction is Direction.INBOUND
@@ -295,10 +212,10 @@ class BotService:
             ]
             events: list[Event] = []
             handled = 0
-            if pending and _awaits_rating(session):
+            if pending and awaits_rating(session):
                 rated = rating_of(pending[-1].parts)
                 if rated is not None:
-                    session = await self._record_rating(
+                    session = await self.ratings.record(
                         tx, conversation, session, rated.rating, rated.comment, now, events
                     )
                     await tx.bots.put_session(session)
@@ -322,7 +239,7 @@ class BotService:
         return outcome.value
 
     def _turn(self, session: BotSession, message: Message, now: datetime, *, first: bool) -> Turn:
-        settings = self.settings_for(session.scope)
+        settings = self.settings.settings_for(session.scope)
         flow = settings.flow
         if flow is None:  # the flow was removed while the bot had the conversation
             return Turn((), session, hand_off=True)
@@ -345,7 +262,7 @@ class BotService:
     async def _apply(
         self, tx: BotsTx, conversation: Conversation, message: Message, turn: Turn, now: datetime
     ) -> list[Event]:
-        flow = self.settings_for(turn.session.scope).flow
+        flow = self.settings.settings_for(turn.session.scope).flow
         name = (flow.text("bot_name") if flow is not None else "") or BOT_NAME
         events: list[Event] = []
         for n, parts in enumerate(turn.replies):
@@ -397,111 +314,13 @@ class BotService:
                 )
         return events
 
-    async def _record_rating(
-        self,
-        tx: BotsTx,
-        conversation: Conversation,
-        session: BotSession,
-        rating: int,
-        comment: str,
-        now: datetime,
-        events: list[Event],
-    ) -> BotSession:
-        flow = self.settings_for(session.scope).flow
-        if flow is not None:
-            thanks = await write_automatic_reply(
-                tx,
-                conversation.id,
-                (Text(flow.text("csat_thanks")),),
-                now,
-                author=AuthorKind.BOT,
-                author_name=flow.text("bot_name") or BOT_NAME,
-                client_id=f"csat-thanks:{conversation.id}",
-                channels=self._core.channels,
-            )
-            events += thanks.events
-        closed = await write_bot_resolve(tx, conversation.id, now)
-        events += closed.events
-        events.append(CsatReceived(closed.value, rating, comment, now))
-        return dataclasses.replace(
-            session,
-            state=SessionState.HANDED_OFF,
-            handled_seq=conversation.last_message_seq,
-            csat_rating=rating,
-            csat_comment=comment,
-            csat_at=now,
-            updated_at=now,
-        )
-
     async def request_csat(self, conversation_id: ConversationId) -> bool:
-        """Ask the customer of a resolved conversation for a rating, once (its scope must
-        have an enabled flow). When the channel's reply window has closed (WhatsApp's 24
-        hours), nothing is sent and the operators get a note saying so. Returns whether a
-        request went out."""
-        core = self._core
-
-        async def work(tx: BotsTx) -> Outcome[bool]:
-            now = core.clock.now()
-            conversation = await tx.conversations.get_for_update(conversation_id)
-            if conversation is None or conversation.status is not ConversationStatus.RESOLVED:
-                return Outcome(False)
-            session = await tx.bots.get_session(conversation_id, for_update=True)
-            if session is None:
-                scope = await self.scope_of(tx, conversation)
-                session = BotSession(conversation_id, scope, SessionState.HANDED_OFF, now)
-            if session.csat_requested_at is not None:
-                return Outcome(False)  # never ask twice
-            flow = self.settings_for(session.scope).flow
-            if flow is None or not flow.enabled:
-                return Outcome(False)
-            session = dataclasses.replace(
-                session,
-                csat_requested_at=now,
-                handled_seq=conversation.last_message_seq,
-                updated_at=now,
-            )
-            name = flow.text("bot_name") or BOT_NAME
-            ends = conversation.reply_window_ends_at
-            if ends is not None and now >= ends:
-                noted = await write_automatic_note(
-                    tx,
-                    conversation_id,
-                    "No rating request was sent: the channel's reply window has closed.",
-                    now,
-                    author_name=name,
-                )
-                await tx.bots.put_session(session)
-                return Outcome(False, noted.events)
-            written = await write_automatic_reply(
-                tx,
-                conversation_id,
-                request_parts(flow),
-                now,
-                author=AuthorKind.BOT,
-                author_name=name,
-                client_id=f"csat:{conversation_id}",
-                channels=core.channels,
-            )
-            await tx.bots.put_session(
-                dataclasses.replace(session, handled_seq=written.value.message.seq)
-            )
-            return Outcome(True, [*written.events, CsatRequested(written.value.conversation)])
-
-        outcome = await self._store.transact(work)
-        if outcome.events:
-            await core.bus.publish(outcome.events)
-        return outcome.value
+        """See :meth:`bots.ratings.Ratings.request`."""
+        return await self.ratings.request(conversation_id)
 
     async def csat(self, conversation_id: ConversationId) -> Mapping[str, object] | None:
-        """The conversation's rating as its JSON shows it (``null`` without one)."""
-
-        async def work(tx: BotsTx) -> BotSession | None:
-            return await tx.bots.get_session(conversation_id)
-
-        session = await self._store.read(work)
-        if session is None:
-            return None
-        return csat_view(session.csat_rating, session.csat_comment, session.csat_at)
+        """See :meth:`bots.ratings.Ratings.view`."""
+        return await self.ratings.view(conversation_id)
 
     async def sweep(self) -> int:
         """Answer bot conversations whose newest customer message the bot has not handled
@@ -527,24 +346,3 @@ class BotService:
             except NotFound:
                 continue
         return answered
-
-
-def _awaits_rating(session: BotSession) -> bool:
-    return session.csat_requested_at is not None and session.csat_at is None
-
-
-def _parse(record: ScopeRecord) -> ScopeSettings:
-    hours = schedule_from_json(record.hours) if record.hours is not None else None
-    flow = flow_from_json(record.flow) if record.flow is not None else None
-    matcher = FaqMatcher(flow.faq, flow.language) if flow is not None else None
-    return ScopeSettings(record.scope, hours, flow, matcher)
-
-
-def settings_view(settings: ScopeSettings | None) -> Mapping[str, object]:
-    """JSON of a scope's own settings (``None`` parts where it has none)."""
-    if settings is None:
-        return {"hours": None, "flow": None}
-    return {
-        "hours": schedule_to_json(settings.hours) if settings.hours else None,
-        "flow": flow_to_json(settings.flow) if settings.flow else None,
-    }

@@ -61,7 +61,7 @@ class BotOpeningHours:
         self._bots = bots
 
     def _schedule(self, queue_id: str) -> Schedule | None:
-        return self._bots.settings_for(Scope(queue_id)).hours
+        return self._bots.settings.settings_for(Scope(queue_id)).hours
 
     def is_open(self, queue_id: str, at: datetime) -> bool:
         schedule = self._schedule(queue_id)

@@ -59,7 +59,7 @@ def language_of(bots: BotService) -> LanguageOf:
         if not isinstance(tx, SqlTx):  # pragma: no cover - the root wires the SqlStore
             return "en"
         scope = await queue_of(tx, conversation.channel_id)
-        flow = bots.settings_for(scope).flow
+        flow = bots.settings.settings_for(scope).flow
         if flow is not None:
             return flow.language
         if scope is not None:

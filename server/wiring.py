@@ -153,7 +153,7 @@ async def open_wiring(
         # and the core share the store, bus, clock and catalog.
         bots = BotService(plain, store, queue_of, as_bots_tx)
         core = dataclasses.replace(plain, intake=bots.intake)
-        await bots.load()
+        await bots.settings.load()
         media = FileMediaStore(settings.data_dir)
         adapters = build_adapters(settings, media, core.clock, adapter_factories)
 

@@ -11,16 +11,15 @@ queue get it as a ``conversation.updated`` frame.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
-from inbox.domain.content import Part, Text, validate_text
+from inbox.domain.content import validate_text
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.errors import InvalidTransition, NotFound
-from inbox.domain.events import ConversationChanged, Event, MessageCreated
-from inbox.domain.ids import ConversationId, MessageId, new_id
-from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
+from inbox.domain.events import ConversationChanged, Event
+from inbox.domain.ids import ConversationId
 from inbox.ports import Tx
+from inbox.usecases.automatic import write_automatic_note
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = ["hand_off", "write_bot_resolve", "write_hand_off"]
@@ -68,27 +67,12 @@ async def write_hand_off(
     if conversation.status is not ConversationStatus.BOT:
         raise InvalidTransition(f"a {conversation.status} conversation is not the bot's")
     queued = conversation.moved_to(ConversationStatus.QUEUED, now)
+    await tx.conversations.update(queued)
     events: list[Event] = []
     if note:
-        parts: tuple[Part, ...] = (Text(note),)
-        message = Message(
-            id=MessageId(new_id()),
-            conversation_id=queued.id,
-            channel_id=queued.channel_id,
-            seq=queued.last_message_seq + 1,
-            kind=MessageKind.NOTE,
-            direction=Direction.INTERNAL,
-            author_kind=AuthorKind.BOT,
-            author_id=None,
-            author_name=author_name,
-            parts=parts,
-            status=DeliveryStatus.SENT,
-            created_at=now,
-        )
-        queued = dataclasses.replace(queued, last_message_seq=message.seq)
-        await tx.messages.add(message)
-        events.append(MessageCreated(message, queued))
-    await tx.conversations.update(queued)
+        noted = await write_automatic_note(tx, queued.id, note, now, author_name=author_name)
+        queued = noted.value
+        events += noted.events
     # The change goes first: a subscriber learns the conversation is queued before it
     # sees the note that was written with it.
     events.insert(0, ConversationChanged(queued, "unassigned", None, ConversationStatus.BOT))

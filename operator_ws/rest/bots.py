@@ -64,7 +64,7 @@ class BotRoutes:
 
     async def list_scopes(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         _require_supervisor(caller.operator)
-        found = [{"scope": s.scope, **settings_view(s)} for s in self._bots.all_settings()]
+        found = [{"scope": s.scope, **settings_view(s)} for s in self._bots.settings.all_settings()]
         return web.json_response({"scopes": found})
 
     async def show(self, request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -79,7 +79,7 @@ class BotRoutes:
         scope = await self._resolve(name)
         body = await _document(request)
         schedule = schedule_from_json(body) if body is not None else None
-        await self._bots.save_hours(scope, schedule)
+        await self._bots.settings.save_hours(scope, schedule)
         return web.json_response(self._view(name, scope))
 
     async def put_flow(self, request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -88,16 +88,16 @@ class BotRoutes:
         scope = await self._resolve(name)
         body = await _document(request)
         flow = flow_from_json(body) if body is not None else None
-        await self._bots.save_flow(scope, flow)
+        await self._bots.settings.save_flow(scope, flow)
         return web.json_response(self._view(name, scope))
 
     def _view(self, name: str, scope: Scope) -> dict[str, Any]:
-        effective = self._bots.settings_for(scope).hours
+        effective = self._bots.settings.settings_for(scope).hours
         now = self._core.clock.now()
         return {
             "queue": name,
             "scope": scope,
-            **settings_view(self._bots.stored(scope)),
+            **settings_view(self._bots.settings.stored(scope)),
             "hours_in_effect": schedule_to_json(effective) if effective else None,
             "status": status(effective, now)
             if effective

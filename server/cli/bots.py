@@ -70,7 +70,7 @@ async def _hours_set(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run(wiring: Wiring) -> dict[str, Any]:
         scope = await _scope(wiring, args.queue)
-        await wiring.bots.save_hours(scope, schedule)
+        await wiring.bots.settings.save_hours(scope, schedule)
         return {"queue": args.queue, "scope": scope, **schedule_to_json(schedule)}
 
     print_json(await with_wiring(settings, run))
@@ -80,7 +80,7 @@ async def _hours_set(settings: Settings, args: argparse.Namespace) -> int:
 async def _hours_show(settings: Settings, args: argparse.Namespace) -> int:
     async def run(wiring: Wiring) -> dict[str, Any]:
         scope = await _scope(wiring, args.queue)
-        found = wiring.bots.settings_for(scope).hours
+        found = wiring.bots.settings.settings_for(scope).hours
         now = wiring.core.clock.now()
         if found is None:
             return {
@@ -120,7 +120,7 @@ async def _bot_set(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run(wiring: Wiring) -> dict[str, Any]:
         scope = await _scope(wiring, args.queue)
-        saved = await wiring.bots.save_flow(scope, flow)
+        saved = await wiring.bots.settings.save_flow(scope, flow)
         return {"queue": args.queue, "scope": scope, **settings_view(saved)}
 
     print_json(await with_wiring(settings, run))
@@ -130,7 +130,11 @@ async def _bot_set(settings: Settings, args: argparse.Namespace) -> int:
 async def _bot_show(settings: Settings, args: argparse.Namespace) -> int:
     async def run(wiring: Wiring) -> dict[str, Any]:
         scope = await _scope(wiring, args.queue)
-        return {"queue": args.queue, "scope": scope, **settings_view(wiring.bots.stored(scope))}
+        return {
+            "queue": args.queue,
+            "scope": scope,
+            **settings_view(wiring.bots.settings.stored(scope)),
+        }
 
     print_json(await with_wiring(settings, run))
     return 0

@@ -75,8 +75,8 @@ class Harness:
         self.bus.subscribe(record)
 
     async def configure(self) -> Channel:
-        await self.bots.save_flow(DEFAULT_SCOPE, parse_flow(FLOW))
-        await self.bots.save_hours(
+        await self.bots.settings.save_flow(DEFAULT_SCOPE, parse_flow(FLOW))
+        await self.bots.settings.save_hours(
             DEFAULT_SCOPE,
             parse_schedule("Europe/Moscow", "mon-fri 09:00-13:00,14:00-20:00"),
         )
@@ -232,7 +232,7 @@ async def test_two_processes_answer_once(h: Harness, database_url: str) -> None:
             no_queue,
             as_bots_tx,
         )
-        await other.load()
+        await other.settings.load()
         results = await asyncio.gather(h.bots.answer(cid), other.answer(cid))
     finally:
         await second_store.close()

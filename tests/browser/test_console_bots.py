@@ -324,13 +324,13 @@ async def test_an_operator_has_no_settings_page_and_gets_403(browser: Browser, e
         page, "PUT", "/api/v1/bots/default/hours", {"tz": "UTC", "week": "mon 09:00-18:00"}
     )
     assert status == 403, body
-    assert env.services.bots.stored(DEFAULT_SCOPE) is None
+    assert env.services.bots.settings.stored(DEFAULT_SCOPE) is None
 
 
 async def test_bot_messages_and_notes_are_marked_and_the_rating_shows(
     browser: Browser, env: Env
 ) -> None:
-    await env.services.bots.save_flow(
+    await env.services.bots.settings.save_flow(
         DEFAULT_SCOPE,
         flow_from_json(
             {

@@ -46,7 +46,7 @@ async def app(tmp_path: Path) -> AsyncIterator[tuple[Application, TestServer]]:
         hasher=Argon2PasswordHasher(fast_for_tests=True),
     )
     await add_channel(application[SERVICES].core, ChannelKind("webchat"), "Shop", {})
-    await application[SERVICES].bots.save_flow(DEFAULT_SCOPE, parse_flow(FLOW))
+    await application[SERVICES].bots.settings.save_flow(DEFAULT_SCOPE, parse_flow(FLOW))
     srv = TestServer(application, host="127.0.0.1")
     await srv.start_server()
     try:

@@ -45,8 +45,10 @@ async def test_the_bot_sends_only_the_customers_own_order_link(store: SqlStore) 
     core = Core(store=store, bus=bus, clock=clock, channels=CATALOG, intake=bots.intake)
     payments = PaymentService(core, store, {"sandbox": SandboxGateway()}, public_url="http://s")
     bots.order_links = OrderLinksForBots(payments)
-    await bots.save_flow(DEFAULT_SCOPE, parse_flow("language: ru\nmenu: false\n"))
-    await bots.save_hours(DEFAULT_SCOPE, parse_schedule("Europe/Moscow", "mon-fri 09:00-18:00"))
+    await bots.settings.save_flow(DEFAULT_SCOPE, parse_flow("language: ru\nmenu: false\n"))
+    await bots.settings.save_hours(
+        DEFAULT_SCOPE, parse_schedule("Europe/Moscow", "mon-fri 09:00-18:00")
+    )
     channel = await add_channel(core, ChannelKind("webchat"), "Shop", {})
     boss = await add_operator(
         core,

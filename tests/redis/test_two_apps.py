@@ -144,8 +144,8 @@ async def test_two_processes_answer_a_customer_once(cluster: Cluster) -> None:
         "  - answer: 'Доставляем курьером за 1–2 дня.'\n"
         "    keywords: ['доставка']\n"
     )
-    await a.app[SERVICES].bots.save_flow(DEFAULT_SCOPE, flow)
-    await b.app[SERVICES].bots.load()  # the event reaches B too; do not wait for it here
+    await a.app[SERVICES].bots.settings.save_flow(DEFAULT_SCOPE, flow)
+    await b.app[SERVICES].bots.settings.load()  # the event reaches B too; do not wait for it here
     customer = await b.customer()
     await customer.hello()
     await customer.send(type="message", text="Доставка есть?", client_id="c-1")
