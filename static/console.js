@@ -3270,7 +3270,20 @@
   function resolveCurrent() {
     const id = S.currentId;
     if (!id) return;
-    const reason = $('resolve-reason').value;
+    const select = $('resolve-reason');
+    const reason = select.value;
+    // The administrator keeps a list of close reasons for the reports: resolving asks for
+    // one (the API still takes a resolve without one, for bots and scripts).
+    if (W.reasons.length && !reason) {
+      select.classList.add('invalid');
+      select.setAttribute('aria-invalid', 'true');
+      showComposerError(tr('work.choose_a_close_reason_first'), 'close_reason_required');
+      select.focus();
+      return;
+    }
+    select.classList.remove('invalid');
+    select.removeAttribute('aria-invalid');
+    hideComposerError();
     const frame = { type: 'conversation.resolve', conversation_id: id };
     if (reason) frame.reason = reason;
     if (!request(frame, { conversationId: id })) showComposerError(tr('console.not_connected_try_again_when_the'));
@@ -3283,7 +3296,10 @@
     setText(tag, reason ? tr('work.closed_as', { reason }) : '');
     const select = $('resolve-reason');
     select.hidden = $('btn-resolve').hidden || !W.reasons.length;
-    if (select.dataset.for !== c.id) { select.value = ''; select.dataset.for = c.id; }
+    if (select.dataset.for !== c.id) {
+      select.value = ''; select.dataset.for = c.id;
+      select.classList.remove('invalid'); select.removeAttribute('aria-invalid');
+    }
     $('btn-customer').hidden = !c.contact_id;
   }
 
@@ -3637,6 +3653,12 @@
     $('composer-mode-note').addEventListener('click', () => setMode('note'));
     $('btn-claim').addEventListener('click', () => conversationCommand('conversation.claim'));
     $('btn-resolve').addEventListener('click', resolveCurrent);
+    $('resolve-reason').addEventListener('change', (ev) => {
+      if (!ev.target.value) return;
+      ev.target.classList.remove('invalid');
+      ev.target.removeAttribute('aria-invalid');
+      if ($('composer-error').dataset.code === 'close_reason_required') hideComposerError();
+    });
     $('btn-reopen').addEventListener('click', () => conversationCommand('conversation.reopen'));
     // Routing: offers, transfers, queues and the "Why?" of a conversation.
     setInterval(tickOffers, OFFER_TICK_MS);

@@ -383,6 +383,7 @@ async def test_bot_messages_and_notes_are_marked_and_the_rating_shows(
         await expect(page.get_by_test_id("conv-status")).to_have_text(
             "Assigned", timeout=TIMEOUT_MS
         )
+        await page.get_by_test_id("resolve-reason").select_option("Sold")
         await page.get_by_test_id("btn-resolve").click()
         await expect(page.get_by_test_id("conv-status")).to_have_text(
             "Resolved", timeout=TIMEOUT_MS

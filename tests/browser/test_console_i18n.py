@@ -164,6 +164,12 @@ async def test_a_20000_character_message_is_folded_and_the_shortcuts_work(
     await expect(tip).to_be_visible()
     await expect(tip).to_contain_text("Alt")
     await expect(tip).to_contain_text("Enter")
+    # Alt+R asks for the close reason first (focusing the picker), then resolves.
+    await console.get_by_test_id("composer-input").click()
+    await console.keyboard.press("Alt+KeyR")
+    picker = console.get_by_test_id("resolve-reason")
+    await expect(picker).to_be_focused()
+    await picker.select_option("Sold")
     await console.get_by_test_id("composer-input").click()
     await console.keyboard.press("Alt+KeyR")
     await expect(console.get_by_test_id("conv-status")).to_have_attribute(

@@ -164,7 +164,18 @@ async def test_resolve_with_a_close_reason_stores_it_and_the_header_shows_it(
     picker = console.get_by_test_id("resolve-reason")
     await expect(picker.locator("option[value=Sold]")).to_have_count(1, timeout=TIMEOUT)
     await expect(console.get_by_test_id("conv-close-reason")).to_be_hidden()
+    # Resolving asks for a reason: without one nothing is sent and the picker is marked.
+    await console.get_by_test_id("btn-resolve").click()
+    await expect(console.get_by_test_id("composer-error")).to_have_attribute(
+        "data-code", "close_reason_required"
+    )
+    await expect(picker).to_have_attribute("aria-invalid", "true")
+    await expect(picker).to_be_focused()
+    seen = await call(console, "GET", f"/api/v1/conversations/{conversation_id}")
+    assert seen["conversation"]["status"] == "assigned"
     await picker.select_option("Sold")
+    await expect(console.get_by_test_id("composer-error")).to_be_hidden()
+    await expect(picker).not_to_have_attribute("aria-invalid", "true")
     await console.get_by_test_id("btn-resolve").click()
     await expect(console.get_by_test_id("conv-status")).to_have_attribute(
         "data-status", "resolved", timeout=TIMEOUT
