@@ -591,7 +591,7 @@
   "settings.capacity_hint": "Conversations at once, 0..1000",
   "settings.capacity_value": "Capacity: {n}",
   "settings.channel_added": "Channel {name} added",
-  "settings.channel_checked_hint": "The server checks the options with the provider and registers the webhook, as `inbox channel add` does. Secrets are never shown again.",
+  "settings.channel_checked_hint": "The server checks the options with the provider and registers the webhook, as \"inbox channel add\" does. Secrets are never shown again.",
   "settings.channels_admins_note": "Channels are set up by admins; you can copy their addresses.",
   "settings.channels_of_queue": "Channels",
   "settings.channels_of_queue_hint": "Conversations of these channels come to this queue; a channel in no queue goes to the default queue.",

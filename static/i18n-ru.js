@@ -599,7 +599,7 @@
   "settings.capacity_hint": "Диалогов одновременно, 0..1000",
   "settings.capacity_value": "Лимит диалогов: {n}",
   "settings.channel_added": "Канал {name} добавлен",
-  "settings.channel_checked_hint": "Сервер проверит параметры у провайдера и зарегистрирует вебхук, как `inbox channel add`. Секреты больше нигде не показываются.",
+  "settings.channel_checked_hint": "Сервер проверит параметры у провайдера и зарегистрирует вебхук, как «inbox channel add». Секреты больше нигде не показываются.",
   "settings.channels_admins_note": "Каналы настраивают администраторы; адреса можно скопировать.",
   "settings.channels_of_queue": "Каналы",
   "settings.channels_of_queue_hint": "Диалоги этих каналов попадают в эту очередь; канал, не указанный ни в одной очереди, идёт в очередь по умолчанию.",
