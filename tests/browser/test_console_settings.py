@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The console's settings pages in a real browser (Debian's chromium, Playwright):
 operators, channels (a real Telegram adapter against the fake Bot API), queues, close
 reasons and canned replies; what each role sees; a Russian session; nothing cut off at
@@ -110,9 +109,7 @@ async def open_settings(page: Page, section: str) -> None:
     await expect(page.get_by_test_id("settings-state")).to_have_text("", timeout=TIMEOUT)
 
 
-async def test_an_admin_adds_an_operator_who_can_then_sign_in(
-    browser: Browser, env: Env
-) -> None:
+async def test_an_admin_adds_an_operator_who_can_then_sign_in(browser: Browser, env: Env) -> None:
     page = await sign_in(browser, env.base, "root")
     await open_settings(page, "operators")
     rows = page.get_by_test_id("operator-row")
@@ -172,9 +169,7 @@ async def test_an_admin_adds_an_operator_who_can_then_sign_in(
     await expect(newcomer.get_by_test_id("btn-settings")).to_be_visible()
 
 
-async def test_a_supervisor_edits_a_queue_and_the_api_shows_it(
-    browser: Browser, env: Env
-) -> None:
+async def test_a_supervisor_edits_a_queue_and_the_api_shows_it(browser: Browser, env: Env) -> None:
     page = await sign_in(browser, env.base, "sue")
     await open_settings(page, "queues")
     await page.get_by_test_id("new-queue-name").fill("Lenses")
@@ -270,9 +265,7 @@ async def test_an_admin_adds_a_telegram_channel_sees_its_webhook_url_and_pauses_
     await open_settings(page, "channels")
     form = page.get_by_test_id("new-channel-form")
     await form.get_by_test_id("new-channel-kind").select_option("telegram")
-    await expect(form.get_by_test_id("new-channel-opt-token")).to_have_attribute(
-        "type", "password"
-    )
+    await expect(form.get_by_test_id("new-channel-opt-token")).to_have_attribute("type", "password")
     await form.get_by_test_id("new-channel-name").fill("Shop bot")
     await form.get_by_test_id("new-channel-opt-token").fill("not a token")
     await form.get_by_test_id("new-channel-submit").click()
@@ -288,7 +281,8 @@ async def test_an_admin_adds_a_telegram_channel_sees_its_webhook_url_and_pauses_
     channel_id = await row.get_attribute("data-channel-id")
     url = f"{PUBLIC_URL}/webhooks/telegram/{channel_id}"
     await expect(row.get_by_test_id("channel-webhook-url")).to_have_value(url)
-    assert env.telegram.webhook is not None and env.telegram.webhook["url"] == url
+    assert env.telegram.webhook is not None
+    assert env.telegram.webhook["url"] == url
     # The token is never echoed back into the page.
     assert FAKE_TOKEN not in await page.content()
     assert FAKE_TOKEN not in await page.evaluate(
@@ -327,9 +321,12 @@ async def test_close_reasons_are_edited_and_an_empty_list_is_refused(
     await inputs.nth(1).fill("Out of stock")  # rename
     await page.get_by_test_id("reason-row").nth(3).get_by_test_id("reason-up").click()
     await page.get_by_test_id("reason-row").nth(0).get_by_test_id("reason-down").click()
-    await page.get_by_test_id("reason-row").filter(
-        has=page.locator('input[value="Spam"]')
-    ).get_by_test_id("reason-remove").click()
+    await (
+        page.get_by_test_id("reason-row")
+        .filter(has=page.locator('input[value="Spam"]'))
+        .get_by_test_id("reason-remove")
+        .click()
+    )
     await page.get_by_test_id("reasons-save").click()
     await expect(page.get_by_test_id("reasons-saved")).to_be_visible(timeout=TIMEOUT)
     _, stored = await call(page, "GET", "/api/v1/close-reasons")

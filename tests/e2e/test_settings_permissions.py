@@ -90,11 +90,15 @@ async def test_the_settings_pages_files_are_served(live: Live) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(live.url("/")) as page:
             html = await page.text()
-        assert '<script src="/static/settings.js" defer></script>' in html
         assert '<link rel="stylesheet" href="/static/settings.css">' in html
-        for name, kind in (("settings.js", "text/javascript"), ("settings.css", "text/css")):
+        for name in ("settings.js", "settings-team.js", "settings-queues.js"):
+            assert f'<script src="/static/{name}" defer></script>' in html
             async with http.get(live.url(f"/static/{name}")) as asset:
                 assert asset.status == 200
-                assert asset.content_type == kind
+                assert asset.content_type == "text/javascript"
                 assert "Content-Security-Policy" in asset.headers
-                assert "InboxSettings" in await asset.text() or name.endswith(".css")
+                assert "InboxSettings" in await asset.text()
+        async with http.get(live.url("/static/settings.css")) as asset:
+            assert asset.status == 200
+            assert asset.content_type == "text/css"
+            assert ".settings-view" in await asset.text()
