@@ -675,7 +675,9 @@
     $('section-others').hidden = !isSuper();
     $('queues-btn').hidden = !isSuper();
     $('bots-btn').hidden = !isSuper();
-    if (!isSuper() && S.view !== 'conversation') showQueues(false);
+    $('settings-btn').hidden = !isSuper();
+    $('my-canned-btn').hidden = isSuper();
+    if (!isSuper() && (S.view === 'queues' || S.view === 'bots')) showQueues(false);
   }
 
   function renderLists() {
@@ -815,6 +817,9 @@
     const other = S.view !== 'conversation';
     $('queues-view').hidden = S.view !== 'queues';
     $('bots-view').hidden = S.view !== 'bots';
+    $('settings-view').hidden = S.view !== 'settings';
+    $('settings-btn').setAttribute('aria-pressed', String(S.view === 'settings'));
+    $('my-canned-btn').setAttribute('aria-pressed', String(S.view === 'settings'));
     $('queues-btn').setAttribute('aria-pressed', String(S.view === 'queues'));
     $('bots-btn').setAttribute('aria-pressed', String(S.view === 'bots'));
     $('conv-empty').hidden = other || !!c;
@@ -1846,6 +1851,21 @@
     ['bot_name', tr('console.bot_name')],
   ];
   const COLLECT_FIELDS = ['phone', 'email', 'order_number'];
+
+  // Settings (static/settings.js): the page builds itself; this only switches views.
+  function showSettings(show, section) {
+    if (S.view === 'queues') showQueues(false);
+    if (S.view === 'settings' && !show) window.InboxSettings.close();
+    S.view = show ? 'settings' : 'conversation';
+    if (show || !S.currentId) showPane(show ? 'conv' : 'list');
+    if (show) {
+      window.InboxSettings.open({
+        api, me: () => S.me, close: () => showSettings(false), openBots: () => showBots(true),
+        onCannedChanged: loadCanned, onReasonsChanged: loadCloseReasons,
+      }, section);
+    }
+    renderConversation();
+  }
 
   function showBots(show) {
     const on = !!show && isSuper();
@@ -3690,6 +3710,8 @@
     $('queues-refresh').addEventListener('click', () => loadQueues());
     $('queues-close').addEventListener('click', () => showQueues(false));
     $('bots-btn').addEventListener('click', () => showBots(S.view !== 'bots'));
+    $('settings-btn').addEventListener('click', () => showSettings(S.view !== 'settings'));
+    $('my-canned-btn').addEventListener('click', () => showSettings(S.view !== 'settings', 'canned'));
     $('bots-close').addEventListener('click', () => showBots(false));
     $('bots-reload').addEventListener('click', () => { loadBotScopes(); loadBots(S.botsScope); });
     $('bots-scope').addEventListener('change', (ev) => selectBotScope(ev.target.value));
