@@ -12,6 +12,7 @@ missing from it, or a response drifts from its schema.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-__all__ = ["OpenApiDocument", "load_document"]
+__all__ = ["OpenApiDocument", "assemble", "load_document"]
 
 _BASE = "base.yaml"
 #: The sections a resource file may add to; anything else in one is a mistake.
@@ -28,22 +29,28 @@ _SECTIONS = frozenset({"paths", "components", "tags"})
 
 @cache
 def load_document() -> dict[str, Any]:
-    """The merged document. Raises :class:`ValueError` when two files declare the same
-    path, component or tag, or a file has a section other than ``paths``, ``components``
-    and ``tags``: a silent overwrite would drop a route from the document. Callers must not
-    change the returned mapping (it is cached); copy it first."""
+    """The merged document of this package's files (see :func:`assemble`). Callers must
+    not change the returned mapping (it is cached); copy it first."""
     folder = resources.files(__name__)
-    document: dict[str, Any] = yaml.safe_load(folder.joinpath(_BASE).read_text("utf-8"))
+    parts = {
+        entry.name: entry.read_text("utf-8")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml") and entry.name != _BASE
+    }
+    return assemble(folder.joinpath(_BASE).read_text("utf-8"), parts)
+
+
+def assemble(base: str, parts: Mapping[str, str]) -> dict[str, Any]:
+    """``base`` (YAML) with the ``paths``, ``components`` and ``tags`` of each of
+    ``parts`` (file name → YAML) merged in, in name order. Raises :class:`ValueError` when
+    two files declare the same path, component or tag, or a part has any other top-level
+    key: a silent overwrite would drop a route from the document."""
+    document: dict[str, Any] = yaml.safe_load(base)
     document.setdefault("paths", {})
     document.setdefault("tags", [])
     components = document.setdefault("components", {})
-    names = sorted(
-        entry.name
-        for entry in folder.iterdir()
-        if entry.name.endswith(".yaml") and entry.name != _BASE
-    )
-    for name in names:
-        part = yaml.safe_load(folder.joinpath(name).read_text("utf-8")) or {}
+    for name in sorted(parts):
+        part = yaml.safe_load(parts[name]) or {}
         unknown = sorted(set(part) - _SECTIONS)
         if unknown:
             raise ValueError(f"{name}: unknown top-level key {unknown[0]!r}")
