@@ -6,6 +6,7 @@ document, it describes exactly the live ``/api/v1`` routes, and ``/api/openapi.j
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, make_mocked_request
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from operator_ws import Argon2PasswordHasher
-from operator_ws.openapi import load_document
+from operator_ws.openapi import OpenApiDocument, load_document
 from server.app import create_app
 from tests.e2e.conftest import make_settings
 from tests.e2e.openapi_check import HTTP_METHODS, documented_operations
@@ -135,3 +136,13 @@ async def test_openapi_json_and_the_docs_page_are_served_to_anyone(server: TestS
     assert 'src="/static/api-docs.js"' in page
     assert "/api/openapi.json" in script
     assert "innerHTML" not in script, "the page builds its nodes with textContent"
+
+
+async def test_servers_names_the_public_url_when_it_is_set() -> None:
+    """Behind a proxy the request's own base is the proxy's; INBOX_PUBLIC_URL wins."""
+    handler = OpenApiDocument("https://inbox.example/")
+    response = await handler.handle(make_mocked_request("GET", "/api/openapi.json"))
+    assert isinstance(response.body, bytes)
+    served = json.loads(response.body)
+    assert served["servers"] == [{"url": "https://inbox.example"}]
+    assert served["paths"] == load_document()["paths"]
