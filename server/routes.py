@@ -12,6 +12,7 @@ from bots import Scope
 from channels.webchat import WebchatSocket
 from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
+from operator_ws.openapi import OpenApiDocument
 from operator_ws.rest.bots import ScopeResolver
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
@@ -45,6 +46,9 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
     paying = PaymentPages(services.payments)
     return [
         *api.routes(),  # /api/v1/... (operator_ws)
+        # The document of those routes and a page that shows it (docs/openapi.md).
+        web.get("/api/openapi.json", OpenApiDocument(settings.public_url).handle),
+        web.get("/api/docs", StaticPage("api-docs.html", "text/html").handle),
         web.get("/healthz", healthz),
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),
