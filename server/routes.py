@@ -13,6 +13,7 @@ from channels.webchat import WebchatSocket
 from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.rest.bots import ScopeResolver
+from operator_ws.rest.webhooks import WebhookRoutes
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
 from server.pages import DemoPage, StaticPage, healthz, static_asset
@@ -45,6 +46,13 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
     paying = PaymentPages(services.payments)
     return [
         *api.routes(),  # /api/v1/... (operator_ws)
+        *WebhookRoutes(core, services.webhook_admin).routes(),  # /api/v1/webhooks...
+        web.get(
+            "/metrics",
+            services.metrics.handler(
+                services.store, services.hub.connection_count, services.visitors.open_count
+            ),
+        ),
         web.get("/healthz", healthz),
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),
