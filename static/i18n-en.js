@@ -561,5 +561,8 @@
   "work.text": "Text",
   "work.unread": "Unread",
   "work.variables_hint": "Variables: {customer.name}, {operator.name}",
-  "work.waiting_over": "Waiting over"
+  "work.waiting_over": "Waiting over",
+  // webhooks (the webhook.disabled alert)
+  "webhooks.disabled": "Webhook disabled: {host}",
+  "webhooks.failed_attempts": "failed attempts in a row: {count}"
 };

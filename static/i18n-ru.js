@@ -569,5 +569,8 @@
   "work.text": "Текст",
   "work.unread": "Непрочитанные",
   "work.variables_hint": "Переменные: {customer.name}, {operator.name}",
-  "work.waiting_over": "Ждут дольше"
+  "work.waiting_over": "Ждут дольше",
+  // webhooks (the webhook.disabled alert)
+  "webhooks.disabled": "Вебхук отключён: {host}",
+  "webhooks.failed_attempts": "неудачных попыток подряд: {count}"
 };
