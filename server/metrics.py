@@ -34,8 +34,11 @@ __all__ = ["Metrics", "metrics_middleware"]
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
-#: Outbound statuses counted (a later "delivered" or "read" is not a second send).
-_OUTBOUND = {DeliveryStatus.SENT: "sent", DeliveryStatus.FAILED: "failed"}
+#: The outbound statuses counted. A message's status only moves forward (and fails once),
+#: so each message counts at most once per status; the web chat goes straight to delivered.
+_OUTBOUND = frozenset(
+    {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.FAILED}
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,8 +77,8 @@ class Metrics:
         )
         self.outbound = Counter(
             "inbox_outbound_messages",
-            "Outbound messages sent or failed by this process, by channel kind",
-            ["channel_kind", "result"],
+            "Outbound messages reaching a delivery status, by channel kind and status",
+            ["channel_kind", "status"],
             registry=r,
         )
         self.webhook_attempts = Counter(
@@ -114,10 +117,10 @@ class Metrics:
                 if event.message.direction is Direction.INBOUND:
                     self.inbound.labels(event.conversation.channel_kind or "unknown").inc()
             elif isinstance(event, MessageUpdated):
-                outcome = _OUTBOUND.get(event.message.status)
-                if outcome is not None and event.message.direction is Direction.OUTBOUND:
+                status = event.message.status
+                if status in _OUTBOUND and event.message.direction is Direction.OUTBOUND:
                     kind = event.conversation.channel_kind or "unknown"
-                    self.outbound.labels(kind, outcome).inc()
+                    self.outbound.labels(kind, str(status)).inc()
 
     def observe_webhook_attempt(self, result: str) -> None:
         self.webhook_attempts.labels(result).inc()

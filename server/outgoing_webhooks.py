@@ -40,7 +40,7 @@ def feature_payloads(event: Event) -> Sequence[Payload]:
                 return (
                     (
                         "order.paid",
-                        {
+                        lambda: {
                             "order": order_view(order),
                             "conversation": conversation_view(conversation),
                         },
@@ -50,7 +50,7 @@ def feature_payloads(event: Event) -> Sequence[Payload]:
             return (
                 (
                     "csat.received",
-                    {
+                    lambda: {
                         "conversation": conversation_view(conversation),
                         "csat": csat_view(rating, comment, at),
                     },

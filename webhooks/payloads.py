@@ -16,8 +16,10 @@ from inbox.domain.views import conversation_view, message_view
 
 __all__ = ["Payload", "Translator", "core_payloads"]
 
-#: One webhook event: its name (``webhooks.records.EVENT_NAMES``) and its ``data``.
-Payload = tuple[str, dict[str, Any]]
+#: One webhook event: its name (``webhooks.records.EVENT_NAMES``) and a function giving its
+#: ``data``, called only when a webhook subscribes to that name (the views cost more than
+#: the check, and the recorder runs inside every transaction).
+Payload = tuple[str, Callable[[], dict[str, Any]]]
 Translator = Callable[[Event], Sequence[Payload]]
 
 _CONVERSATION_EVENTS = {
@@ -34,15 +36,20 @@ def core_payloads(event: Event) -> Sequence[Payload]:
             name = _CONVERSATION_EVENTS.get(reason)
             if name is None:
                 return ()
-            data: dict[str, Any] = {"conversation": conversation_view(conversation)}
-            if reason == "assigned":
-                data["previous_assignee_id"] = event.previous_assignee_id
-            return ((name, data),)
+            previous = event.previous_assignee_id
+
+            def changed() -> dict[str, Any]:
+                data: dict[str, Any] = {"conversation": conversation_view(conversation)}
+                if reason == "assigned":
+                    data["previous_assignee_id"] = previous
+                return data
+
+            return ((name, changed),)
         case MessageCreated(message=message, conversation=conversation):
             return (
                 (
                     "message.created",
-                    {
+                    lambda: {
                         "message": message_view(message),
                         "conversation": conversation_view(conversation),
                     },

@@ -83,17 +83,16 @@ class WebhookRecorder:
                     continue
                 event_id = "evt_" + new_id()
                 try:
-                    body = json.dumps(
-                        {
-                            "id": event_id,
-                            "event": name,
-                            "created_at": now.isoformat(),
-                            "data": data,
-                        },
-                        separators=(",", ":"),
-                    )
-                except (TypeError, ValueError):
-                    logger.exception("webhook event %s could not be encoded; not recorded", name)
+                    document = {
+                        "id": event_id,
+                        "event": name,
+                        "created_at": now.isoformat(),
+                        "data": data(),
+                    }
+                    body = json.dumps(document, separators=(",", ":"))
+                except Exception:
+                    # A view's bug must not fail the change that caused the event.
+                    logger.exception("webhook event %s could not be built; not recorded", name)
                     continue
                 deliveries.extend(
                     Delivery(

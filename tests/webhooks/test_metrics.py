@@ -62,7 +62,7 @@ async def test_metrics_count_what_happened_and_show_no_text(
             "POST",
             "/api/v1/webhooks",
             admin,
-            json={"url": "http://127.0.0.1:9/refused", "events": ["message.created"]},
+            json={"url": "http://127.0.0.1:9/refused", "events": ["conversation.created"]},
         )
         assert status == 201, created
         customer = await live.customer()
@@ -100,8 +100,31 @@ async def test_metrics_count_what_happened_and_show_no_text(
             (("method", "GET"), ("route", "/api/v1/webhooks/{id}/deliveries"), ("status", "200")),
         )
         assert samples[key] >= 1
-        for secret in ("4242", "private", created["id"], created["secret"], admin):
-            assert secret not in text
+
+        # An answer, delivered to the visitor's open socket.
+        status, listed = await live.api("GET", "/api/v1/conversations", admin)
+        conversation_id = listed["conversations"][0]["id"]
+        status, reply = await live.api(
+            "POST",
+            f"/api/v1/conversations/{conversation_id}/messages",
+            admin,
+            json={"text": "our private answer 777"},
+        )
+        assert status == 201, reply
+        await customer.expect("message")
+        delivered = (
+            "inbox_outbound_messages_total",
+            (("channel_kind", "webchat"), ("status", "delivered")),
+        )
+        async with asyncio.timeout(5):
+            while True:
+                status, later = await _get(live, "127.0.0.1")
+                if _samples(later).get(delivered) == 1:
+                    break
+                await asyncio.sleep(0.02)
+        for scraped in (text, later):
+            for secret in ("4242", "private", "777", created["id"], created["secret"], admin):
+                assert secret not in scraped
 
 
 async def test_metrics_from_another_address_need_the_token(

@@ -174,8 +174,9 @@ def test_a_rating_becomes_csat_received() -> None:
         created_at=now,
         updated_at=now,
     )
-    ((name, data),) = feature_payloads(CsatReceived(conversation, 4, "Quick, thanks", now))
+    ((name, build),) = feature_payloads(CsatReceived(conversation, 4, "Quick, thanks", now))
     assert name == "csat.received"
+    data = build()
     assert data["csat"] == {"rating": 4, "comment": "Quick, thanks", "at": now.isoformat()}
     assert data["conversation"]["id"] == "c1"
     assert feature_payloads(CsatRequested(conversation)) == ()

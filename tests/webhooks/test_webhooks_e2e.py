@@ -247,3 +247,29 @@ async def test_persistent_failure_disables_the_webhook_with_an_alert(
         (delivery,) = await _recorded(live, admin, created["id"], 5)
         assert delivery["state"] == "delivered"
         assert delivery["attempts"] == 5
+
+
+async def test_two_servers_on_one_database_deliver_each_event_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock = FixedClock()
+    async with receiver() as hook, serving(database_url, tmp_path, clock) as first:
+        await first.add_operator("root", Role.ADMIN)
+        admin = await first.token("root")
+        created = await _register(first, admin, hook.url, ["message.created"])
+        async with serving(
+            database_url, tmp_path / "second", clock, channel_id=first.channel_id
+        ) as second:
+            customer = await first.customer()
+            await customer.hello()
+            for n in range(12):
+                await customer.say(f"message {n}", f"c-{n}")
+                second.app[SERVICES].webhook_worker.wake()
+            await hook.wait_for(12)
+            log = await _recorded(first, admin, created["id"], 12)
+            await tick(second, clock, 3600)
+            await second.app[SERVICES].webhook_worker.run_once()
+            await first.app[SERVICES].webhook_worker.run_once()
+        assert len(hook.received) == 12
+        assert len({r.body["id"] for r in hook.received}) == 12
+        assert sorted(d["attempts"] for d in log) == [1] * 12
