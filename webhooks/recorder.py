@@ -58,6 +58,11 @@ class WebhookRecorder:
 
         self._subscribers = await self._store.read(work)
 
+    @property
+    def subscribed_events(self) -> frozenset[str]:
+        """The event names some enabled webhook subscribes to, as this process knows it."""
+        return frozenset(self._subscribers)
+
     async def on_event(self, event: Event) -> None:
         if isinstance(event, WebhooksChanged):
             await self.load()

@@ -101,6 +101,10 @@ class WebhookWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def recorder(self) -> WebhookRecorder:
+        return self._recorder
+
     async def on_event(self, event: Event) -> None:
         if self._recorder.take_recorded():
             self.wake()
