@@ -44,6 +44,8 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     server: TestServer | None = None
+    #: Sent as ``Location`` with a 3xx answer.
+    location: str = ""
 
     @property
     def url(self) -> str:
@@ -54,7 +56,8 @@ class Receiver:
         raw = await request.read()
         status = self.statuses.pop(0) if self.statuses else 200
         self.received.append(Received(dict(request.headers), raw, status))
-        return web.Response(status=status, text="ok" if status < 300 else "nope")
+        headers = {"Location": self.location} if 300 <= status < 400 and self.location else {}
+        return web.Response(status=status, text="ok" if status < 300 else "nope", headers=headers)
 
     @property
     def successes(self) -> list[Received]:

@@ -273,3 +273,21 @@ async def test_two_servers_on_one_database_deliver_each_event_once(
         assert len(hook.received) == 12
         assert len({r.body["id"] for r in hook.received}) == 12
         assert sorted(d["attempts"] for d in log) == [1] * 12
+
+
+async def test_a_redirect_is_not_followed(database_url: str, tmp_path: Path) -> None:
+    """A signed event never goes where the admin did not point it: a 3xx is a failure."""
+    clock = FixedClock()
+    async with receiver() as elsewhere, receiver() as hook:
+        hook.statuses, hook.location = [307], elsewhere.url
+        async with serving(database_url, tmp_path, clock) as live:
+            await live.add_operator("root", Role.ADMIN)
+            admin = await live.token("root")
+            created = await _register(live, admin, hook.url, ["conversation.created"])
+            await _customer_says(live, "hello")
+            (delivery,) = await _recorded(live, admin, created["id"], 1)
+        assert delivery["last_status"] == 307
+        assert delivery["log"][0]["error"] == "redirect not followed"
+        assert delivery["state"] == "pending"
+        assert len(hook.received) == 1
+        assert elsewhere.received == []
