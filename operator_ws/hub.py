@@ -170,6 +170,10 @@ class OperatorHub:
             )
             conn.close_soon(4401, "unauthorized")
 
+    def connection_count(self) -> int:
+        """Open operator sockets in this process (the metrics' gauge)."""
+        return sum(len(s.connections) for s in self._streams.values())
+
     def connected_operators(self) -> set[OperatorId]:
         return {s.operator.id for s in self._streams.values() if s.connections}
 

@@ -20,11 +20,14 @@ __all__ = ["EVENTS", "OrderChanged"]
 @dataclass(frozen=True, slots=True)
 class OrderChanged(Event):
     """An order was created, edited, got its payment link, was paid, shipped... ``reason``
-    is ``created``, ``updated``, ``link_sent``, ``paid``, ``status`` or ``refunded``."""
+    is ``created``, ``updated``, ``link_sent``, ``paid``, ``status`` or ``refunded``.
+    ``previous_status`` is the order's status before a change of status ("" when the
+    status did not change or is not known): outgoing webhooks tell ``order.paid`` by it."""
 
     order: Order
     conversation: Conversation
     reason: str
+    previous_status: str = ""
 
 
 def _frames(event: OrderChanged) -> Sequence[OperatorFrame]:

@@ -169,7 +169,8 @@ class OrderBook:
                         changed = dataclasses.replace(changed, payment=None)
                     events += await self._tell(tx, conversation, changed, now, "status")
             await tx.payments.update_order(changed)
-            events.insert(0, OrderChanged(changed, conversation, "updated"))
+            before = str(order.status) if changed.status is not order.status else ""
+            events.insert(0, OrderChanged(changed, conversation, "updated", before))
             return Outcome(changed, events)
 
         return await self._run(work)

@@ -261,7 +261,7 @@ class PaymentService(OrderBook):
             )
             await tx.payments.update_order(changed)
             events = await self._tell(tx, conversation, changed, now, str(target))
-            events.append(OrderChanged(changed, conversation, str(target)))
+            events.append(OrderChanged(changed, conversation, str(target), str(order.status)))
             return Outcome(NotificationResult(200, f"order {changed.number} is {target}"), events)
 
         return await self._run(work)

@@ -32,6 +32,7 @@ from inbox.usecases import set_presence, touch_operators
 from operator_ws import HubSettings, OperatorHub
 from server.config import Settings
 from server.errors import json_errors
+from server.metrics import Metrics, metrics_middleware
 from server.routes import routes
 from server.services import SERVICES, Services
 from server.wiring import AdapterFactory, Wiring, open_wiring
@@ -59,7 +60,11 @@ async def create_app(
     )
     try:
         services = _serving_parts(wiring)
-        app = web.Application(middlewares=[json_errors], client_max_size=_CLIENT_MAX_SIZE)
+        app = web.Application(
+            # The metrics see the status json_errors answered with.
+            middlewares=[metrics_middleware(services.metrics), json_errors],
+            client_max_size=_CLIENT_MAX_SIZE,
+        )
         app[SERVICES] = services
         app[_WIRING] = wiring
         app.add_routes(routes(services, wiring.hasher))
@@ -99,7 +104,10 @@ def _serving_parts(wiring: Wiring) -> Services:
     senders.update(wiring.adapters)
     worker = DeliveryWorker(core, senders)
     pollers = PollerService(core, wiring.adapters)
-    for subscriber in (hub, visitors, worker, wiring.router, wiring.bots):
+    metrics = Metrics(settings.metrics_token)
+    wiring.store.add_commit_observer(metrics.observe_commit)
+    webhook_worker = wiring.webhooks.worker(metrics.observe_webhook_attempt)
+    for subscriber in (hub, visitors, worker, wiring.router, wiring.bots, webhook_worker):
         wiring.bus.subscribe(subscriber.on_event)
     router = wiring.router
 
@@ -122,6 +130,9 @@ def _serving_parts(wiring: Wiring) -> Services:
         media=wiring.media,
         adapters=wiring.adapters,
         pollers=pollers,
+        webhook_admin=wiring.webhooks.admin,
+        webhook_worker=webhook_worker,
+        metrics=metrics,
     )
 
 
@@ -133,7 +144,9 @@ async def _start(app: web.Application) -> None:
     services.router.start()
     services.bots.start()
     services.pollers.start()
+    services.webhook_worker.start()
     services.worker.wake()  # deliver whatever was pending before a restart
+    services.webhook_worker.wake()
 
 
 async def _shutdown(app: web.Application) -> None:
@@ -148,5 +161,6 @@ async def _cleanup(app: web.Application) -> None:
         await services.router.stop()
         await services.bots.stop()
         await services.worker.stop()
+        await services.webhook_worker.stop()
     finally:
         await app[_WIRING].close()

@@ -41,6 +41,20 @@ class Settings:
     #: console sets the presence); false keeps the presence they had (docs/console-ui.md).
     online_on_login: bool = True
     log_level: str = "INFO"
+    #: Outgoing webhooks (docs/webhooks.md): the retry schedule (attempt n waits up to
+    #: min(cap, base * 2^(n-1)) seconds, jittered), the attempts before a delivery fails,
+    #: the POST timeout, and when a failing webhook is disabled: this many failed attempts
+    #: in a row, the first of them at least this many hours ago.
+    webhook_retry_base_seconds: float = 10.0
+    webhook_retry_cap_seconds: float = 3600.0
+    webhook_max_attempts: int = 12
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_failures: int = 20
+    webhook_disable_hours: float = 24.0
+    webhook_poll_seconds: float = 1.0
+    #: ``GET /metrics`` from anywhere but loopback needs ``Authorization: Bearer`` this
+    #: token; empty: loopback only (docs/metrics.md).
+    metrics_token: str = ""
 
 
 def load_settings(

@@ -14,6 +14,7 @@ from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.openapi import OpenApiDocument
 from operator_ws.rest.bots import ScopeResolver
+from operator_ws.rest.webhooks import WebhookRoutes
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
 from server.pages import DemoPage, StaticPage, healthz, static_asset
@@ -49,6 +50,13 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         # The document of those routes and a page that shows it (docs/openapi.md).
         web.get("/api/openapi.json", OpenApiDocument(settings.public_url).handle),
         web.get("/api/docs", StaticPage("api-docs.html", "text/html").handle),
+        *WebhookRoutes(core, services.webhook_admin).routes(),  # /api/v1/webhooks...
+        web.get(
+            "/metrics",
+            services.metrics.handler(
+                services.store, services.hub.connection_count, services.visitors.open_count
+            ),
+        ),
         web.get("/healthz", healthz),
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),

@@ -20,7 +20,9 @@ from operator_ws import OperatorHub
 from payments.service import PaymentService
 from routing import RoutingService
 from server.config import Settings
+from server.metrics import Metrics
 from storage import SqlStore
+from webhooks import WebhookAdmin, WebhookWorker
 
 __all__ = ["SERVICES", "Services"]
 
@@ -42,6 +44,10 @@ class Services:
     media: MediaStore
     adapters: Mapping[str, ChannelAdapter]
     pollers: PollerService
+    #: Outgoing webhooks: the admin's use cases and the delivery worker (docs/webhooks.md).
+    webhook_admin: WebhookAdmin
+    webhook_worker: WebhookWorker
+    metrics: Metrics
 
 
 SERVICES = web.AppKey("services", Services)

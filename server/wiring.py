@@ -35,6 +35,7 @@ from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
+from server.outgoing_webhooks import OutgoingWebhooks, open_outgoing_webhooks
 from server.payments import (
     OrderLinksForBots,
     UnpaidOrdersOfContacts,
@@ -98,6 +99,8 @@ class Wiring:
     router: RoutingService
     bots: BotService
     payments: PaymentService
+    #: Outgoing webhooks: the recorder on the store and the admin's use cases.
+    webhooks: OutgoingWebhooks
     #: Every event type this server declares: the Redis codec and the operators' frames.
     events: EventRegistry
 
@@ -182,6 +185,10 @@ async def open_wiring(
             hours=BotOpeningHours(bots),
             unpaid_orders=UnpaidOrdersOfContacts(),
         )
+        # From here on every unit of work records its webhook deliveries (server/
+        # outgoing_webhooks.py); a change of subscriptions reaches every process's copy.
+        outgoing = await open_outgoing_webhooks(core, store, settings)
+        bus.subscribe(outgoing.recorder.on_event)
     except BaseException:
         await store.close()
         raise
@@ -197,6 +204,7 @@ async def open_wiring(
         router=router,
         bots=bots,
         payments=payments,
+        webhooks=outgoing,
         events=registry,
     )
 

@@ -467,6 +467,9 @@
       case 'routing.alert':
         onRoutingAlert(f);
         break;
+      case 'webhook.disabled':
+        onWebhookDisabled(f);
+        break;
       case 'csat.received':
         onCsatReceived(f);
         break;
@@ -1687,6 +1690,29 @@
     renderAlerts();
   }
 
+  /** The server disabled a failing webhook (docs/webhooks.md): an alert beside the routing
+   *  ones, until dismissed. Only the URL's host travels in the frame. */
+  function onWebhookDisabled(f) {
+    const w = f.webhook;
+    if (!w || typeof w !== 'object' || typeof w.id !== 'string') return;
+    const key = `webhook:${w.id}`;
+    S.alerts = S.alerts.filter((x) => x.key !== key);
+    S.alerts.unshift({ key, webhook: w });
+    if (S.alerts.length > MAX_ALERTS) S.alerts.length = MAX_ALERTS;
+    renderAlerts();
+  }
+
+  function webhookAlertItem(key, w) {
+    return el('li', {
+      class: 'alert-item', 'data-testid': 'routing-alert', 'data-kind': 'webhook_disabled',
+      title: w.at ? tr('console.alert_raised', { time: fullTime(w.at) }) : null,
+    },
+    el('span', { class: 'alert-text' },
+      el('span', { class: 'alert-kind' }, tr('webhooks.disabled', { host: String(w.host || '') })),
+      ` — ${tr('webhooks.failed_attempts', { count: String(w.failures || 0) })}`),
+    el('button', { class: 'alert-dismiss', type: 'button', 'data-testid': 'alert-dismiss', 'aria-label': tr('console.dismiss'), title: tr('console.dismiss'), onclick: () => dismissAlert(key) }, '×'));
+  }
+
   function dismissAlert(key) {
     S.alerts = S.alerts.filter((x) => x.key !== key);
     renderAlerts();
@@ -1695,7 +1721,12 @@
   function renderAlerts() {
     const list = $('alert-list');
     clear(list);
-    for (const { key, alert: a, conversation } of S.alerts) {
+    for (const entry of S.alerts) {
+      const { key, alert: a, conversation } = entry;
+      if (entry.webhook) {
+        list.appendChild(webhookAlertItem(key, entry.webhook));
+        continue;
+      }
       const c = S.convs.get(a.conversation_id) || conversation || {};
       const who = a.operator_id && isSuper() && !(S.me && a.operator_id === S.me.id)
         ? tr('console.alert_assignee', { name: operatorName(a.operator_id) || tr('console.another_operator') }) : '';

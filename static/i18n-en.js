@@ -730,5 +730,8 @@
   "settings.target_overflow": "Another queue",
   "settings.target_skills": "By skills",
   "settings.title": "Settings",
-  "settings.webhook_url": "Webhook URL for the provider"
+  "settings.webhook_url": "Webhook URL for the provider",
+  // webhooks (the webhook.disabled alert)
+  "webhooks.disabled": "Webhook disabled: {host}",
+  "webhooks.failed_attempts": "failed attempts in a row: {count}"
 };

@@ -738,5 +738,8 @@
   "settings.target_overflow": "В другую очередь",
   "settings.target_skills": "По навыкам",
   "settings.title": "Настройки",
-  "settings.webhook_url": "Адрес вебхука для провайдера"
+  "settings.webhook_url": "Адрес вебхука для провайдера",
+  // webhooks (the webhook.disabled alert)
+  "webhooks.disabled": "Вебхук отключён: {host}",
+  "webhooks.failed_attempts": "неудачных попыток подряд: {count}"
 };

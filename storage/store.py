@@ -3,6 +3,7 @@ feature's store over its extended transaction (:class:`routing.ports.RoutingStor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
@@ -15,9 +16,27 @@ from storage.group_commit import GroupCommitter
 from storage.repositories import SqlTx
 from storage.sqlite_threads import SqliteReaders, SqliteWriter
 
-__all__ = ["DEFAULT_PG_WRITERS", "DEFAULT_SQLITE_READERS", "SqlStore", "open_store"]
+__all__ = [
+    "DEFAULT_PG_WRITERS",
+    "DEFAULT_SQLITE_READERS",
+    "CommitObserver",
+    "SqlStore",
+    "TransactionHook",
+    "open_store",
+]
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+#: Runs at the end of every unit of work, inside its transaction, with what the work
+#: returned (the webhook recorder writes its deliveries there). It must await nothing but
+#: the transaction (on SQLite it runs in the writer thread).
+TransactionHook = Callable[[SqlTx, object], Awaitable[None]]
+
+#: Called on the event loop after a unit of work committed, with what it returned (the
+#: metrics count this process's changes there). Must be quick and must not raise.
+CommitObserver = Callable[[object], None]
 
 #: Concurrent writer transactions on PostgreSQL. More lets independent batches overlap
 #: their round trips; each holds a pool connection while it commits.
@@ -60,6 +79,17 @@ class SqlStore:
             self._sync_engine = engine.sync_engine
             self._committer = GroupCommitter(engine, SqlTx, batch_max=batch_max, writers=pg_writers)
         self._closed = False
+        self._hooks: tuple[TransactionHook, ...] = ()
+        self._observers: tuple[CommitObserver, ...] = ()
+
+    def add_transaction_hook(self, hook: TransactionHook) -> None:
+        """Run ``hook`` inside every later :meth:`transact` (see :data:`TransactionHook`):
+        what it writes commits or rolls back with the work."""
+        self._hooks = (*self._hooks, hook)
+
+    def add_commit_observer(self, observer: CommitObserver) -> None:
+        """Call ``observer`` after every later committed :meth:`transact`."""
+        self._observers = (*self._observers, observer)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -95,7 +125,23 @@ class SqlStore:
         """
         if self._closed:
             raise RuntimeError("the store is closed")
+        hooks = self._hooks
+        if hooks:
+            inner = work
+
+            async def hooked(tx: SqlTx) -> T:
+                value = await inner(tx)
+                for hook in hooks:
+                    await hook(tx, value)
+                return value
+
+            work = hooked
         result: T = await self._committer.submit(_as_work(work))
+        for observer in self._observers:
+            try:
+                observer(result)
+            except Exception:
+                logger.exception("commit observer %r failed", observer)
         return result
 
     async def read(self, work: Callable[[SqlTx], Awaitable[T]]) -> T:

@@ -466,3 +466,9 @@ canned_replies = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("owner_id", "shortcut", name="uq_canned_replies_owner_id_shortcut"),
 )
+
+
+# --------------------------------------------------------------------------- webhooks
+# Their tables live in a module of their own, on this MetaData; importing it here puts
+# them in every user of ``metadata`` (the migrations' comparison, the tests' cleanup).
+from storage import tables_webhooks as _tables_webhooks  # noqa: E402, F401

@@ -45,6 +45,10 @@ class VisitorRegistry:
     def closed(self, ws: Closable) -> None:
         self._open.discard(ws)
 
+    def open_count(self) -> int:
+        """Open visitor sockets in this process (the metrics' gauge)."""
+        return len(self._open)
+
     async def close_all(self) -> None:
         """Close every visitor socket with 1001 (going away): the widget reconnects to
         another process or after the restart, and the server does not wait for browsers

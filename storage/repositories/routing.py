@@ -237,3 +237,19 @@ class SqlRoutingRepo(SqlRepo):
 
     async def count_contact_conversations(self, contact_id: ContactId) -> int:
         return int(await self._scalar(_CONTACT_CONVERSATIONS, {"contact_id": contact_id}))
+
+    # -- the metrics' gauges (docs/metrics.md); not part of the routing port
+
+    async def waiting_by_queue(self) -> dict[str, int]:
+        """Conversations waiting in each queue, by queue name (queues with none: 0)."""
+        stmt = (
+            select(_q.c.name, func.count(_t.c.conversation_id).label("count"))
+            .select_from(
+                _q.outerjoin(
+                    _t, (_t.c.queue_id == _q.c.id) & (_t.c.status == str(TaskStatus.WAITING))
+                )
+            )
+            .group_by(_q.c.name)
+        )
+        rows = await self._all(stmt)
+        return {str(row["name"]): int(row["count"]) for row in rows}

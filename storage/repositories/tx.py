@@ -13,6 +13,7 @@ from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, S
 from storage.repositories.outbox import SqlOutboxRepo
 from storage.repositories.payments import SqlPaymentsRepo
 from storage.repositories.routing import SqlRoutingRepo
+from storage.repositories.webhooks import SqlWebhooksRepo
 
 __all__ = ["SqlTx"]
 
@@ -20,8 +21,8 @@ __all__ = ["SqlTx"]
 class SqlTx:
     """Implements :class:`inbox.ports.Tx` and every feature's extension of it
     (:class:`routing.ports.RoutingTx`, :class:`bots.ports.BotsTx`,
-    :class:`payments.ports.PaymentsTx`) over the connection of an
-    open transaction.
+    :class:`payments.ports.PaymentsTx`, :class:`webhooks.ports.WebhooksTx`) over the
+    connection of an open transaction.
 
     The store creates one per unit of work; it is only valid until that work returns.
     """
@@ -40,6 +41,7 @@ class SqlTx:
         "_payments",
         "_routing",
         "_sessions",
+        "_webhooks",
         "_writes",
     )
 
@@ -58,6 +60,7 @@ class SqlTx:
         self._payments = SqlPaymentsRepo(conn, writes)
         self._close_reasons = SqlCloseReasonRepo(conn, writes)
         self._canned_replies = SqlCannedReplyRepo(conn, writes)
+        self._webhooks = SqlWebhooksRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -115,3 +118,7 @@ class SqlTx:
     @property
     def canned_replies(self) -> SqlCannedReplyRepo:
         return self._canned_replies
+
+    @property
+    def webhooks(self) -> SqlWebhooksRepo:
+        return self._webhooks

@@ -21,6 +21,7 @@ from bots.flow import parse_flow
 from inbox.domain.channels import ChannelKind
 from inbox.domain.event_registry import EventRegistry
 from inbox.domain.messages import AuthorKind, Message
+from inbox.domain.operators import Role
 from inbox.ports import ConversationFilter, Tx
 from inbox.usecases import add_channel
 from operator_ws import Argon2PasswordHasher
@@ -28,6 +29,7 @@ from server.app import SERVICES, create_app
 from storage.redis_bus import RedisEventBus
 from tests.e2e.conftest import Live, OperatorClient, make_settings
 from tests.redis.conftest import LISTEN_TIMEOUT
+from tests.webhooks.support import receiver, until
 
 pytestmark = pytest.mark.redis
 
@@ -168,3 +170,25 @@ async def test_two_processes_answer_a_customer_once(cluster: Cluster) -> None:
     await asyncio.sleep(0.5)  # room for a second, wrong answer from the other process
     texts = [m.parts[0].text for m in await bot_messages()]  # type: ignore[union-attr]
     assert texts == ["Здравствуйте! Чем помочь?", "Доставляем курьером за 1–2 дня."]
+
+
+async def test_a_webhook_added_on_one_app_records_on_the_other(cluster: Cluster) -> None:
+    """The subscription list reaches app B over Redis: B's change records the delivery."""
+    async with receiver() as hook:
+        await cluster.a.add_operator("root", Role.ADMIN)
+        admin = await cluster.a.token("root")
+        status, created = await cluster.a.api(
+            "POST",
+            "/api/v1/webhooks",
+            admin,
+            json={"url": hook.url, "events": ["conversation.created"]},
+        )
+        assert status == 201, created
+        recorder = cluster.b.app[SERVICES].webhook_worker.recorder
+
+        await until(lambda: "conversation.created" in recorder.subscribed_events, LISTEN_TIMEOUT)
+        customer = await cluster.b.customer()
+        await customer.hello()
+        await customer.say("hello from B", "c-1")
+        await hook.wait_for(1)
+        assert hook.received[0].body["event"] == "conversation.created"
