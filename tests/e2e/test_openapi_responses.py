@@ -243,6 +243,19 @@ async def test_every_answer_matches_the_document(live: Live) -> None:
     await s.call("POST", resolve, anna, 200, path=cid, json={"reason": "Sold"})
     await s.call("GET", one, ada, 200, path=cid)
 
+    # Outgoing webhooks (admins): register, change, read the log, remove.
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["conversation.resolved"]}
+    await s.call("POST", "/api/v1/webhooks", anna, 403, json=hook)
+    await s.call("POST", "/api/v1/webhooks", ada, 400, json={**hook, "events": ["nope"]})
+    made = await s.call("POST", "/api/v1/webhooks", ada, 201, json=hook)
+    wid = {"id": made["id"]}
+    await s.call("GET", "/api/v1/webhooks", ada, 200)
+    one_hook = "/api/v1/webhooks/{id}"
+    await s.call("PATCH", one_hook, ada, 200, path=wid, json={"enabled": False})
+    await s.call("GET", "/api/v1/webhooks/{id}/deliveries", ada, 200, path=wid)
+    await s.call("DELETE", one_hook, ada, 200, path=wid)
+    await s.call("DELETE", one_hook, ada, 404, path=wid)
+
     # Logging out ends the token.
     await s.call("POST", "/api/v1/auth/logout", ada, 200)
     await s.call("GET", "/api/v1/me", ada, 401)
