@@ -87,8 +87,13 @@ def _typing(event: Typing) -> Sequence[OperatorFrame]:
     return (OperatorFrame(lambda v: can_see_typing(v, event), frame),)
 
 
+def _audience_changed(event: AudienceChanged) -> Sequence[OperatorFrame]:
+    """Every console reloads the queues and its list: what it may see or take changed."""
+    return (OperatorFrame(lambda v: True, {"type": "audience.changed"}),)
+
+
 #: Every event the core declares. ``OutboxReady`` has no frames: it only wakes delivery;
-#: ``AudienceChanged`` neither: the operator hubs recompute their sessions' visibility.
+#: ``AudienceChanged`` makes the operator hubs recompute their sessions' visibility first.
 CORE_EVENTS: tuple[EventSpec[Any], ...] = (
     EventSpec("message_created", MessageCreated, _message_created),
     EventSpec("message_updated", MessageUpdated, _message_updated),
@@ -96,5 +101,5 @@ CORE_EVENTS: tuple[EventSpec[Any], ...] = (
     EventSpec("operator_presence_changed", OperatorPresenceChanged, _presence_changed),
     EventSpec("typing", Typing, _typing),
     EventSpec("outbox_ready", OutboxReady),
-    EventSpec("audience_changed", AudienceChanged),
+    EventSpec("audience_changed", AudienceChanged, _audience_changed),
 )

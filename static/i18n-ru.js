@@ -569,5 +569,13 @@
   "work.text": "Текст",
   "work.unread": "Непрочитанные",
   "work.variables_hint": "Переменные: {customer.name}, {operator.name}",
-  "work.waiting_over": "Ждут дольше"
+  "work.waiting_over": "Ждут дольше",
+  // Взять из очереди и очереди только для участников (visibility)
+  "console.take_failed": "Не удалось взять диалог: {error}",
+  "console.take_not_member": "Этот диалог ждёт в очереди «{queue}», в которой вас нет: маршрутизация отдаст его её участникам.",
+  "console.take_not_member_placeholder": "Этот диалог берут только участники его очереди",
+  "console.take_off_in_queue": "В очереди «{queue}» брать диалоги вручную нельзя: маршрутизация предложит его вам.",
+  "console.take_off_placeholder": "Маршрутизация предложит вам этот диалог",
+  "console.take_waiting_for_queue": "Этот диалог ждёт, пока маршрутизация поставит его в очередь.",
+  "console.take_waiting_placeholder": "Ждём маршрутизацию"
 };

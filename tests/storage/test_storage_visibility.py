@@ -169,4 +169,6 @@ async def test_an_update_keeps_the_queue_routing_set(store: SqlStore) -> None:
 
     await store.transact(touch)
     got = await store.read(lambda tx: tx.conversations.get(stale.id))
-    assert got is not None and got.subject == "changed" and got.queue_id == "sales"
+    assert got is not None
+    assert got.subject == "changed"
+    assert got.queue_id == "sales"
