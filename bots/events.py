@@ -10,7 +10,7 @@ from typing import Any
 from inbox.domain.conversations import Conversation
 from inbox.domain.event_registry import EventSpec, OperatorFrame
 from inbox.domain.events import Event
-from inbox.domain.visibility import Visibility
+from inbox.domain.visibility import Viewer, can_see
 
 __all__ = ["EVENTS", "BotSettingsChanged", "CsatReceived", "CsatRequested", "csat_view"]
 
@@ -51,8 +51,8 @@ def csat_view(rating: int | None, comment: str, at: datetime | None) -> dict[str
 def _csat_frames(event: CsatReceived) -> Sequence[OperatorFrame]:
     conversation = event.conversation
 
-    def audience(operator: Any) -> bool:
-        return Visibility.of(operator).admits_conversation(conversation)
+    def audience(viewer: Viewer) -> bool:
+        return can_see(viewer, conversation)
 
     frame = {
         "type": "csat.received",

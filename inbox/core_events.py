@@ -14,6 +14,7 @@ from typing import Any
 
 from inbox.domain.event_registry import EventSpec, OperatorFrame
 from inbox.domain.events import (
+    AudienceChanged,
     ConversationChanged,
     MessageCreated,
     MessageUpdated,
@@ -21,9 +22,8 @@ from inbox.domain.events import (
     OutboxReady,
     Typing,
 )
-from inbox.domain.operators import Operator
 from inbox.domain.views import conversation_view, message_view
-from inbox.usecases.access import can_see, can_see_change, can_see_typing
+from inbox.usecases.access import Viewer, can_see, can_see_change, can_see_typing
 
 __all__ = ["CORE_EVENTS"]
 
@@ -36,7 +36,7 @@ def _message_created(event: MessageCreated) -> Sequence[OperatorFrame]:
         "message": message_view(event.message),
         "conversation": conversation_view(conversation),
     }
-    return (OperatorFrame(lambda op: can_see(op, conversation), frame),)
+    return (OperatorFrame(lambda v: can_see(v, conversation), frame),)
 
 
 def _message_updated(event: MessageUpdated) -> Sequence[OperatorFrame]:
@@ -46,7 +46,7 @@ def _message_updated(event: MessageUpdated) -> Sequence[OperatorFrame]:
         "conversation_id": conversation.id,
         "message": message_view(event.message),
     }
-    return (OperatorFrame(lambda op: can_see(op, conversation), frame),)
+    return (OperatorFrame(lambda v: can_see(v, conversation), frame),)
 
 
 def _conversation_changed(event: ConversationChanged) -> Sequence[OperatorFrame]:
@@ -56,11 +56,11 @@ def _conversation_changed(event: ConversationChanged) -> Sequence[OperatorFrame]
     conversation = event.conversation
     view = conversation_view(conversation)
 
-    def is_new_assignee(op: Operator) -> bool:
-        return event.reason == "assigned" and conversation.assignee_id == op.id
+    def is_new_assignee(viewer: Viewer) -> bool:
+        return event.reason == "assigned" and conversation.assignee_id == viewer.operator.id
 
-    def is_watcher(op: Operator) -> bool:
-        return not is_new_assignee(op) and can_see_change(op, event)
+    def is_watcher(viewer: Viewer) -> bool:
+        return not is_new_assignee(viewer) and can_see_change(viewer, event)
 
     return (
         OperatorFrame(is_new_assignee, {"type": "conversation.assigned", "conversation": view}),
@@ -73,7 +73,7 @@ def _conversation_changed(event: ConversationChanged) -> Sequence[OperatorFrame]
 
 def _presence_changed(event: OperatorPresenceChanged) -> Sequence[OperatorFrame]:
     frame = {"type": "presence", "operator_id": event.operator_id, "status": str(event.presence)}
-    return (OperatorFrame(lambda op: True, frame),)
+    return (OperatorFrame(lambda v: True, frame),)
 
 
 def _typing(event: Typing) -> Sequence[OperatorFrame]:
@@ -84,10 +84,16 @@ def _typing(event: Typing) -> Sequence[OperatorFrame]:
         "operator_id": event.operator_id,
         "name": event.operator_name,
     }
-    return (OperatorFrame(lambda op: can_see_typing(op, event), frame),)
+    return (OperatorFrame(lambda v: can_see_typing(v, event), frame),)
 
 
-#: Every event the core declares. ``OutboxReady`` has no frames: it only wakes delivery.
+def _audience_changed(event: AudienceChanged) -> Sequence[OperatorFrame]:
+    """Every console reloads the queues and its list: what it may see or take changed."""
+    return (OperatorFrame(lambda v: True, {"type": "audience.changed"}),)
+
+
+#: Every event the core declares. ``OutboxReady`` has no frames: it only wakes delivery;
+#: ``AudienceChanged`` makes the operator hubs recompute their sessions' visibility first.
 CORE_EVENTS: tuple[EventSpec[Any], ...] = (
     EventSpec("message_created", MessageCreated, _message_created),
     EventSpec("message_updated", MessageUpdated, _message_updated),
@@ -95,4 +101,5 @@ CORE_EVENTS: tuple[EventSpec[Any], ...] = (
     EventSpec("operator_presence_changed", OperatorPresenceChanged, _presence_changed),
     EventSpec("typing", Typing, _typing),
     EventSpec("outbox_ready", OutboxReady),
+    EventSpec("audience_changed", AudienceChanged, _audience_changed),
 )

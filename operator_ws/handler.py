@@ -273,6 +273,7 @@ async def _typing(ctx: _Context, command: Command) -> None:
                 conversation_id=conversation.id,
                 channel_id=conversation.channel_id,
                 assignee_id=conversation.assignee_id,
+                queue_id=conversation.queue_id,
                 by="operator",
                 operator_id=ctx.operator.id,
                 operator_name=ctx.operator.display_name,

@@ -1,4 +1,9 @@
-"""The hub: turns domain events into frames for every operator session that may see them."""
+"""The hub: turns domain events into frames for every operator session that may see them.
+
+Who may see what is each session's :class:`~inbox.domain.visibility.Viewer`, computed from
+the queues' restrictions the hub keeps in memory: loaded at start and again on
+``AudienceChanged`` (a queue's visibility or members were saved, in any process), never
+per event."""
 
 from __future__ import annotations
 
@@ -16,10 +21,11 @@ from aiohttp import WSCloseCode
 
 from inbox.domain.clock import Clock
 from inbox.domain.event_registry import EventRegistry
-from inbox.domain.events import Event, OperatorPresenceChanged
+from inbox.domain.events import AudienceChanged, Event, OperatorPresenceChanged
 from inbox.domain.ids import OperatorId
 from inbox.domain.operators import Operator
-from inbox.ports import AuthSession
+from inbox.domain.visibility import QueueRestrictions
+from inbox.ports import AuthSession, QueueRestrictionSource
 from operator_ws.streams import Connection, SessionStream
 
 __all__ = ["HubSettings", "OperatorHub"]
@@ -49,8 +55,11 @@ class OperatorHub:
         on_seen: Callable[[set[OperatorId]], Awaitable[None]] | None = None,
         *,
         registry: EventRegistry,
+        restrictions: QueueRestrictionSource | None = None,
     ) -> None:
         self._registry = registry
+        self._restriction_source = restrictions
+        self._restrictions = QueueRestrictions()
         self._on_seen = on_seen
         self._clock = clock
         self.settings = settings
@@ -74,6 +83,20 @@ class OperatorHub:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def load_restrictions(self) -> None:
+        """Read the queues' restrictions and recompute every session's viewer. Called at
+        start (before consoles connect) and on ``AudienceChanged``; a failed read keeps the
+        previous restrictions (logged)."""
+        if self._restriction_source is None:
+            return
+        try:
+            self._restrictions = await self._restriction_source.load()
+        except Exception:
+            logger.exception("reading the queues' visibility failed; keeping the previous")
+            return
+        for stream in self._streams.values():
+            stream.see_as(stream.operator, self._restrictions)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         async def guarded() -> None:
@@ -112,7 +135,7 @@ class OperatorHub:
                 max_age_seconds=self.settings.replay_seconds,
             )
             self._streams[session.token_hash] = stream
-        stream.operator = operator
+        stream.see_as(operator, self._restrictions)
         replay = stream.replay_after(last_seq) if last_seq is not None else []
         conn.send_text(
             _dumps(
@@ -212,16 +235,22 @@ class OperatorHub:
         """Fan an event out to the streams that may see it. Never awaits a socket.
 
         The frames and their audiences come from the event's declaration in the registry;
-        each frame is serialised once, whatever the number of sessions it reaches."""
+        each frame is serialised once, whatever the number of sessions it reaches. Each
+        session is judged by its viewer (computed beforehand, no I/O here)."""
+        if isinstance(event, AudienceChanged):
+            await self.load_restrictions()
         if isinstance(event, OperatorPresenceChanged):
             for stream in self._streams.values():
                 if stream.operator.id == event.operator_id:
-                    stream.operator = dataclasses.replace(stream.operator, presence=event.presence)
+                    stream.see_as(
+                        dataclasses.replace(stream.operator, presence=event.presence),
+                        self._restrictions,
+                    )
         for out in self._registry.frames(event):
             body: str | None = None
             # Streams without a connection still collect frames, so a reconnect misses nothing.
             for stream in list(self._streams.values()):
-                if out.audience(stream.operator):
+                if out.audience(stream.viewer):
                     if body is None:
                         body = _dumps(dict(out.frame))
                     stream.push_encoded(body)

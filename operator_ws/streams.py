@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from inbox.domain.operators import Operator
+from inbox.domain.visibility import QueueRestrictions, Viewer
 from inbox.ports import AuthSession
 
 __all__ = ["Connection", "SessionStream"]
@@ -84,7 +85,10 @@ class Connection:
 
 
 class SessionStream:
-    """The stream of one login session. Shared by every connection with that token."""
+    """The stream of one login session. Shared by every connection with that token.
+
+    ``viewer`` is what the session's operator may see, computed when the operator or the
+    queues' restrictions change (:meth:`see_as`), never per event."""
 
     def __init__(
         self,
@@ -98,6 +102,7 @@ class SessionStream:
     ) -> None:
         self.key = key
         self.operator = operator
+        self.viewer = Viewer.of(operator)
         self.session = session
         self.seq = 0
         self.connections: set[Connection] = set()
@@ -106,6 +111,11 @@ class SessionStream:
         self._max_frames = max_frames
         self._max_age = max_age_seconds
         self._monotonic = monotonic
+
+    def see_as(self, operator: Operator, restrictions: QueueRestrictions) -> None:
+        """The session's operator (a new login, a new presence) and what they may see."""
+        self.operator = operator
+        self.viewer = Viewer.of(operator, restrictions)
 
     def push(self, frame: dict[str, Any]) -> None:
         """Give ``frame`` the next seq, keep it for replay and send it to every connection."""

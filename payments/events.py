@@ -9,8 +9,7 @@ from typing import Any
 from inbox.domain.conversations import Conversation
 from inbox.domain.event_registry import EventSpec, OperatorFrame
 from inbox.domain.events import Event
-from inbox.domain.operators import Operator
-from inbox.domain.visibility import Visibility
+from inbox.domain.visibility import Viewer, can_see
 from payments.records import Order
 from payments.views import order_view
 
@@ -33,12 +32,9 @@ class OrderChanged(Event):
 def _frames(event: OrderChanged) -> Sequence[OperatorFrame]:
     conversation, order = event.conversation, event.order
 
-    def audience(operator: Operator) -> bool:
+    def audience(viewer: Viewer) -> bool:
         # Those who may see the conversation, and the order's manager.
-        return (
-            Visibility.of(operator).admits_conversation(conversation)
-            or operator.id == order.manager_id
-        )
+        return can_see(viewer, conversation) or viewer.operator.id == order.manager_id
 
     frame = {
         "type": "order.updated",

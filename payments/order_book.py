@@ -18,7 +18,7 @@ from inbox.domain.ids import ContactId, ConversationId, new_id
 from inbox.domain.messages import AuthorKind
 from inbox.domain.operators import Operator
 from inbox.usecases import Core, Outcome, write_automatic_reply
-from inbox.usecases.access import require_act, require_see
+from inbox.usecases.access import Viewer, require_act, require_see, viewer_of
 from payments.events import OrderChanged
 from payments.money import check_currency
 from payments.orders import only_fields, parse_external_id, parse_lines, parse_status
@@ -93,8 +93,10 @@ class OrderBook:
         return await self._run(work)
 
     async def get_order(self, actor: Operator, order_id: OrderId) -> Order:
+        viewer = await viewer_of(self._core, actor)
+
         async def work(tx: PaymentsTx) -> Order:
-            order, _ = await self._visible(tx, actor, order_id)
+            order, _ = await self._visible(tx, viewer, order_id)
             return order
 
         return await self._store.read(work)
@@ -102,12 +104,14 @@ class OrderBook:
     async def list_orders(
         self, actor: Operator, conversation_id: ConversationId | None
     ) -> list[Order]:
+        viewer = await viewer_of(self._core, actor)
+
         async def work(tx: PaymentsTx) -> list[Order]:
             if conversation_id is not None:
                 conversation = await tx.conversations.get(conversation_id)
                 if conversation is None:
                     raise NotFound("no such conversation")
-                require_see(actor, conversation)
+                require_see(viewer, conversation)
             elif not actor.role.sees_everything:
                 raise Forbidden("list a conversation's orders (?conversation_id=)")
             return await tx.payments.list_orders(conversation_id)
@@ -132,10 +136,11 @@ class OrderBook:
         only_fields(
             body, {"lines", "currency", "external_id", "status", "tracking_number"}, "an order"
         )
+        viewer = await viewer_of(self._core, actor)
 
         async def work(tx: PaymentsTx) -> Outcome[Order]:
             now = self._core.clock.now()
-            order, conversation = await self._visible(tx, actor, order_id, for_update=True)
+            order, conversation = await self._visible(tx, viewer, order_id, for_update=True)
             require_act(actor, conversation)
             changed = order
             if {"lines", "currency", "external_id"} & set(body):
@@ -198,15 +203,15 @@ class OrderBook:
         return list(written.events)
 
     async def _visible(
-        self, tx: PaymentsTx, actor: Operator, order_id: OrderId, *, for_update: bool = False
+        self, tx: PaymentsTx, viewer: Viewer, order_id: OrderId, *, for_update: bool = False
     ) -> tuple[Order, Conversation]:
         order = await tx.payments.get_order(order_id, for_update=for_update)
         if order is None:
             raise NotFound("no such order")
         conversation = await tx.conversations.get(order.conversation_id)
         assert conversation is not None  # an order always references its conversation
-        if actor.id != order.manager_id:
-            require_see(actor, conversation)
+        if viewer.operator.id != order.manager_id:
+            require_see(viewer, conversation)
         return order, conversation
 
     async def _run(self, work: Callable[[PaymentsTx], Awaitable[Outcome[T]]]) -> T:

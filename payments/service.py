@@ -34,7 +34,7 @@ from inbox.domain.ids import new_id
 from inbox.domain.messages import AuthorKind
 from inbox.domain.operators import Operator
 from inbox.usecases import Outcome, write_automatic_reply
-from inbox.usecases.access import require_act
+from inbox.usecases.access import require_act, viewer_of
 from payments.events import OrderChanged
 from payments.order_book import LanguageOf, OrderBook
 from payments.ports import (
@@ -122,9 +122,10 @@ class PaymentService(OrderBook):
         """Create (or resume) the order's payment and send its link into the customer's
         channel as a link button (a plain link where the channel has no buttons)."""
         now = self._core.clock.now()
+        viewer = await viewer_of(self._core, actor)
 
         async def begin(tx: PaymentsTx) -> tuple[Order, ProviderRecord, PaymentRequest]:
-            order, conversation = await self._visible(tx, actor, order_id, for_update=True)
+            order, conversation = await self._visible(tx, viewer, order_id, for_update=True)
             require_act(actor, conversation)
             provider = await tx.payments.get_provider(provider_id)
             if provider is None:

@@ -27,6 +27,7 @@ from routing.records import (
 )
 from routing.service import AlertNotifier, RoutingService, RoutingSettings
 from routing.views import offer_view, queue_view, task_view
+from routing.visibility import QueueRestrictionsOfRouting
 
 __all__ = [
     "AlertKind",
@@ -38,6 +39,7 @@ __all__ = [
     "OpeningHours",
     "QueueId",
     "QueueRecord",
+    "QueueRestrictionsOfRouting",
     "QueueSettings",
     "Router",
     "RoutingControl",

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inbox.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from inbox.domain.events import AudienceChanged
 from inbox.domain.ids import new_id
 from inbox.domain.operators import Operator, Presence, Role
 from routing.commands import run_command
@@ -36,6 +37,7 @@ OPERATOR_VISIBLE_SETTINGS = frozenset(
         "response_timeout",
         "sla",
         "sla_business_hours",
+        "visible_to",
     }
 )
 
@@ -54,6 +56,14 @@ async def list_queues(ctx: RoutingContext, actor: Operator) -> list[dict[str, ob
             ]
             members = queue_config(p, queue).members if queue else ()
             view = queue_view(record)
+            # What the console needs for this actor: whether they are a member, and
+            # whether they may take its waiting conversations by hand (``pick``).
+            member = actor.id in members
+            view["you"] = {
+                "member": member,
+                "may_pick": actor.role.sees_everything
+                or (member and queue is not None and queue.allow_pick),
+            }
             if actor.role is Role.OPERATOR:
                 # Operators see how a queue works, not who else is in it or where
                 # alerts go.
@@ -157,6 +167,8 @@ async def save_queue(
             await tx.routing.add_queue(record)
         else:
             await tx.routing.update_queue(record)
+        # Its visibility or members may have changed: every hub recomputes its sessions'.
+        p.events.append(AudienceChanged(at=p.now))
         return queue_view(record)
 
     return await run_command(ctx, work)

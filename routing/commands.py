@@ -247,6 +247,7 @@ async def transfer(
             why["to_queue"] = qid
             why["skills"] = dict(skills or {})
         task = await put_task(tx, p, task)
+        moved = p.convs.get(conv.id, moved)  # in its new queue (put_task files it there)
         await record_decision(tx, p, task, "transfer", why)
         p.events.append(
             ConversationChanged(

@@ -77,7 +77,7 @@ def _offer_frames(event: OfferChanged) -> Sequence[OperatorFrame]:
             "state": event.state,
             "reason": event.reason,
         }
-    return (OperatorFrame(lambda op: op.id == event.operator_id, frame),)
+    return (OperatorFrame(lambda v: v.operator.id == event.operator_id, frame),)
 
 
 def _alert_frames(event: RoutingAlert) -> Sequence[OperatorFrame]:
@@ -97,8 +97,8 @@ def _alert_frames(event: RoutingAlert) -> Sequence[OperatorFrame]:
         "conversation": conversation_view(event.conversation),
     }
     if event.kind == "sla_warning":
-        return (OperatorFrame(lambda op: op.id == event.operator_id, frame),)
-    return (OperatorFrame(lambda op: op.role in (Role.SUPERVISOR, Role.ADMIN), frame),)
+        return (OperatorFrame(lambda v: v.operator.id == event.operator_id, frame),)
+    return (OperatorFrame(lambda v: v.operator.role in (Role.SUPERVISOR, Role.ADMIN), frame),)
 
 
 #: Routing's event declarations, for the composition root's registry.

@@ -40,6 +40,7 @@ from routing.records import QueueId, QueueRecord
 
 __all__ = [
     "DEFAULT_TEXTS",
+    "VISIBLE_TO",
     "PositionSettings",
     "QueueSettings",
     "parse_escalation",
@@ -80,10 +81,14 @@ _KNOWN = frozenset(
         "alert_telegram",
         "off_hours_overflow",
         "sla_business_hours",
+        "visible_to",
     }
 )
 
 RESPONSE_ACTIONS = ("reoffer", "alert")
+#: Who sees a queue's waiting conversations: every operator, or its members only
+#: (supervisors and admins always; an operator always sees their own conversations).
+VISIBLE_TO = ("everyone", "members")
 MAX_SECONDS = 30 * 86_400.0
 
 
@@ -115,6 +120,9 @@ class QueueSettings:
     off_hours_overflow: QueueId | None = None
     #: SLA due times count this queue's open time only.
     sla_business_hours: bool = False
+    #: ``members``: plain operators who are not members do not see its waiting
+    #: conversations (:data:`VISIBLE_TO`).
+    visible_to: str = "everyone"
 
     @property
     def id(self) -> QueueId:
@@ -302,6 +310,9 @@ def parse_settings(record: QueueRecord) -> QueueSettings:
     response_action = raw.get("response_action", "reoffer")
     if response_action not in RESPONSE_ACTIONS:
         raise InvalidInput("response_action must be reoffer or alert")
+    visible_to = raw.get("visible_to", "everyone")
+    if visible_to not in VISIBLE_TO:
+        raise InvalidInput("visible_to must be everyone or members")
     allow_pick = raw.get("allow_pick", True)
     if not isinstance(allow_pick, bool):
         raise InvalidInput("allow_pick must be true or false")
@@ -351,6 +362,7 @@ def parse_settings(record: QueueRecord) -> QueueSettings:
         ),
         off_hours_overflow=QueueId(off_hours) if isinstance(off_hours, str) else None,
         sla_business_hours=business,
+        visible_to=str(visible_to),
     )
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from inbox.domain.conversations import Conversation
+from inbox.domain.events import ConversationChanged
 from inbox.domain.ids import new_id
 from routing.context import DEFAULT_HANDLE_SECONDS, Pass
 from routing.policy import CustomerFacts, priority_of
@@ -21,7 +22,14 @@ from routing.ports import RoutingTx
 from routing.records import DecisionRecord, RoutingTask, TaskStatus
 from routing.snapshot import queue_for
 
-__all__ = ["HANDLE_EWMA", "finish_task", "new_task", "put_task", "record_decision"]
+__all__ = [
+    "HANDLE_EWMA",
+    "file_in_queue",
+    "finish_task",
+    "new_task",
+    "put_task",
+    "record_decision",
+]
 
 #: Weight of the newest handling time in the running average.
 HANDLE_EWMA = 0.2
@@ -67,14 +75,37 @@ async def new_task(
 
 async def put_task(tx: RoutingTx, p: Pass, task: RoutingTask) -> RoutingTask:
     """Write the task (stamped ``updated_at`` now) and keep the pass in step: a done task
-    leaves ``p.tasks``. Returns what was written."""
+    leaves ``p.tasks``. A task of a new queue (its first, a transfer, an overflow) moves
+    the conversation there too (:func:`file_in_queue`). Returns what was written."""
     task = dataclasses.replace(task, updated_at=p.now)
     await tx.routing.put_task(task)
     if task.status is TaskStatus.DONE:
         p.tasks.pop(task.conversation_id, None)
     else:
         p.tasks[task.conversation_id] = task
+        await file_in_queue(tx, p, task)
     return task
+
+
+async def file_in_queue(tx: RoutingTx, p: Pass, task: RoutingTask) -> None:
+    """Keep ``Conversation.queue_id`` (what the visibility rule reads) on the task's queue,
+    and tell the consoles (``ConversationChanged``, reason ``queue``): a members-only queue
+    hides its waiting conversations from the other operators, so a move between queues
+    may show or hide the conversation. Reads nothing when the pass already knows it."""
+    conv = p.convs.get(task.conversation_id)
+    if conv is None:
+        conv = await tx.conversations.get(task.conversation_id)
+    if conv is None or conv.queue_id == task.queue_id:
+        return
+    await tx.conversations.set_queue(conv.id, task.queue_id)
+    moved = dataclasses.replace(conv, queue_id=task.queue_id)
+    if conv.id in p.convs:
+        p.convs[conv.id] = moved
+    p.events.append(
+        ConversationChanged(
+            moved, "queue", conv.assignee_id, conv.status, previous_queue_id=conv.queue_id
+        )
+    )
 
 
 async def record_decision(

@@ -98,6 +98,7 @@ def _serving_parts(wiring: Wiring) -> Services:
         gone_away,
         seen,
         registry=wiring.events,
+        restrictions=core.restrictions,
     )
     visitors = VisitorRegistry()
     senders: dict[str, ChannelSender] = {str(WEBCHAT): WebchatSender(visitors, clock=core.clock)}
@@ -139,6 +140,7 @@ def _serving_parts(wiring: Wiring) -> Services:
 async def _start(app: web.Application) -> None:
     services = app[SERVICES]
     app[_WIRING].start_bus()
+    await services.hub.load_restrictions()  # before the first console connects
     services.hub.start()
     services.worker.start()
     services.router.start()

@@ -30,7 +30,7 @@ from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, Passw
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from payments.service import PaymentService
-from routing import RoutingService, RoutingSettings, parse_weights
+from routing import QueueRestrictionsOfRouting, RoutingService, RoutingSettings, parse_weights
 from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
@@ -155,7 +155,10 @@ async def open_wiring(
         # The bots take new conversations through the core's intake policy; the service
         # and the core share the store, bus, clock and catalog.
         bots = BotService(plain, store, queue_of, as_bots_tx)
-        core = dataclasses.replace(plain, intake=bots.intake)
+        # Members-only queues hide their waiting conversations (routing says which).
+        core = dataclasses.replace(
+            plain, intake=bots.intake, restrictions=QueueRestrictionsOfRouting(store)
+        )
         await bots.settings.load()
         media = FileMediaStore(settings.data_dir)
         adapters = build_adapters(settings, media, core.clock, adapter_factories)

@@ -30,6 +30,7 @@
   const OFFER_ERROR_SHOWN_MS = 4000;       // a refused accept stays readable this long
   const COMMAND_TIMEOUT_MS = 20000;        // no ack or error by then: tell the operator
   const QUEUES_REFRESH_MS = 10000;
+  const QUEUES_HINT_MS = 3000;         // a hint that the queues changed reloads them at most this often
   const MAX_ALERTS = 30;
 
   const P = window.InboxParts;
@@ -281,7 +282,8 @@
       if (S.currentId) { loadHistory(S.currentId); loadCsat(S.currentId); if (O.convId === S.currentId) loadOrders(S.currentId); }
       loadOffers();
       loadWork();
-      if (S.view === 'queues') loadQueues();
+      // Every role: which queues hide conversations from me and where I may take them.
+      loadQueues();
       return true;
     } catch (e) {
       if (mySeq !== S.bootSeq || e.status === 401) return false;
@@ -436,11 +438,21 @@
           upsertConversation(f.conversation);
         }
         break;
+      case 'audience.changed':
+        // A queue's visibility, members or picking changed: what I see and may take, anew.
+        reloadAll();
+        break;
       case 'conversation.updated':
         if (f.conversation) upsertConversation(f.conversation);
+        // Moved to another queue: whether I see it and may take it there is the queue's.
+        if (f.reason === 'queue') loadQueues();
         break;
       case 'message.created':
-        if (f.conversation) upsertConversation(f.conversation, true);
+        if (f.conversation) {
+          upsertConversation(f.conversation, true);
+          // The server sent it, so I see it: queues I thought hidden changed their setting.
+          if (!canSee(f.conversation)) refreshQueuesSoon();
+        }
         if (f.message) onMessageCreated(f.message, f.conversation_id);
         break;
       case 'message.updated':
@@ -615,7 +627,42 @@
   function canSee(c) {
     if (!S.me) return false;
     if (isSuper()) return true;
-    return c.status === 'queued' || c.assignee_id === S.me.id;
+    if (c.assignee_id === S.me.id) return true;
+    if (c.status !== 'queued') return false;
+    // The server's rule (docs/operator-protocol.md): a members-only queue I am not in hides
+    // its waiting conversations, and with such a queue, so does "not in a queue yet".
+    const hidden = hiddenQueueIds();
+    return !hidden || (!!c.queue_id && !hidden.has(c.queue_id));
+  }
+
+  /** Ids of the queues whose waiting conversations I may not see (null: none, or not known). */
+  function hiddenQueueIds() {
+    if (!S.queues || isSuper()) return null;
+    const ids = S.queues
+      .filter((q) => q.settings && q.settings.visible_to === 'members' && q.you && !q.you.member)
+      .map((q) => q.id);
+    return ids.length ? new Set(ids) : null;
+  }
+
+  /** The queue of a conversation as GET /api/v1/queues shows it (null: unknown, not loaded). */
+  function queueOf(c) {
+    if (!c || !c.queue_id || !S.queues) return null;
+    return S.queues.find((q) => q.id === c.queue_id) || null;
+  }
+
+  /**
+   * Whether I may take a waiting conversation by hand (conversation.claim): 'yes'
+   * (supervisors; members of a queue that allows picking), 'off' (a member, but the queue
+   * does not allow it), 'not_member', 'unknown' (its queue is not known yet) or 'no' (not
+   * waiting).
+   */
+  function takeState(c) {
+    if (!c || c.status !== 'queued') return 'no';
+    if (isSuper()) return 'yes';
+    const q = queueOf(c);
+    if (!q || !q.you) return 'unknown';
+    if (q.you.may_pick) return 'yes';
+    return q.you.member ? 'off' : 'not_member';
   }
 
   function canAct(c) {
@@ -850,7 +897,8 @@
     renderWindowStatus(c);
 
     const act = canAct(c);
-    $('btn-claim').hidden = c.status !== 'queued';
+    const take = takeState(c);
+    $('btn-claim').hidden = take !== 'yes';
     $('btn-resolve').hidden = c.status === 'resolved' || !(act || (isSuper()));
     $('btn-reopen').hidden = c.status !== 'resolved' || !act;
     $('btn-transfer').hidden = !canTransfer(c);
@@ -863,13 +911,18 @@
 
     const notice = $('conv-notice');
     let note = '';
-    if (!act && c.status === 'queued') note = tr('console.this_conversation_is_waiting_in_the');
+    const queue = queueOf(c);
+    if (!act && take === 'off') note = tr('console.take_off_in_queue', { queue: queue ? queue.name : '' });
+    else if (!act && take === 'not_member') note = tr('console.take_not_member', { queue: queue ? queue.name : '' });
+    else if (!act && take === 'unknown') note = tr('console.take_waiting_for_queue');
+    else if (!act && c.status === 'queued') note = tr('console.this_conversation_is_waiting_in_the');
     else if (!act && c.assignee_id) note = tr('console.this_conversation_is_now_assigned_to', { assignee });
     else if (c.status === 'resolved') note = tr('console.this_conversation_is_resolved');
     notice.hidden = !note;
+    notice.dataset.take = c.status === 'queued' && !act ? take : '';
     setText(notice, note);
 
-    renderComposer(c, act);
+    renderComposer(c, act, take);
   }
 
   // WhatsApp's 24-hour window ------------------------------------------------
@@ -909,7 +962,7 @@
     return S.mode === 'reply' && !windowOpen(c);
   }
 
-  function renderComposer(c, act) {
+  function renderComposer(c, act, take) {
     const tpl = act && templateMode(c);
     const input = $('composer-input');
     input.disabled = !act;
@@ -918,7 +971,10 @@
     $('composer-send').disabled = !act;
     $('composer-mode-reply').disabled = !act;
     $('composer-mode-note').disabled = !act;
-    input.placeholder = !act ? tr('console.claim_the_conversation_to_reply')
+    input.placeholder = !act && take === 'off' ? tr('console.take_off_placeholder')
+      : !act && take === 'not_member' ? tr('console.take_not_member_placeholder')
+      : !act && take === 'unknown' ? tr('console.take_waiting_placeholder')
+      : !act ? tr('console.claim_the_conversation_to_reply')
       : S.mode === 'note' ? tr('console.write_a_private_note_the_customer') : tr('console.type_a_reply');
     const extras = act && S.mode === 'reply' && !tpl;
     $('composer-tools').hidden = !extras;
@@ -1422,6 +1478,26 @@
     if (send({ type: 'typing', conversation_id: S.currentId })) S.lastTypingSent = now;
   }
 
+  /** Take the open waiting conversation (conversation.claim); a refusal (someone was
+   * faster, no free capacity) is shown with the server's reason. */
+  function claimCurrent() {
+    const id = S.currentId;
+    if (!id) return;
+    const button = $('btn-claim');
+    hideComposerError();
+    button.disabled = true;
+    const done = () => { button.disabled = false; };
+    const sent = command({ type: 'conversation.claim', conversation_id: id }, {
+      conversationId: id,
+      onAck: done,
+      onError: (f) => {
+        done();
+        if (S.currentId === id) showComposerError(tr('console.take_failed', { error: f.message || f.code || '' }), f.code);
+      },
+    });
+    if (!sent) { done(); showComposerError(tr('console.not_connected_try_again_when_the')); }
+  }
+
   function conversationCommand(type) {
     const id = S.currentId;
     if (!id) return;
@@ -1771,8 +1847,18 @@
       }
       renderQueues();
       if (S.view === 'bots') fillBotScopes();
+      // Visibility and taking by hand depend on the queues (takeState, canSee).
+      renderLists();
+      if (S.currentId) renderHeader();
     })();
     return S.queuesLoading;
+  }
+
+  /** loadQueues, at most every few seconds (for hints that the queues changed). */
+  function refreshQueuesSoon() {
+    if (Date.now() - S.queuesAt < QUEUES_HINT_MS) return;
+    S.queuesAt = Date.now();
+    loadQueues();
   }
 
   function queueName(id) {
@@ -3702,7 +3788,7 @@
     });
     $('composer-mode-reply').addEventListener('click', () => setMode('reply'));
     $('composer-mode-note').addEventListener('click', () => setMode('note'));
-    $('btn-claim').addEventListener('click', () => conversationCommand('conversation.claim'));
+    $('btn-claim').addEventListener('click', claimCurrent);
     $('btn-resolve').addEventListener('click', resolveCurrent);
     $('resolve-reason').addEventListener('change', (ev) => {
       if (!ev.target.value) return;

@@ -733,5 +733,13 @@
   "settings.webhook_url": "Webhook URL for the provider",
   // webhooks (the webhook.disabled alert)
   "webhooks.disabled": "Webhook disabled: {host}",
-  "webhooks.failed_attempts": "failed attempts in a row: {count}"
+  "webhooks.failed_attempts": "failed attempts in a row: {count}",
+  // Taking from the queue and members-only queues (visibility)
+  "console.take_failed": "Could not take it: {error}",
+  "console.take_not_member": "This conversation waits in the queue {queue}, which you are not a member of: routing gives it to its members.",
+  "console.take_not_member_placeholder": "Only members of its queue take this conversation",
+  "console.take_off_in_queue": "Taking by hand is off in the queue {queue}: routing will offer it to you.",
+  "console.take_off_placeholder": "Routing will offer this conversation to you",
+  "console.take_waiting_for_queue": "This conversation is waiting for routing to put it in a queue.",
+  "console.take_waiting_placeholder": "Waiting for routing"
 };

@@ -741,5 +741,13 @@
   "settings.webhook_url": "Адрес вебхука для провайдера",
   // webhooks (the webhook.disabled alert)
   "webhooks.disabled": "Вебхук отключён: {host}",
-  "webhooks.failed_attempts": "неудачных попыток подряд: {count}"
+  "webhooks.failed_attempts": "неудачных попыток подряд: {count}",
+  // Взять из очереди и очереди только для участников (visibility)
+  "console.take_failed": "Не удалось взять диалог: {error}",
+  "console.take_not_member": "Этот диалог ждёт в очереди «{queue}», в которой вас нет: маршрутизация отдаст его её участникам.",
+  "console.take_not_member_placeholder": "Этот диалог берут только участники его очереди",
+  "console.take_off_in_queue": "В очереди «{queue}» брать диалоги вручную нельзя: маршрутизация предложит его вам.",
+  "console.take_off_placeholder": "Маршрутизация предложит вам этот диалог",
+  "console.take_waiting_for_queue": "Этот диалог ждёт, пока маршрутизация поставит его в очередь.",
+  "console.take_waiting_placeholder": "Ждём маршрутизацию"
 };

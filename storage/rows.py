@@ -147,6 +147,7 @@ def conversation_values(conversation: Conversation) -> dict[str, Any]:
         "channel_kind": c.channel_kind,
         "thread_key": c.thread_key,
         "close_reason": c.close_reason,
+        "queue_id": c.queue_id,
     }
 
 
@@ -173,6 +174,7 @@ def conversation_from_row(row: Row) -> Conversation:
         channel_kind=row["channel_kind"],
         thread_key=row["thread_key"],
         close_reason=row["close_reason"],
+        queue_id=row["queue_id"],
     )
 
 

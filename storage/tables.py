@@ -432,6 +432,9 @@ contacts.append_column(Column("notes", Text, nullable=False, server_default=""))
 
 # One of the close reasons, or "" (none given; open).
 conversations.append_column(Column("close_reason", Text, nullable=False, server_default=""))
+# The routing queue it waits in or last waited in (routing sets it; no foreign key, like
+# routing_tasks.queue_id); NULL: never filed in one. The visibility rule reads it.
+conversations.append_column(Column("queue_id", String(ID), nullable=True))
 
 contact_points = Table(
     "contact_points",

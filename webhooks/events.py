@@ -49,7 +49,7 @@ def _disabled_frames(event: WebhookDisabled) -> Sequence[OperatorFrame]:
             "last_error": event.last_error,
         },
     }
-    return (OperatorFrame(lambda op: op.role in (Role.SUPERVISOR, Role.ADMIN), frame),)
+    return (OperatorFrame(lambda v: v.operator.role in (Role.SUPERVISOR, Role.ADMIN), frame),)
 
 
 EVENTS: tuple[EventSpec[Any], ...] = (

@@ -246,6 +246,7 @@ class WebchatSocket:
                     channel_id=channel.id,
                     assignee_id=conversation.assignee_id,
                     by="customer",
+                    queue_id=conversation.queue_id,
                 )
             ]
         )

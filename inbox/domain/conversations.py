@@ -89,6 +89,11 @@ class Conversation:
     #: Why it was resolved (one of the administrator's close reasons, or "" for none);
     #: cleared when the conversation opens again.
     close_reason: str = ""
+    #: The routing queue it waits in, or last waited in (``None``: never filed in one).
+    #: Routing sets it (``ConversationRepo.set_queue``) whenever it files the conversation
+    #: or moves it to another queue; the visibility rule reads it
+    #: (:mod:`inbox.domain.visibility`).
+    queue_id: str | None = None
 
     def moved_to(
         self,

@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 
 from inbox.domain.content import Part, part_from_dict, part_to_dict
 from inbox.domain.events import Event
-from inbox.domain.operators import Operator
 from inbox.domain.typed_codec import CodecError, CustomCodec, TypedCodec
+from inbox.domain.visibility import Viewer
 
 __all__ = [
     "CODEC_VERSION",
@@ -48,10 +48,11 @@ class EventDecodeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class OperatorFrame:
-    """One WebSocket frame for every operator ``audience`` admits. The frame is serialised
-    once, whatever the number of sessions it goes to."""
+    """One WebSocket frame for every session whose viewer ``audience`` admits (the
+    operator and their :class:`~inbox.domain.visibility.Visibility`, computed once per
+    session). The frame is serialised once, whatever the number of sessions it goes to."""
 
-    audience: Callable[[Operator], bool]
+    audience: Callable[[Viewer], bool]
     frame: Mapping[str, Any]
 
 

@@ -21,6 +21,7 @@ from inbox.domain.messages import Message
 from inbox.domain.operators import Presence
 
 __all__ = [
+    "AudienceChanged",
     "ConversationChangeReason",
     "ConversationChanged",
     "Event",
@@ -39,7 +40,7 @@ class Event:
 
 
 ConversationChangeReason = Literal[
-    "created", "assigned", "unassigned", "resolved", "reopened", "read", "updated"
+    "created", "assigned", "unassigned", "resolved", "reopened", "read", "updated", "queue"
 ]
 
 
@@ -60,12 +61,15 @@ class MessageUpdated(Event):
 @dataclass(frozen=True, slots=True)
 class ConversationChanged(Event):
     """``previous_*`` tell who could see the conversation before the change (an operator
-    who watched it in the queue must learn that it left the queue)."""
+    who watched it in the queue must learn that it left the queue). ``previous_queue_id``
+    is set when the change moved it to another queue (reason ``queue``); ``None``: the
+    queue did not change (``conversation.queue_id`` is also the previous one)."""
 
     conversation: Conversation
     reason: ConversationChangeReason
     previous_assignee_id: OperatorId | None = None
     previous_status: ConversationStatus | None = None
+    previous_queue_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,17 @@ class Typing(Event):
     by: Literal["customer", "operator"]
     operator_id: OperatorId | None = None
     operator_name: str = ""
+    #: The conversation's queue (``Conversation.queue_id``), for the visibility rule.
+    queue_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceChanged(Event):
+    """Who may see which conversations changed without a conversation changing: a queue's
+    visibility setting or its members (routing publishes it). Every process's operator hub
+    recomputes its sessions' :class:`~inbox.domain.visibility.Visibility`."""
+
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,8 @@ def conversation_view(conversation: Conversation) -> dict[str, Any]:
         "close_reason": conversation.close_reason or None,
         # A channel with a reply window (WhatsApp): free text is accepted until then.
         "window_expires_at": _iso(conversation.reply_window_ends_at),
+        # The routing queue it waits in (or last waited in); null: never filed in one.
+        "queue_id": conversation.queue_id,
     }
 
 

@@ -36,7 +36,7 @@ from inbox.ports.repositories import (
     Store,
     Tx,
 )
-from inbox.ports.services import EventBus, EventHandler, PasswordHasher
+from inbox.ports.services import EventBus, EventHandler, PasswordHasher, QueueRestrictionSource
 
 __all__ = [
     "AdapterDeps",
@@ -65,6 +65,7 @@ __all__ = [
     "OutboxRepo",
     "PasswordHasher",
     "PollingAdapter",
+    "QueueRestrictionSource",
     "SendReceipt",
     "Store",
     "Tx",

@@ -146,7 +146,8 @@ class ConversationFilter:
     """Every field narrows the list; ``None`` means no narrowing. Fields combine by AND.
 
     ``visible_to`` restricts to what a viewer may see, by the one rule of
-    :mod:`inbox.domain.visibility` (``Visibility.of(operator)``); a repository must admit
+    :mod:`inbox.domain.visibility` (``Visibility.of(operator, restrictions)``), which reads
+    ``status``, ``assignee_id`` and ``queue_id``; a repository must admit
     exactly the conversations that ``visible_to.admits_conversation`` admits.
 
     ``query``: free text; a conversation matches when one of its messages has every word
@@ -187,7 +188,13 @@ class ConversationRepo(Protocol):
     async def add(self, conversation: Conversation) -> None: ...
 
     async def update(self, conversation: Conversation) -> None:
-        """Overwrite every mutable field of the row with ``conversation``'s values."""
+        """Overwrite every mutable field of the row with ``conversation``'s values, except
+        ``queue_id``: only :meth:`set_queue` writes it (a conversation read before routing
+        moved it must not move it back)."""
+
+    async def set_queue(self, conversation_id: ConversationId, queue_id: str) -> None:
+        """Routing filed the conversation in ``queue_id`` (a new task, a transfer, an
+        overflow)."""
 
     async def list(self, flt: ConversationFilter) -> builtins.list[Conversation]:
         """At most ``flt.limit`` rows in the order of :class:`ConversationPosition`

@@ -1,4 +1,4 @@
-"""The event bus and the password hasher the core is handed."""
+"""The event bus, the password hasher and the queue restrictions the core is handed."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from inbox.domain.events import Event
+from inbox.domain.visibility import QueueRestrictions
 
-__all__ = ["EventBus", "EventHandler", "PasswordHasher"]
+__all__ = ["EventBus", "EventHandler", "PasswordHasher", "QueueRestrictionSource"]
 
 
 EventHandler = Callable[[Event], Awaitable[None]]
@@ -35,3 +36,15 @@ class PasswordHasher(Protocol):
 
         ``None`` (an unknown login) verifies against a dummy hash and returns False, taking
         as long as a real check."""
+
+
+class QueueRestrictionSource(Protocol):
+    """Which queues hide their waiting conversations from whom (routing keeps queues and
+    their members; the root hands the core routing's implementation). The core asks once
+    per request of a plain operator, the operator hub once per change of queue settings
+    (``AudienceChanged``), never per event."""
+
+    async def load(self) -> QueueRestrictions:
+        """The current restrictions: one read on its own connection (never inside another
+        transaction's work)."""
+        ...

@@ -25,7 +25,7 @@ from inbox.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inbox.domain.ids import ConversationId, OperatorId, new_id
 from inbox.domain.operators import Operator
 from inbox.ports import Tx
-from inbox.usecases.access import require_see
+from inbox.usecases.access import require_see, viewer_of
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = [
@@ -135,6 +135,8 @@ async def render_canned_reply(
     """The reply's text for a conversation the actor may see, its variables filled in
     (:func:`~inbox.domain.canned.render_canned`)."""
 
+    viewer = await viewer_of(core, actor)
+
     async def work(tx: Tx) -> str:
         reply = await tx.canned_replies.get(reply_id)
         if reply is None or (reply.owner_id is not None and reply.owner_id != actor.id):
@@ -142,7 +144,7 @@ async def render_canned_reply(
         conversation = await tx.conversations.get(conversation_id)
         if conversation is None:
             raise NotFound("no such conversation")
-        require_see(actor, conversation)
+        require_see(viewer, conversation)
         contact = await tx.contacts.get(conversation.contact_id)
         values = {
             "customer.name": contact.display_name if contact else conversation.contact_name,

@@ -25,7 +25,7 @@ from inbox.domain.events import ConversationChanged, Event
 from inbox.domain.ids import ChannelId, ContactId, ConversationId
 from inbox.domain.operators import Operator
 from inbox.ports import Tx
-from inbox.usecases.access import can_act, can_see, require_act, require_see
+from inbox.usecases.access import Viewer, can_act, can_see, require_act, require_see, viewer_of
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = [
@@ -113,8 +113,8 @@ async def _load(tx: Tx, contact_id: ContactId, *, lock: bool = False) -> Contact
     return contact
 
 
-def _require_card(actor: Operator, conversations: Sequence[Conversation]) -> None:
-    if actor.role.sees_everything or any(can_see(actor, c) for c in conversations):
+def _require_card(viewer: Viewer, conversations: Sequence[Conversation]) -> None:
+    if viewer.visibility.sees_all or any(can_see(viewer, c) for c in conversations):
         return
     raise Forbidden("you may not see this customer: none of their conversations is yours")
 
@@ -126,10 +126,12 @@ def _may_edit(actor: Operator, conversations: Sequence[Conversation]) -> bool:
 async def contact_card(core: Core, actor: Operator, contact_id: ContactId) -> ContactCard:
     """The customer card. Raises :class:`NotFound` or :class:`Forbidden`."""
 
+    viewer = await viewer_of(core, actor)
+
     async def work(tx: Tx) -> ContactCard:
         contact = await _load(tx, contact_id)
         conversations = await tx.contacts.list_conversations(contact_id)
-        _require_card(actor, conversations)
+        _require_card(viewer, conversations)
         kinds: dict[ChannelId, str] = {}
         views = []
         for identity in await tx.contacts.list_identities(contact_id):
@@ -220,10 +222,12 @@ async def edit_contact(
     """Change the fields ``body`` gives (:func:`parse_contact_changes`). Raises
     :class:`NotFound`, :class:`Forbidden` or :class:`InvalidInput`."""
 
+    viewer = await viewer_of(core, actor)
+
     async def work(tx: Tx) -> Outcome[Contact]:
         contact = await _load(tx, contact_id, lock=True)
         conversations = await tx.contacts.list_conversations(contact_id)
-        _require_card(actor, conversations)
+        _require_card(viewer, conversations)
         if not _may_edit(actor, conversations):
             raise Forbidden("only the operator of one of the customer's conversations may edit it")
         changed = parse_contact_changes(contact, body)
@@ -254,9 +258,11 @@ async def contact_duplicates(
     """The contact and the others sharing a phone or e-mail with it (on any channel),
     oldest first. Who may see the card may ask."""
 
+    viewer = await viewer_of(core, actor)
+
     async def work(tx: Tx) -> tuple[Contact, list[Duplicate]]:
         contact = await _load(tx, contact_id)
-        _require_card(actor, await tx.contacts.list_conversations(contact_id))
+        _require_card(viewer, await tx.contacts.list_conversations(contact_id))
         phones = {phone_key(p) for p in contact.phones}
         emails = {email_key(e) for e in contact.emails}
         return contact, [
@@ -335,11 +341,11 @@ async def merge_contacts(
 # --------------------------------------------------------------------------- by conversation
 
 
-async def _contact_of(tx: Tx, conversation_id: ConversationId, actor: Operator) -> Contact:
+async def _contact_of(tx: Tx, conversation_id: ConversationId, viewer: Viewer) -> Contact:
     conversation = await tx.conversations.get(conversation_id)
     if conversation is None:
         raise NotFound("no such conversation")
-    require_see(actor, conversation)
+    require_see(viewer, conversation)
     contact = await tx.contacts.get(conversation.contact_id)
     if contact is None:
         raise NotFound("no such contact")
@@ -351,8 +357,10 @@ async def conversation_contact(
 ) -> Contact:
     """The customer of a conversation the actor may see."""
 
+    viewer = await viewer_of(core, actor)
+
     async def work(tx: Tx) -> Contact:
-        return await _contact_of(tx, conversation_id, actor)
+        return await _contact_of(tx, conversation_id, viewer)
 
     return await core.store.read(work)
 
@@ -363,12 +371,14 @@ async def set_contact_tags(
     """Replace the tags of the conversation's customer: its assignee or a supervisor.
     Priority rules read them when the customer next enters a queue (a VIP goes first)."""
 
+    viewer = await viewer_of(core, actor)
+
     async def work(tx: Tx) -> Outcome[Contact]:
         conversation = await tx.conversations.get_for_update(conversation_id)
         if conversation is None:
             raise NotFound("no such conversation")
         require_act(actor, conversation)
-        contact = await _contact_of(tx, conversation_id, actor)
+        contact = await _contact_of(tx, conversation_id, viewer)
         await tx.contacts.set_tags(contact.id, tags)
         return Outcome(dataclasses.replace(contact, tags=tags))
 

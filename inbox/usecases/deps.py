@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 from inbox.domain.channel_spec import ChannelCatalog
 from inbox.domain.clock import Clock
 from inbox.domain.events import Event
-from inbox.ports import EventBus, IntakePolicy, Store, Tx
+from inbox.ports import EventBus, IntakePolicy, QueueRestrictionSource, Store, Tx
 from inbox.usecases.intake import RouteEverything
 
 __all__ = ["Core", "Outcome", "run"]
@@ -22,13 +22,16 @@ class Core:
     """``intake`` decides who takes a new or reopened conversation (a bot flow or
     routing); the default sends everything to routing. ``channels`` are the installed
     channel kinds' declarations (options, secrets, reply window, threading), collected by
-    the root; empty for a core without channels."""
+    the root; empty for a core without channels. ``restrictions`` tells which queues hide
+    their waiting conversations from whom (routing's, given by the root); ``None``: no
+    queue restricts visibility."""
 
     store: Store
     bus: EventBus
     clock: Clock
     intake: IntakePolicy = field(default_factory=RouteEverything)
     channels: ChannelCatalog = field(default_factory=ChannelCatalog)
+    restrictions: QueueRestrictionSource | None = None
 
 
 @dataclass(frozen=True, slots=True)

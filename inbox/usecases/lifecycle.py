@@ -11,7 +11,7 @@ from inbox.domain.events import ConversationChanged
 from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.operators import Operator, Presence
 from inbox.ports import Tx
-from inbox.usecases.access import require_act, require_see
+from inbox.usecases.access import require_act, require_see, viewer_of
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = [
@@ -130,10 +130,11 @@ async def claim_conversation(
 
 async def mark_read(core: Core, actor: Operator, conversation_id: ConversationId) -> Conversation:
     """The operator has read the conversation: its unread count returns to 0."""
+    viewer = await viewer_of(core, actor)
 
     async def work(tx: Tx) -> Outcome[Conversation]:
         conversation = await _locked(tx, conversation_id)
-        require_see(actor, conversation)
+        require_see(viewer, conversation)
         if conversation.unread_count == 0:
             return Outcome(conversation)
         read = dataclasses.replace(conversation, unread_count=0, updated_at=core.clock.now())

@@ -16,7 +16,7 @@ from inbox.domain.ids import ConversationId, MessageId
 from inbox.domain.messages import Message
 from inbox.domain.operators import Operator
 from inbox.ports import ChannelAdapter, MediaStore, Tx
-from inbox.usecases.access import require_act, require_see
+from inbox.usecases.access import require_act, require_see, viewer_of
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = ["MAX_UPLOAD_BYTES", "Download", "attachment_part", "open_media", "upload_attachment"]
@@ -61,7 +61,7 @@ async def open_media(
     if found is None:
         raise NotFound("no such message")
     message, conversation, channel = found
-    require_see(viewer, conversation)
+    require_see(await viewer_of(core, viewer), conversation)
     if not 0 <= index < len(message.parts) or not isinstance(message.parts[index], _MEDIA_PARTS):
         raise NotFound("that part has no file")
     part = message.parts[index]

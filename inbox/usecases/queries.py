@@ -12,10 +12,9 @@ from inbox.domain.errors import Forbidden, InvalidInput, NotFound
 from inbox.domain.ids import ChannelId, ConversationId, OperatorId
 from inbox.domain.messages import Message
 from inbox.domain.operators import Operator
-from inbox.domain.visibility import Visibility
 from inbox.ports import ConversationFilter, Tx
 from inbox.ports.repositories import ConversationPosition
-from inbox.usecases.access import require_see
+from inbox.usecases.access import require_see, viewer_of
 from inbox.usecases.deps import Core
 
 __all__ = [
@@ -72,11 +71,12 @@ async def list_conversations(
         query = query.strip()
         if len(query) > MAX_QUERY_CHARS:
             raise InvalidInput(f"q must be at most {MAX_QUERY_CHARS} characters")
+    seer = await viewer_of(core, viewer)
     flt = ConversationFilter(
         statuses=statuses,
         assignee_id=assignee_id,
         channel_id=channel_id,
-        visible_to=Visibility.of(viewer),
+        visible_to=seer.visibility,
         limit=limit + 1,  # one more tells whether there is a next page
         query=query or None,
         queue_id=queue_id,
@@ -140,13 +140,15 @@ def _utc(moment: datetime) -> datetime:
 async def get_conversation(
     core: Core, viewer: Operator, conversation_id: ConversationId
 ) -> Conversation:
+    seer = await viewer_of(core, viewer)
+
     async def work(tx: Tx) -> Conversation | None:
         return await tx.conversations.get(conversation_id)
 
     conversation = await core.store.read(work)
     if conversation is None:
         raise NotFound("no such conversation")
-    require_see(viewer, conversation)
+    require_see(seer, conversation)
     return conversation
 
 
@@ -163,6 +165,7 @@ async def list_messages(
         raise InvalidInput(f"limit must be 1..{MAX_PAGE}")
     if after_seq is not None and after_seq < 0:
         raise InvalidInput("after_seq must not be negative")
+    seer = await viewer_of(core, viewer)
 
     async def work(tx: Tx) -> tuple[Conversation | None, list[Message]]:
         conversation = await tx.conversations.get(conversation_id)
@@ -179,7 +182,7 @@ async def list_messages(
     conversation, messages = await core.store.read(work)
     if conversation is None:
         raise NotFound("no such conversation")
-    require_see(viewer, conversation)
+    require_see(seer, conversation)
     return messages
 
 

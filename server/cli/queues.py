@@ -54,6 +54,11 @@ def _queue_options(q: argparse.ArgumentParser, *, update: bool) -> None:
     q.add_argument("--response-action", choices=["reoffer", "alert"])
     q.add_argument("--pick", action=argparse.BooleanOptionalAction, default=None)
     q.add_argument(
+        "--visible-to",
+        choices=["everyone", "members"],
+        help="who sees its waiting conversations: every operator, or its members only",
+    )
+    q.add_argument(
         "--priority",
         action="append",
         metavar="RULE=BONUS",
@@ -93,6 +98,8 @@ def queue_settings(args: argparse.Namespace) -> dict[str, Any]:
         out["response_action"] = args.response_action
     if args.pick is not None:
         out["allow_pick"] = args.pick
+    if args.visible_to is not None:
+        out["visible_to"] = args.visible_to
     if args.priority is not None:
         out["priority"] = [grammar.priority_rule(spec) for spec in args.priority]
     if args.position_interval is not None or args.language is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     bindparam,
     column,
     exists,
@@ -71,10 +72,15 @@ class SqlConversationRepo(SqlRepo):
         await self._run(_INSERT, conversation_values(conversation))
 
     async def update(self, conversation: Conversation) -> None:
-        """Overwrites every column but the id. A missing row is left missing (no error)."""
+        """Overwrites every column but the id and the queue (routing's, :meth:`set_queue`).
+        A missing row is left missing (no error)."""
         values: dict[str, Any] = conversation_values(conversation)
         values["b_id"] = values.pop("id")
+        del values["queue_id"]
         await self._run(_UPDATE, values)
+
+    async def set_queue(self, conversation_id: ConversationId, queue_id: str) -> None:
+        await self._run(update(_t).where(_t.c.id == conversation_id).values(queue_id=queue_id), {})
 
     async def list_queued(self, limit: int) -> list[Conversation]:
         stmt = (
@@ -180,10 +186,21 @@ class SqlConversationRepo(SqlRepo):
 
 def _visible(visibility: Visibility) -> ColumnElement[bool]:
     """``Visibility.admits`` as SQL, for a viewer who does not see everything: assigned to
-    the viewer, or in a public status. Neither (no id, no public status) admits nothing."""
+    the viewer, or in a public status and in a queue shown to the viewer (with hidden
+    queues, one that is in a queue at all: ``Visibility.shows_queue``). Neither (no id, no
+    public status) admits nothing."""
     admitted: list[ColumnElement[bool]] = []
     if visibility.assignee_id is not None:
         admitted.append(_t.c.assignee_id == visibility.assignee_id)
     if visibility.public_statuses:
-        admitted.append(_t.c.status.in_(sorted(str(s) for s in visibility.public_statuses)))
+        public: ColumnElement[bool] = _t.c.status.in_(
+            sorted(str(s) for s in visibility.public_statuses)
+        )
+        if visibility.hidden_queue_ids:
+            public = and_(
+                public,
+                _t.c.queue_id.is_not(None),
+                _t.c.queue_id.not_in(sorted(visibility.hidden_queue_ids)),
+            )
+        admitted.append(public)
     return or_(*admitted) if admitted else false()

@@ -1,6 +1,6 @@
 """The console's routing features in a real browser (Debian's chromium, Playwright): offers
 with a live countdown on the server's clock (accept, decline, expiry, a reload keeps
-them), "Claim" refused by a queue without picking by hand, transfers from the
+them), no "Claim" in a queue without picking by hand, transfers from the
 conversation header, SLA alerts as banners, and the supervisors' "Queues" view and "Why?"
 explanation. Customers write through the web chat WebSocket (the ``websockets`` package);
 queues are configured through the router's own ``save_queue``."""
@@ -235,13 +235,14 @@ async def test_declined_and_expired_offers_disappear(browser: Browser, env: Env)
             page.get_by_test_id("list-mine").get_by_test_id("conversation-item")
         ).to_have_count(0)
 
-        # A queue that does not allow picking by hand refuses "Claim", and says why.
+        # A queue that does not allow picking by hand offers no "Claim", and says why
+        # (tests/browser/test_console_take.py has the whole story).
         await env.services.router.save_queue(env.sam, "Sales", {"allow_pick": False}, create=False)
         await queued.filter(has_text="Ivan").click()
-        await page.get_by_test_id("btn-claim").click()
-        await expect(page.get_by_test_id("composer-error")).to_contain_text(
-            "does not allow picking", timeout=TIMEOUT_MS
+        await expect(page.get_by_test_id("conv-notice")).to_contain_text(
+            "Taking by hand is off in the queue Sales", timeout=TIMEOUT_MS
         )
+        await expect(page.get_by_test_id("btn-claim")).to_be_hidden()
         await expect(page.get_by_test_id("conv-status")).to_have_text("Queued")
 
     # A short accept timeout: the offer goes by itself when the countdown runs out.

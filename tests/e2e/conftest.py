@@ -26,7 +26,7 @@ from server.config import Settings
 PASSWORD = "correct horse battery"
 TIMEOUT = 5.0
 #: Frames that may arrive at any time and that tests waiting for something else skip.
-BACKGROUND = {"heartbeat", "presence", "typing", "pong"}
+BACKGROUND = {"heartbeat", "presence", "typing", "pong", "audience.changed"}
 
 
 class OperatorClient:

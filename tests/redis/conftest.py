@@ -18,7 +18,9 @@ import pytest
 from redis.asyncio import Redis
 
 from server.events import event_registry
+from storage import migrate
 from storage.redis_bus import RedisEventBus
+from tests.conftest import _execute, _new_schema_name, _postgres_base_url, _with_schema
 
 REDIS_URL_ENV = "INBOX_TEST_REDIS_URL"
 LISTEN_TIMEOUT = 5.0
@@ -87,3 +89,17 @@ async def buses(redis_url: str, channel_prefix: str) -> AsyncIterator[Buses]:
         yield made
     finally:
         await made.stop_all()
+
+
+@pytest.fixture
+async def schema_url() -> AsyncIterator[str]:
+    """A fresh, migrated PostgreSQL schema of this test's own, dropped afterwards."""
+    base = _postgres_base_url()
+    schema = _new_schema_name()
+    await _execute(base, f"CREATE SCHEMA {schema}")
+    try:
+        url = _with_schema(base, schema)
+        await migrate(url)
+        yield url
+    finally:
+        await _execute(base, f"DROP SCHEMA IF EXISTS {schema} CASCADE")

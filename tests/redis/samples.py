@@ -31,6 +31,7 @@ from inbox.domain.content import (
 )
 from inbox.domain.conversations import Conversation, ConversationStatus
 from inbox.domain.events import (
+    AudienceChanged,
     ConversationChanged,
     Event,
     MessageCreated,
@@ -170,6 +171,11 @@ ALL_EVENTS: tuple[Event, ...] = (
     OperatorPresenceChanged(ANNA, Presence.AWAY, T0.astimezone(MSK)),
     Typing(CONVERSATION_ID, CHANNEL, ANNA, "operator", operator_id=ANNA, operator_name="Anna"),
     Typing(CONVERSATION_ID, CHANNEL, None, "customer"),
+    Typing(CONVERSATION_ID, CHANNEL, None, "customer", queue_id="q1"),
+    ConversationChanged(
+        CONVERSATION, "queue", previous_status=ConversationStatus.QUEUED, previous_queue_id="q0"
+    ),
+    AudienceChanged(T0),
     OutboxReady(CHANNEL),
     OfferChanged(
         CONVERSATION,
@@ -290,6 +296,7 @@ conversations = st.builds(
     unread_count=st.integers(min_value=0, max_value=10_000),
     queued_at=_opt_dt,
     resolved_at=_opt_dt,
+    queue_id=st.none() | _hex_ids,
     subject=_texts,
     preview=_texts,
     contact_name=_texts,
@@ -297,7 +304,7 @@ conversations = st.builds(
     thread_key=_texts,
 )
 _reasons: st.SearchStrategy[Any] = st.sampled_from(
-    ["created", "assigned", "unassigned", "resolved", "reopened", "read", "updated"]
+    ["created", "assigned", "unassigned", "resolved", "reopened", "read", "updated", "queue"]
 )
 events: st.SearchStrategy[Event] = st.one_of(
     st.builds(MessageCreated, messages, conversations),
@@ -308,6 +315,7 @@ events: st.SearchStrategy[Event] = st.one_of(
         _reasons,
         _opt_operator,
         st.none() | st.sampled_from(ConversationStatus),
+        st.none() | _hex_ids,
     ),
     st.builds(OperatorPresenceChanged, _operator_ids, st.sampled_from(Presence), aware_datetimes),
     st.builds(
@@ -318,6 +326,8 @@ events: st.SearchStrategy[Event] = st.one_of(
         st.sampled_from(["customer", "operator"]),
         _opt_operator,
         _texts,
+        st.none() | _hex_ids,
     ),
     st.builds(OutboxReady, _hex_ids.map(ChannelId)),
+    st.builds(AudienceChanged, aware_datetimes),
 )

@@ -37,7 +37,6 @@ import os
 import random
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,11 +60,10 @@ from routing.policy import DEFAULT_WEIGHTS
 from routing.records import TaskStatus
 from server.channels import CATALOG
 from server.events import event_registry
-from storage import SqlStore, make_engine, migrate, open_store
+from storage import SqlStore, make_engine, open_store
 from storage.redis_bus import RedisEventBus
 from storage.repositories import SqlTx
 from storage.tables import conversations, routing_decisions
-from tests.conftest import _execute, _new_schema_name, _postgres_base_url, _with_schema
 from tests.redis.conftest import LISTEN_TIMEOUT
 from tests.redis.routing_worker import WorkerConfig
 
@@ -90,20 +88,6 @@ UNASSIGNS = frozenset({"requeue", "response_timeout"})
 NEUTRAL = frozenset({"offer", "decline", "timeout", "withdrawn"})
 
 WEBCHAT_WEIGHT = DEFAULT_WEIGHTS.get(ChannelKind("webchat"), 1.0)
-
-
-@pytest.fixture
-async def schema_url() -> AsyncIterator[str]:
-    """A fresh, migrated PostgreSQL schema of this test's own, dropped afterwards."""
-    base = _postgres_base_url()
-    schema = _new_schema_name()
-    await _execute(base, f"CREATE SCHEMA {schema}")
-    try:
-        url = _with_schema(base, schema)
-        await migrate(url)
-        yield url
-    finally:
-        await _execute(base, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 # --------------------------------------------------------------------------- setup

@@ -232,3 +232,75 @@ async def test_0003_backfills_the_whatsapp_reply_window(empty_database_url: str)
     finally:
         await engine.dispose()
     assert rows == {"wa": last + timedelta(hours=24), "wa-none": None, "tg": None}
+
+
+async def test_0009_gives_conversations_the_queue_of_their_routing_task(
+    empty_database_url: str,
+) -> None:
+    """Conversations stored before 0009 take ``queue_id`` from their routing task; one
+    that routing never filed has none."""
+
+    def upgrade_to(revision: str) -> Any:
+        def go(conn: Connection) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+        return go
+
+    at = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_to("0008"))
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(tables.channels).values(
+                    id="ch", kind="webchat", name="Chat", created_at=at, options={}, enabled=True
+                )
+            )
+            await conn.execute(
+                insert(tables.contacts).values(
+                    id="ct", display_name="Ann", created_at=at, phone="", email=""
+                )
+            )
+            for cid in ("filed", "never"):
+                await conn.execute(
+                    insert(tables.conversations).values(
+                        id=cid,
+                        channel_id="ch",
+                        contact_id="ct",
+                        status="queued",
+                        created_at=at,
+                        updated_at=at,
+                        last_message_seq=1,
+                        unread_count=1,
+                        subject="",
+                        preview="",
+                        contact_name="Ann",
+                        channel_kind="webchat",
+                        thread_key="t",
+                    )
+                )
+            await conn.execute(
+                insert(tables.routing_tasks).values(
+                    conversation_id="filed",
+                    queue_id="q-sales",
+                    status="waiting",
+                    channel_kind="webchat",
+                    started_at=at,
+                    entered_queue_at=at,
+                    updated_at=at,
+                    priority=0,
+                    declined_by=[],
+                    extra_skills={},
+                )
+            )
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_to("head"))
+        async with engine.connect() as conn:
+            c = tables.conversations.c
+            rows = dict((await conn.execute(select(c.id, c.queue_id))).all())
+    finally:
+        await engine.dispose()
+    assert rows == {"filed": "q-sales", "never": None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -202,6 +203,12 @@ def test_queue_commands_add_update_list_and_refuse_bad_flags(
     )
     assert code == 0
     assert json.loads(out)["name"] == "Optics"
+    code, out, _ = run(capsys, "queue", "update", "Optics", "--visible-to", "members")
+    assert code == 0
+    assert json.loads(out)["settings"]["visible_to"] == "members"
+    with pytest.raises((SystemExit, argparse.ArgumentError)) as refused:  # argparse's refusal
+        main(["queue", "update", "Optics", "--visible-to", "nobody"])
+    assert "invalid choice: 'nobody'" in str(refused.value) + capsys.readouterr().err
     code, out, _ = run(capsys, "queue", "list")
     names = [json.loads(line)["name"] for line in out.splitlines()]
     assert "Optics" in names

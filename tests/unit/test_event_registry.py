@@ -52,7 +52,7 @@ class ThingHappened(Event):
 
 def _frames(event: ThingHappened) -> Sequence[OperatorFrame]:
     frame = {"type": "thing.happened", "colour": str(event.colour)}
-    return (OperatorFrame(lambda op: op.id == event.operator_id, frame),)
+    return (OperatorFrame(lambda v: v.operator.id == event.operator_id, frame),)
 
 
 THING = EventSpec("thing_happened", ThingHappened, _frames)
