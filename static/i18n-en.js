@@ -583,6 +583,7 @@
   "settings.alert_chat": "Alerts chat id",
   "settings.alerts_and_hours": "Alerts and off hours",
   "settings.allow_pick": "Operators may take conversations from the queue",
+  "settings.members_only": "Only the queue's members see its waiting conversations",
   "settings.bonus": "Bonus",
   "settings.canned_added": "Added {shortcut}",
   "settings.canned_personal": "My replies",

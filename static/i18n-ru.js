@@ -591,6 +591,7 @@
   "settings.alert_chat": "Id чата для оповещений",
   "settings.alerts_and_hours": "Оповещения и нерабочее время",
   "settings.allow_pick": "Операторы могут брать диалоги из очереди",
+  "settings.members_only": "Ожидающие диалоги видят только участники очереди",
   "settings.bonus": "Надбавка",
   "settings.canned_added": "Добавлен {shortcut}",
   "settings.canned_personal": "Мои шаблоны",

@@ -92,6 +92,7 @@
       String(st.strategy || 'least_loaded').replace(/-/g, '_'), { 'data-testid': 'queue-strategy' });
     const accept = numberInput(st.accept_timeout, { 'data-testid': 'queue-accept-timeout', placeholder: tr('settings.off') });
     const allowPick = el('input', { type: 'checkbox', 'data-testid': 'queue-allow-pick', checked: st.allow_pick !== false });
+    const membersOnly = el('input', { type: 'checkbox', 'data-testid': 'queue-members-only', checked: st.visible_to === 'members' });
     const skills = input({ value: skillsText(st.skills), 'data-testid': 'queue-skills', placeholder: 'ru, lenses=3' });
     const chosen = (values, testid, items, labelOf) => el('div', { class: 'settings-checks', 'data-testid': testid },
       items.length ? items.map((it) => check(labelOf(it), el('input', {
@@ -162,7 +163,8 @@
         el('div', { class: 'settings-grid' }, field(tr('settings.name'), name), field(tr('settings.strategy'), strategy),
           field(tr('settings.accept_timeout'), accept, tr('settings.accept_timeout_hint')),
           field(tr('settings.skills'), skills, tr('settings.queue_skills_hint'))),
-        el('div', { class: 'settings-row' }, check(tr('settings.make_default'), isDefault), check(tr('settings.allow_pick'), allowPick))),
+        el('div', { class: 'settings-row' }, check(tr('settings.make_default'), isDefault), check(tr('settings.allow_pick'), allowPick)),
+        el('div', { class: 'settings-row' }, check(tr('settings.members_only'), membersOnly))),
       section(tr('settings.channels_of_queue'), el('p', { class: 'settings-hint' }, tr('settings.channels_of_queue_hint')), channels),
       section(tr('settings.members'), el('p', { class: 'settings-hint' }, tr('settings.members_hint')), members),
       section(tr('settings.escalation'), el('p', { class: 'settings-hint' }, tr('settings.escalation_hint')), escalation.node),
@@ -196,6 +198,7 @@
           strategy: strategy.value,
           accept_timeout: numberOf(accept, tr('settings.accept_timeout')),
           allow_pick: allowPick.checked,
+          visible_to: membersOnly.checked ? 'members' : 'everyone',
           skills: parseSkills(skills.value),
           channels: picked(channels),
           members: picked(members),

@@ -202,6 +202,7 @@ async def test_a_supervisor_edits_a_queue_and_the_api_shows_it(browser: Browser,
     await rule.locator('[data-f="rule"]').select_option("tag")
     await rule.locator('[data-f="tag"]').fill("vip")
     await rule.locator('[data-f="bonus"]').fill("10")
+    await form.get_by_test_id("queue-members-only").check()
     await form.get_by_test_id("queue-position-on").check()
     await form.get_by_test_id("queue-position-language").select_option("ru")
     # A text with an unknown field: the server's message is shown next to the form.
@@ -234,6 +235,7 @@ async def test_a_supervisor_edits_a_queue_and_the_api_shows_it(browser: Browser,
     assert settings["sla"] == {"0": {"first_response": 300, "resolution": 86400}}
     assert settings["response_timeout"] == 600
     assert settings["response_action"] == "alert"
+    assert settings["visible_to"] == "members"
     assert settings["priority"] == [{"rule": "tag", "bonus": 10, "tag": "vip"}]
     assert settings["position"]["language"] == "ru"
     assert settings["position"]["texts"] == {"ru": "Вы {position}-й в очереди"}
@@ -242,6 +244,7 @@ async def test_a_supervisor_edits_a_queue_and_the_api_shows_it(browser: Browser,
     await page.get_by_test_id("settings-reload").click()
     await expect(lenses.get_by_test_id("queue-strategy")).to_have_value("round_robin")
     await expect(lenses.get_by_test_id("queue-accept-timeout")).to_have_value("30")
+    await expect(lenses.get_by_test_id("queue-members-only")).to_be_checked()
 
     # A supervisor changes skills, not roles; close reasons are read-only for them.
     await page.get_by_test_id("settings-tab-operators").click()
