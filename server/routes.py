@@ -15,6 +15,7 @@ from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.rest.bots import ScopeResolver
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
+from server.inbound_api import RequestRoutes
 from server.pages import DemoPage, StaticPage, healthz, static_asset
 from server.payments import PaymentPages, PaymentWebhook
 from server.services import Services
@@ -45,6 +46,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
     paying = PaymentPages(services.payments)
     return [
         *api.routes(),  # /api/v1/... (operator_ws)
+        *RequestRoutes(core).routes(),  # /api/v1/requests (the shop's forms and calls)
         web.get("/healthz", healthz),
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),

@@ -466,3 +466,6 @@ canned_replies = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("owner_id", "shortcut", name="uq_canned_replies_owner_id_shortcut"),
 )
+
+# Tables kept in modules of their own register on the same metadata here (they import it).
+from storage import tables_integrations as _integrations  # noqa: E402, F401

@@ -13,6 +13,7 @@ from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, S
 from storage.repositories.outbox import SqlOutboxRepo
 from storage.repositories.payments import SqlPaymentsRepo
 from storage.repositories.routing import SqlRoutingRepo
+from storage.repositories.tokens import SqlApiTokenRepo, SqlLoginFailureRepo
 
 __all__ = ["SqlTx"]
 
@@ -27,6 +28,7 @@ class SqlTx:
     """
 
     __slots__ = (
+        "_api_tokens",
         "_bots",
         "_canned_replies",
         "_channels",
@@ -34,6 +36,7 @@ class SqlTx:
         "_contacts",
         "_conversations",
         "_leases",
+        "_login_failures",
         "_messages",
         "_operators",
         "_outbox",
@@ -58,6 +61,8 @@ class SqlTx:
         self._payments = SqlPaymentsRepo(conn, writes)
         self._close_reasons = SqlCloseReasonRepo(conn, writes)
         self._canned_replies = SqlCannedReplyRepo(conn, writes)
+        self._api_tokens = SqlApiTokenRepo(conn, writes)
+        self._login_failures = SqlLoginFailureRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -115,3 +120,11 @@ class SqlTx:
     @property
     def canned_replies(self) -> SqlCannedReplyRepo:
         return self._canned_replies
+
+    @property
+    def api_tokens(self) -> SqlApiTokenRepo:
+        return self._api_tokens
+
+    @property
+    def login_failures(self) -> SqlLoginFailureRepo:
+        return self._login_failures
