@@ -562,5 +562,7 @@
   "work.text": "Text",
   "work.unread": "Unread",
   "work.variables_hint": "Variables: {customer.name}, {operator.name}",
-  "work.waiting_over": "Waiting over"
+  "work.waiting_over": "Waiting over",
+  // integrations (the shop's API: docs/api.md)
+  "integrations.api_channel": "Forms and calls (API)"
 };

@@ -570,5 +570,7 @@
   "work.text": "Текст",
   "work.unread": "Непрочитанные",
   "work.variables_hint": "Переменные: {customer.name}, {operator.name}",
-  "work.waiting_over": "Ждут дольше"
+  "work.waiting_over": "Ждут дольше",
+  // integrations (the shop's API: docs/api.md)
+  "integrations.api_channel": "Заявки и звонки (API)"
 };

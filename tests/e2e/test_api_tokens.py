@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from websockets.asyncio.client import connect
 
 from inbox.domain.api_tokens import SCOPES
 from inbox.domain.operators import Role
@@ -155,6 +156,21 @@ async def test_scopes_decide_and_tokens_never_reach_operator_routes(live: Live) 
     assert status == 401, body
     status, body = await live.api("DELETE", "/api/v1/tokens/nope", admin)
     assert status == 404, body
+
+
+async def test_an_api_token_opens_no_operator_socket(live: Live) -> None:
+    await live.add_operator("root", Role.ADMIN)
+    status, created = await live.api(
+        "POST",
+        "/api/v1/tokens",
+        await live.token("root"),
+        json={"name": "CRM", "scopes": sorted(SCOPES)},
+    )
+    assert status == 201, created
+    async with connect(live.ws_url("/ws/operator")) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": created["token"]}))
+        frame = json.loads(await ws.recv())
+        assert (frame["type"], frame["code"]) == ("error", "unauthorized")
 
 
 async def test_tokens_stay_out_of_the_logs(live: Live, caplog: pytest.LogCaptureFixture) -> None:
