@@ -71,7 +71,8 @@ async def throttled_login(
     async def counts(tx: Tx) -> list[FailureCount]:
         return await tx.login_failures.get([k for k, _ in keyed])
 
-    wait = _wait(keyed, await core.store.read(counts), core.clock.now())
+    found = await core.store.read(counts)
+    wait = _wait(keyed, found, core.clock.now())
     if wait > timedelta(0):
         raise TooManyAttempts(
             "too many failed log-ins; try again later", math.ceil(wait.total_seconds())
@@ -82,11 +83,13 @@ async def throttled_login(
         await _count_failure(core, keyed)
         raise
 
-    async def clear(tx: Tx) -> Outcome[None]:
-        await tx.login_failures.clear(keyed[0][0])
-        return Outcome(None)
+    if any(c.key == keyed[0][0] for c in found):  # nothing to clear after a clean login
 
-    await run(core, clear)
+        async def clear(tx: Tx) -> Outcome[None]:
+            await tx.login_failures.clear(keyed[0][0])
+            return Outcome(None)
+
+        await run(core, clear)
     return result
 
 
