@@ -34,6 +34,8 @@ async def _api_channel(live: Live, admin: str, name: str = "Site forms") -> str:
         "POST", "/api/v1/channels", admin, json={"kind": "api", "name": name}
     )
     assert status == 201, body
+    assert body["channel"]["requests_url"].endswith("/api/v1/requests")
+    assert "webhook_url" not in body["channel"]
     return str(body["channel"]["id"])
 
 
