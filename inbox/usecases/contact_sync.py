@@ -14,7 +14,7 @@ unique key across phones and e-mails); the console's duplicates and merge join t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from inbox.domain.contacts import ChannelIdentity, Contact, email_key, phone_key
@@ -22,7 +22,14 @@ from inbox.domain.errors import Forbidden, InvalidInput
 from inbox.domain.ids import ChannelId, ContactId, new_id
 from inbox.domain.operators import Operator
 from inbox.ports import Tx
-from inbox.usecases.contacts import MAX_NAME, MAX_NOTES, ContactCard, contact_card, parse_tags
+from inbox.usecases.contacts import (
+    MAX_NAME,
+    MAX_NOTES,
+    MAX_POINTS,
+    ContactCard,
+    contact_card,
+    parse_tags,
+)
 from inbox.usecases.deps import Core, Outcome, run
 
 __all__ = [
@@ -127,16 +134,25 @@ async def _find(tx: Tx, match: ContactMatch) -> Contact | None:
     return None
 
 
-def _with_point(first: str, extra: tuple[str, ...], value: str, key: object) -> tuple[str, ...]:
+def _with_point(
+    first: str, extra: tuple[str, ...], value: str, key: Callable[[str], str], what: str
+) -> tuple[str, ...]:
+    """The contact's phones (or e-mails) with ``value`` added at the end unless it is
+    there already; raises :class:`InvalidInput` past :data:`MAX_POINTS` (nothing is
+    dropped silently)."""
     points = (first, *extra) if first else extra
-    if not value or any(key(p) == key(value) for p in points):  # type: ignore[operator]
+    if not value or any(key(p) == key(value) for p in points):
         return points
+    if len(points) >= MAX_POINTS:
+        raise InvalidInput(f"the contact has {MAX_POINTS} {what} already; remove one first")
     return (*points, value)
 
 
 def _changed(contact: Contact, data: ContactData) -> Contact:
-    phones = _with_point(contact.phone, contact.extra_phones, data.match.phone, phone_key)
-    emails = _with_point(contact.email, contact.extra_emails, data.match.email, email_key)
+    phones = _with_point(contact.phone, contact.extra_phones, data.match.phone, phone_key, "phones")
+    emails = _with_point(
+        contact.email, contact.extra_emails, data.match.email, email_key, "e-mails"
+    )
     return dataclasses.replace(
         contact,
         display_name=data.name or contact.display_name,

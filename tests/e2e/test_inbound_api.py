@@ -114,7 +114,24 @@ async def test_bad_contact_input_is_400_and_stores_nothing(live: Live) -> None:
         assert words in body["error"]["message"], (payload, body)
     status, body = await live.api("GET", "/api/v1/contacts", token)
     assert status == 400, body
+    # Phones are added up to the card's limit; past it the shop is told, not ignored.
+    for n in range(10):
+        status, body = await live.api(
+            "PUT",
+            "/api/v1/contacts",
+            token,
+            json={"external_id": "many", "phone": f"+7900000000{n}"},
+        )
+        assert status in (200, 201), body
+    assert len(body["contact"]["phones"]) == 10
+    status, body = await live.api(
+        "PUT", "/api/v1/contacts", token, json={"external_id": "many", "phone": "+79111111111"}
+    )
+    assert status == 400, body
+    assert "has 10 phones already" in body["error"]["message"]
     status, body = await live.api("GET", "/api/v1/contacts?phone=%2B79001234567", token)
+    assert body["contacts"] == []
+    status, body = await live.api("GET", "/api/v1/contacts?phone=%2B79111111111", token)
     assert body["contacts"] == []
     # Operators may not match customers by phone; a token without the scope neither.
     await live.add_operator("anna")
