@@ -13,6 +13,7 @@ from channels.webchat import WebchatSocket
 from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.rest.bots import ScopeResolver
+from operator_ws.rest.client_address import parse_networks
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
 from server.inbound_api import RequestRoutes
@@ -42,6 +43,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         services.payments,
         ChannelAdmin(core, services.adapters, settings),
         online_on_login=settings.online_on_login,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
     )
     paying = PaymentPages(services.payments)
     return [

@@ -35,6 +35,7 @@ from operator_ws.rest.auth import AuthRoutes
 from operator_ws.rest.bots import BotRoutes, ScopeResolver
 from operator_ws.rest.canned import CannedReplyRoutes
 from operator_ws.rest.channels import ChannelAdmin, ChannelRoutes
+from operator_ws.rest.client_address import Networks
 from operator_ws.rest.close_reasons import CloseReasonRoutes
 from operator_ws.rest.contact_sync import ContactSyncRoutes
 from operator_ws.rest.contacts import ContactRoutes
@@ -69,9 +70,17 @@ class OperatorApi:
         channel_admin: ChannelAdmin | None = None,
         *,
         online_on_login: bool = True,
+        trusted_proxies: Networks = (),
     ) -> None:
         self._resources = (
-            AuthRoutes(core, hasher, hub, token_ttl, online_on_login=online_on_login),
+            AuthRoutes(
+                core,
+                hasher,
+                hub,
+                token_ttl,
+                online_on_login=online_on_login,
+                trusted_proxies=trusted_proxies,
+            ),
             OperatorRoutes(core, hasher),
             ChannelRoutes(core, channel_admin),
             ConversationRoutes(core, bots.csat),

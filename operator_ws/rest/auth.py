@@ -13,6 +13,7 @@ from inbox.ports import PasswordHasher
 from inbox.usecases import Core, logout
 from inbox.usecases.login_throttle import throttled_login
 from operator_ws.hub import OperatorHub
+from operator_ws.rest.client_address import Networks, client_address
 from operator_ws.rest.common import Caller, authed, error_response, json_body
 
 __all__ = ["AuthRoutes"]
@@ -30,8 +31,10 @@ class AuthRoutes:
         token_ttl: timedelta,
         *,
         online_on_login: bool = True,
+        trusted_proxies: Networks = (),
     ) -> None:
         self._core = core
+        self._trusted_proxies = trusted_proxies
         self._hasher = hasher
         self._hub = hub
         self._ttl = token_ttl
@@ -64,7 +67,9 @@ class AuthRoutes:
                 login_name,
                 password,
                 self._ttl,
-                address=request.remote or "",
+                address=client_address(
+                    request.remote, request.headers.get("X-Forwarded-For"), self._trusted_proxies
+                ),
             )
         except Unauthorized as exc:
             return error_response(401, "invalid_credentials", exc.message)

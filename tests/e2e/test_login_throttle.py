@@ -20,7 +20,9 @@ from inbox.domain.operators import Role
 from inbox.domain.throttle import ADDRESS_POLICY, LOGIN_POLICY
 from inbox.usecases import add_operator
 from operator_ws import Argon2PasswordHasher
+from operator_ws.rest.client_address import client_address, parse_networks
 from server.app import SERVICES, create_app
+from server.config import ConfigError, load_settings
 from tests.e2e.conftest import PASSWORD, make_settings
 
 
@@ -126,3 +128,67 @@ async def test_one_address_trying_many_logins_is_throttled(pair: Pair) -> None:
     # A success does not clear the address: its next failure waits longer.
     assert await pair.login(pair.a, "guess-more", "wrong password") == (401, None)
     assert await pair.login(pair.a, "anna", PASSWORD) == (429, "2")
+
+
+def test_the_client_address_behind_trusted_proxies() -> None:
+    trusted = parse_networks("127.0.0.1, 10.0.0.0/8")
+    # Directly connected: the peer, whatever it claims.
+    assert client_address("203.0.113.9", "198.51.100.1", trusted) == "203.0.113.9"
+    assert client_address("127.0.0.1", None, trusted) == "127.0.0.1"
+    # Through trusted proxies: the rightmost hop that is not one of them.
+    assert client_address("127.0.0.1", "198.51.100.1", trusted) == "198.51.100.1"
+    assert client_address("127.0.0.1", "1.1.1.1, 198.51.100.1, 10.0.0.7", trusted) == (
+        "198.51.100.1"
+    )
+    assert client_address("127.0.0.1", "10.0.0.8, 10.0.0.7", trusted) == "10.0.0.8"
+    # No proxies configured: the header means nothing.
+    assert client_address("127.0.0.1", "198.51.100.1", []) == "127.0.0.1"
+    with pytest.raises(ValueError, match="not an address or network: 'proxy'"):
+        parse_networks("10.0.0.1, proxy")
+    with pytest.raises(ConfigError, match="INBOX_TRUSTED_PROXIES: not an address"):
+        load_settings({"INBOX_TRUSTED_PROXIES": "10.0.0.0/8,lb"}, toml_path="absent.toml")
+    assert load_settings({"INBOX_TRUSTED_PROXIES": "::1"}, toml_path="absent.toml").trusted_proxies
+
+
+async def _login_via(
+    http: aiohttp.ClientSession, server: TestServer, client: str, name: str, password: str
+) -> int:
+    async with http.post(
+        server.make_url("/api/v1/auth/login"),
+        json={"login": name, "password": password},
+        headers={"X-Forwarded-For": client},
+    ) as resp:
+        return resp.status
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_counter(
+    database_url: str, tmp_path: Path
+) -> None:
+    hasher = Argon2PasswordHasher(fast_for_tests=True)
+    for trusted, separate in (("127.0.0.1", True), ("", False)):
+        app = await create_app(
+            make_settings(database_url, tmp_path / str(separate), trusted_proxies=trusted),
+            clock=FixedClock(),
+            hasher=hasher,
+        )
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            if separate:
+                core = app[SERVICES].core
+                await add_operator(core, hasher, login="boris", password=PASSWORD)
+            async with aiohttp.ClientSession() as http:
+                for n in range(20):
+                    status = await _login_via(
+                        http, server, "198.51.100.1", f"guess{n}{separate}", "wrong"
+                    )
+                    assert status == 401
+                assert await _login_via(http, server, "198.51.100.1", "boris", PASSWORD) == 429
+                # Another client behind the same proxy is not slowed down -- unless the
+                # proxy is not trusted, and then the header changes nothing.
+                expected = 200 if separate else 429
+                assert await _login_via(http, server, "198.51.100.2", "boris", PASSWORD) == (
+                    expected
+                )
+        finally:
+            await server.close()
