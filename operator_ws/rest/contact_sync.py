@@ -10,8 +10,6 @@ Matching and who may call it: ``inbox.usecases.contact_sync``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from inbox.usecases import Core
@@ -42,7 +40,7 @@ class ContactSyncRoutes:
         data = parse_contact_data(await json_body(request))
         result = await upsert_contact(self._core, caller.operator, data)
         return web.json_response(
-            {"contact": _synced_view(result.contact), "created": result.created},
+            {"contact": contact_view(result.contact), "created": result.created},
             status=201 if result.created else 200,
         )
 
@@ -55,10 +53,5 @@ class ContactSyncRoutes:
         for card in cards:
             view = card_view(card, [])
             del view["orders"]  # orders are the orders API's (scope orders:read)
-            view["external_id"] = card.contact.external_id or None
             views.append(view)
         return web.json_response({"contacts": views})
-
-
-def _synced_view(contact: Any) -> dict[str, Any]:
-    return {**contact_view(contact), "external_id": contact.external_id or None}

@@ -133,8 +133,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def contact_view(contact: Contact) -> dict[str, Any]:
-    """``{"id", "name", "phone", "email", "phones", "emails", "tags", "notes"}``: ``phone``
-    and ``email`` are the first of their lists (or ``""``); tags sorted."""
+    """``{"id", "name", "phone", "email", "phones", "emails", "tags", "notes",
+    "external_id"}``: ``phone`` and ``email`` are the first of their lists (or ``""``); tags
+    sorted; ``external_id`` is the shop's id of the customer or null (docs/api.md)."""
     return {
         "id": contact.id,
         "name": contact.display_name,
@@ -144,6 +145,7 @@ def contact_view(contact: Contact) -> dict[str, Any]:
         "emails": list(contact.emails),
         "tags": sorted(contact.tags),
         "notes": contact.notes,
+        "external_id": contact.external_id or None,
     }
 
 

@@ -40,7 +40,7 @@ async def _api_channel(live: Live, admin: str, name: str = "Site forms") -> str:
 
 
 async def test_contacts_are_upserted_by_external_id_phone_and_email(live: Live) -> None:
-    _, token = await _setup(live)
+    admin, token = await _setup(live)
     status, body = await live.api(
         "PUT",
         "/api/v1/contacts",
@@ -96,6 +96,18 @@ async def test_contacts_are_upserted_by_external_id_phone_and_email(live: Live) 
     assert card["external_id"] == "1c-321"
     assert card["conversations"] == []
     assert "orders" not in card
+
+    # Merged into a contact without one, the shop's id moves along and still finds her.
+    status, body = await live.api("PUT", "/api/v1/contacts", token, json={"email": "a@b.ru"})
+    assert status == 201, body
+    kept = body["contact"]["id"]
+    status, body = await live.api(
+        "POST", f"/api/v1/contacts/{kept}/merge", admin, json={"other_id": anna["id"]}
+    )
+    assert status == 200, body
+    assert body["contact"]["external_id"] == "1c-321"
+    status, body = await live.api("GET", "/api/v1/contacts?external_id=1c-321", token)
+    assert [c["id"] for c in body["contacts"]] == [kept]
 
 
 async def test_bad_contact_input_is_400_and_stores_nothing(live: Live) -> None:
