@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from channels.api.spec import KIND as API
 from channels.webchat.spec import KIND as WEBCHAT
 from inbox.domain.channel_errors import ChannelError
 from inbox.domain.channels import Channel, ChannelKind
@@ -35,7 +36,8 @@ class ChannelAdmin:
 
     def view(self, channel: Channel) -> dict[str, Any]:
         """The public view (secrets masked) plus, for the web chat, its WebSocket URL and
-        embed snippet, else its webhook URL."""
+        embed snippet, for the API channel the URL requests are posted to, else its
+        webhook URL."""
         view = CATALOG.public_view(channel)
         base = self.base_url
         if channel.kind == WEBCHAT:
@@ -44,6 +46,9 @@ class ChannelAdmin:
             view["embed"] = (
                 f'<script src="{base}/widget.js" data-channel="{channel.id}" async></script>'
             )
+        elif channel.kind == API:
+            # Requests are posted, not pushed by a provider (docs/api.md, "Inbound API").
+            view["requests_url"] = f"{base}/api/v1/requests"
         else:
             view["webhook_url"] = f"{base}/webhooks/{channel.kind}/{channel.id}"
         return view

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from channels import email, telegram, viber, vk, whatsapp
+from channels.api.spec import SPEC as API
 from channels.email.spec import SPEC as EMAIL
 from channels.telegram.spec import SPEC as TELEGRAM
 from channels.viber.spec import SPEC as VIBER
@@ -45,6 +46,7 @@ INSTALLED: tuple[InstalledChannel, ...] = (
     InstalledChannel(WHATSAPP, whatsapp.create_adapter),
     InstalledChannel(VIBER, viber.create_adapter),
     InstalledChannel(EMAIL, email.create_adapter),
+    InstalledChannel(API),
 )
 
 #: Every installed kind's declaration, handed to the core as ``Core.channels``.

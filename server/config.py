@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from operator_ws.rest.client_address import parse_networks
+
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 
@@ -40,6 +42,9 @@ class Settings:
     #: An operator who signs in to the console goes online (the login answer says so and the
     #: console sets the presence); false keeps the presence they had (docs/console-ui.md).
     online_on_login: bool = True
+    #: Reverse proxies / load balancers (addresses or networks, comma-separated) whose
+    #: ``X-Forwarded-For`` names the client that login throttling counts (docs/api.md).
+    trusted_proxies: str = ""
     log_level: str = "INFO"
     #: Outgoing webhooks (docs/webhooks.md): the retry schedule (attempt n waits up to
     #: min(cap, base * 2^(n-1)) seconds, jittered), the attempts before a delivery fails,
@@ -85,6 +90,10 @@ def load_settings(
             converted[name] = _flag(raw) if kind is bool else kind(raw)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"INBOX_{name.upper()} must be a {kind.__name__}") from exc
+    try:
+        parse_networks(str(converted.get("trusted_proxies", "")))
+    except ValueError as exc:
+        raise ConfigError(f"INBOX_TRUSTED_PROXIES: {exc}") from exc
     return Settings(**converted)
 
 

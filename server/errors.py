@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.domain.errors import DomainError
+from inbox.domain.errors import DomainError, TooManyAttempts
 
 __all__ = ["error_response", "json_errors"]
 
@@ -27,6 +27,7 @@ _HTTP_STATUS = {
     "conflict": 409,
     "invalid_transition": 409,
     "window_closed": 409,
+    "replies_unsupported": 409,
     "unavailable": 502,
 }
 
@@ -41,6 +42,10 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     """Every error is JSON (CONTRACT.md); redirects and other non-errors pass through."""
     try:
         response: web.StreamResponse = await handler(request)
+        return response
+    except TooManyAttempts as exc:
+        response = error_response(429, exc.code, exc.message)
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except DomainError as exc:
         return error_response(_HTTP_STATUS.get(exc.code, 400), exc.code, exc.message)

@@ -15,8 +15,10 @@ from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.openapi import OpenApiDocument
 from operator_ws.rest.bots import ScopeResolver
 from operator_ws.rest.webhooks import WebhookRoutes
+from operator_ws.rest.client_address import parse_networks
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
+from server.inbound_api import RequestRoutes
 from server.pages import DemoPage, StaticPage, healthz, static_asset
 from server.payments import PaymentPages, PaymentWebhook
 from server.services import Services
@@ -43,6 +45,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         services.payments,
         ChannelAdmin(core, services.adapters, settings),
         online_on_login=settings.online_on_login,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
     )
     paying = PaymentPages(services.payments)
     return [
@@ -57,6 +60,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
                 services.store, services.hub.connection_count, services.visitors.open_count
             ),
         ),
+        *RequestRoutes(core).routes(),  # /api/v1/requests (the shop's forms and calls)
         web.get("/healthz", healthz),
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),

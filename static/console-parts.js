@@ -72,6 +72,7 @@ window.InboxParts = (() => {
 
   const CHANNEL_LABELS = {
     telegram: 'Telegram', vk: 'VK', whatsapp: 'WhatsApp', viber: 'Viber', email: tr('parts.email'), webchat: tr('parts.web_chat'),
+    api: tr('integrations.api_channel'),
   };
   const channelLabel = (kind) => CHANNEL_LABELS[kind] || kind || '?';
 

@@ -742,5 +742,7 @@
   "console.take_off_in_queue": "Taking by hand is off in the queue {queue}: routing will offer it to you.",
   "console.take_off_placeholder": "Routing will offer this conversation to you",
   "console.take_waiting_for_queue": "This conversation is waiting for routing to put it in a queue.",
-  "console.take_waiting_placeholder": "Waiting for routing"
+  "console.take_waiting_placeholder": "Waiting for routing",
+  // integrations (the shop's API: docs/api.md)
+  "integrations.api_channel": "Forms and calls (API)"
 };

@@ -750,5 +750,7 @@
   "console.take_off_in_queue": "В очереди «{queue}» брать диалоги вручную нельзя: маршрутизация предложит его вам.",
   "console.take_off_placeholder": "Маршрутизация предложит вам этот диалог",
   "console.take_waiting_for_queue": "Этот диалог ждёт, пока маршрутизация поставит его в очередь.",
-  "console.take_waiting_placeholder": "Ждём маршрутизацию"
+  "console.take_waiting_placeholder": "Ждём маршрутизацию",
+  // integrations (the shop's API: docs/api.md)
+  "integrations.api_channel": "Заявки и звонки (API)"
 };

@@ -83,6 +83,7 @@ def contact_values(contact: Contact) -> dict[str, Any]:
         "extra_phones": list(contact.extra_phones),
         "extra_emails": list(contact.extra_emails),
         "notes": contact.notes,
+        "external_id": contact.external_id or None,
     }
 
 
@@ -97,6 +98,7 @@ def contact_from_row(row: Row) -> Contact:
         extra_phones=tuple(row["extra_phones"] or ()),
         extra_emails=tuple(row["extra_emails"] or ()),
         notes=row["notes"],
+        external_id=row["external_id"] or "",
     )
 
 

@@ -48,7 +48,10 @@ class ChannelSpec:
     web chat's visitor-token secret). ``threading`` is how many earlier message ids an outbound
     message carries for the customer's client to thread it (e-mail's ``References``); 0
     for chats. ``needs_adapter`` is false for a kind the server serves itself (the web
-    chat), which has no provider adapter.
+    chat), which has no provider adapter. ``no_replies`` is set for a kind that delivers
+    nothing (the API's forms and calls): every reply on it -- an operator's, a bot's, a
+    payment link -- is refused with that message, and its new conversations go straight to
+    routing (no bot can talk there).
     """
 
     kind: ChannelKind
@@ -59,6 +62,7 @@ class ChannelSpec:
     templates: TemplateList | None = None
     threading: int = 0
     needs_adapter: bool = True
+    no_replies: str = ""
 
     def __post_init__(self) -> None:
         if self.threading < 0:

@@ -30,6 +30,9 @@ class Contact:
     extra_emails: tuple[str, ...] = ()
     #: Free text operators keep about the customer.
     notes: str = ""
+    #: The customer's id in the shop's own system (1C, a CRM), set through the API
+    #: (docs/api.md); ``""`` for none. Looked up like phones and e-mails.
+    external_id: str = ""
 
     @property
     def phones(self) -> tuple[str, ...]:

@@ -9,7 +9,9 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "NotFound",
+    "RepliesUnsupported",
     "TooLarge",
+    "TooManyAttempts",
     "Unauthorized",
     "Unavailable",
     "WindowClosed",
@@ -57,6 +59,24 @@ class WindowClosed(Conflict):
     last message); an approved template still goes."""
 
     code = "window_closed"
+
+
+class RepliesUnsupported(Conflict):
+    """The conversation's channel delivers nothing (the API's forms and calls): the
+    operator answers on another of the customer's channels."""
+
+    code = "replies_unsupported"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed log-ins for a login or an address: try again in ``retry_after``
+    whole seconds (HTTP 429 with ``Retry-After``)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unavailable(DomainError):

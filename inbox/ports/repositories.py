@@ -26,6 +26,7 @@ from inbox.domain.ids import (
 from inbox.domain.messages import DeliveryStatus, Message
 from inbox.domain.operators import Operator
 from inbox.domain.visibility import Visibility
+from inbox.ports.tokens import ApiTokenRepo, LoginFailureRepo
 
 __all__ = [
     "AuthSession",
@@ -57,8 +58,17 @@ class ContactRepo(Protocol):
         self, channel_id: ChannelId, external_user_id: str
     ) -> ChannelIdentity | None: ...
 
-    async def add(self, contact: Contact, identity: ChannelIdentity) -> None:
-        """Insert both. Raises the store's integrity error when the identity exists."""
+    async def add(self, contact: Contact, identity: ChannelIdentity | None) -> None:
+        """Insert both (a contact the shop's API created has no identity yet). Raises the
+        store's integrity error when the identity exists."""
+
+    async def add_identity(self, identity: ChannelIdentity) -> None:
+        """Insert an identity of an existing contact. Raises the store's integrity error
+        when the (channel, external user id) exists."""
+
+    async def find_by_key(self, kind: str, key: str, *, limit: int = 20) -> builtins.list[Contact]:
+        """Contacts with this phone (``kind="phone"``, :func:`phone_key`), e-mail
+        (``"email"``, :func:`email_key`) or external id (``"external"``), oldest first."""
 
     async def update_identity(self, identity: ChannelIdentity) -> None:
         """Overwrite the profile fields of an existing identity (same channel and user)."""
@@ -402,6 +412,12 @@ class Tx(Protocol):
 
     @property
     def canned_replies(self) -> CannedReplyRepo: ...
+
+    @property
+    def api_tokens(self) -> ApiTokenRepo: ...
+
+    @property
+    def login_failures(self) -> LoginFailureRepo: ...
 
 
 class Store(Protocol):

@@ -293,7 +293,7 @@ def _union(first: Sequence[str], second: Sequence[str], key: Any) -> tuple[str, 
 
 def merged_contact(keep: Contact, other: Contact) -> Contact:
     """``keep`` with ``other``'s phones, e-mails and tags added (``keep``'s first stay
-    first), its notes appended, and its name when ``keep`` has none."""
+    first), its notes appended, its name and its external id when ``keep`` has none."""
     phones = _union(keep.phones, other.phones, phone_key)
     emails = _union(keep.emails, other.emails, email_key)
     notes = "\n\n".join(n for n in dict.fromkeys((keep.notes, other.notes)) if n)
@@ -306,6 +306,7 @@ def merged_contact(keep: Contact, other: Contact) -> Contact:
         extra_emails=emails[1:],
         tags=keep.tags | other.tags,
         notes=notes,
+        external_id=keep.external_id or other.external_id,
         created_at=min(keep.created_at, other.created_at),
     )
 

@@ -129,7 +129,12 @@ class _Intake:
         reopening: Conversation | None,
         now: datetime,
     ) -> IntakeStatus:
-        """Ask the policy who takes the conversation; only ``bot`` or ``queued`` count."""
+        """Ask the policy who takes the conversation; only ``bot`` or ``queued`` count. A
+        kind that delivers nothing (``ChannelSpec.no_replies``) goes to routing: no bot
+        can answer there."""
+        spec = self._catalog.get(channel.kind)
+        if spec is not None and spec.no_replies:
+            return ConversationStatus.QUEUED
         request = IntakeRequest(
             channel, self.inbound, identity.contact_id, conversation_id, reopening, now
         )

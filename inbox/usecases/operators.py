@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inbox.domain.api_tokens import TOKEN_PREFIX
 from inbox.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from inbox.domain.events import OperatorPresenceChanged
 from inbox.domain.ids import OperatorId, new_id
@@ -100,6 +101,8 @@ async def login(
     if operator is None or not ok or operator.disabled:
         raise Unauthorized("wrong login or password")
     token = secrets.token_urlsafe(32)
+    while token.startswith(TOKEN_PREFIX):  # one in 10**9: API tokens own that prefix
+        token = secrets.token_urlsafe(32)
     now = core.clock.now()
     session = AuthSession(hash_token(token), operator.id, now, now + ttl)
 

@@ -10,7 +10,13 @@ from inbox.domain.channel_spec import ChannelCatalog
 from inbox.domain.channels import Channel
 from inbox.domain.content import Buttons, Part, Template, Text, plain_text, validate_text
 from inbox.domain.conversations import Conversation, ConversationStatus
-from inbox.domain.errors import InvalidInput, InvalidTransition, NotFound, WindowClosed
+from inbox.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    RepliesUnsupported,
+    WindowClosed,
+)
 from inbox.domain.events import Event, MessageCreated, OutboxReady
 from inbox.domain.ids import ConversationId, MessageId, OutboxId, new_id
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, Message, MessageKind
@@ -53,8 +59,11 @@ def check_window(
     operator can act on: a template the channel kind does not take or ``channel`` has not
     configured, or free text after the conversation's reply window closed
     (``Conversation.reply_window_ends_at``, stored by ingest from the kind's spec).
-    Raises :class:`WindowClosed` or :class:`InvalidInput`."""
+    Raises :class:`WindowClosed`, :class:`RepliesUnsupported` (a kind that delivers
+    nothing) or :class:`InvalidInput`."""
     spec = catalog.get(conversation.channel_kind)
+    if spec is not None and spec.no_replies:
+        raise RepliesUnsupported(spec.no_replies)
     templates = [p for p in parts if isinstance(p, Template)]
     if templates:
         if spec is None or spec.templates is None:

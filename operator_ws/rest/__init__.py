@@ -14,6 +14,8 @@ resource; :class:`OperatorApi` collects every route for the root in one call.
 ``routing``        a conversation's routing explanation, offers, queues
 ``bots``           business hours and bot flows per queue
 ``orders``         orders, payment links, payment providers
+``tokens``         API tokens (admins)
+``contact_sync``   the shop's contacts API: upsert and look up by phone, e-mail, external id
 ``common``         bearer authentication, JSON bodies, parameters, error bodies
 =================  ==========================================================
 """
@@ -33,13 +35,16 @@ from operator_ws.rest.auth import AuthRoutes
 from operator_ws.rest.bots import BotRoutes, ScopeResolver
 from operator_ws.rest.canned import CannedReplyRoutes
 from operator_ws.rest.channels import ChannelAdmin, ChannelRoutes
+from operator_ws.rest.client_address import Networks
 from operator_ws.rest.close_reasons import CloseReasonRoutes
+from operator_ws.rest.contact_sync import ContactSyncRoutes
 from operator_ws.rest.contacts import ContactRoutes
 from operator_ws.rest.conversations import ConversationRoutes
 from operator_ws.rest.media import MediaRoutes
 from operator_ws.rest.operators import OperatorRoutes
 from operator_ws.rest.orders import OrderRoutes
 from operator_ws.rest.routing import RoutingRoutes
+from operator_ws.rest.tokens import TokenRoutes
 from payments.service import PaymentService
 from routing.ports import RoutingControl
 
@@ -65,9 +70,17 @@ class OperatorApi:
         channel_admin: ChannelAdmin | None = None,
         *,
         online_on_login: bool = True,
+        trusted_proxies: Networks = (),
     ) -> None:
         self._resources = (
-            AuthRoutes(core, hasher, hub, token_ttl, online_on_login=online_on_login),
+            AuthRoutes(
+                core,
+                hasher,
+                hub,
+                token_ttl,
+                online_on_login=online_on_login,
+                trusted_proxies=trusted_proxies,
+            ),
             OperatorRoutes(core, hasher),
             ChannelRoutes(core, channel_admin),
             ConversationRoutes(core, bots.csat),
@@ -78,6 +91,8 @@ class OperatorApi:
             RoutingRoutes(core, routing),
             BotRoutes(core, bots, resolve_scope),
             OrderRoutes(core, payments),
+            TokenRoutes(core),
+            ContactSyncRoutes(core),
         )
 
     def routes(self) -> list[web.RouteDef]:

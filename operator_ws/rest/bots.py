@@ -56,10 +56,10 @@ class BotRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.get("/api/v1/bots", authed(core, self.list_scopes)),
-            web.get("/api/v1/bots/{queue}", authed(core, self.show)),
-            web.put("/api/v1/bots/{queue}/hours", authed(core, self.put_hours)),
-            web.put("/api/v1/bots/{queue}/flow", authed(core, self.put_flow)),
+            web.get("/api/v1/bots", authed(core, self.list_scopes, scope=None)),
+            web.get("/api/v1/bots/{queue}", authed(core, self.show, scope=None)),
+            web.put("/api/v1/bots/{queue}/hours", authed(core, self.put_hours, scope=None)),
+            web.put("/api/v1/bots/{queue}/flow", authed(core, self.put_flow, scope=None)),
         ]
 
     async def list_scopes(self, request: web.Request, caller: Caller) -> web.StreamResponse:

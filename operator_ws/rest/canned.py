@@ -40,11 +40,11 @@ class CannedReplyRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.get("/api/v1/canned-replies", authed(core, self.list)),
-            web.post("/api/v1/canned-replies", authed(core, self.create)),
-            web.patch("/api/v1/canned-replies/{id}", authed(core, self.update)),
-            web.delete("/api/v1/canned-replies/{id}", authed(core, self.delete)),
-            web.post("/api/v1/canned-replies/{id}/render", authed(core, self.render)),
+            web.get("/api/v1/canned-replies", authed(core, self.list, scope=None)),
+            web.post("/api/v1/canned-replies", authed(core, self.create, scope=None)),
+            web.patch("/api/v1/canned-replies/{id}", authed(core, self.update, scope=None)),
+            web.delete("/api/v1/canned-replies/{id}", authed(core, self.delete, scope=None)),
+            web.post("/api/v1/canned-replies/{id}/render", authed(core, self.render, scope=None)),
         ]
 
     async def list(self, request: web.Request, caller: Caller) -> web.StreamResponse:

@@ -26,9 +26,12 @@ class CloseReasonRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.get("/api/v1/close-reasons", authed(core, self.list)),
-            web.put("/api/v1/close-reasons", authed(core, self.replace)),
-            web.post("/api/v1/conversations/{id}/resolve", authed(core, self.resolve)),
+            web.get("/api/v1/close-reasons", authed(core, self.list, scope=None)),
+            web.put("/api/v1/close-reasons", authed(core, self.replace, scope=None)),
+            web.post(
+                "/api/v1/conversations/{id}/resolve",
+                authed(core, self.resolve, scope="conversations:write"),
+            ),
         ]
 
     async def list(self, request: web.Request, caller: Caller) -> web.StreamResponse:

@@ -50,12 +50,21 @@ class ContactRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.get("/api/v1/conversations/{id}/contact", authed(core, self.contact)),
-            web.put("/api/v1/conversations/{id}/contact/tags", authed(core, self.tags)),
-            web.get("/api/v1/contacts/{id}", authed(core, self.card)),
-            web.patch("/api/v1/contacts/{id}", authed(core, self.edit)),
-            web.get("/api/v1/contacts/{id}/duplicates", authed(core, self.duplicates)),
-            web.post("/api/v1/contacts/{id}/merge", authed(core, self.merge)),
+            web.get(
+                "/api/v1/conversations/{id}/contact",
+                authed(core, self.contact, scope="contacts:read"),
+            ),
+            web.put(
+                "/api/v1/conversations/{id}/contact/tags",
+                authed(core, self.tags, scope="contacts:write"),
+            ),
+            web.get("/api/v1/contacts/{id}", authed(core, self.card, scope="contacts:read")),
+            web.patch("/api/v1/contacts/{id}", authed(core, self.edit, scope="contacts:write")),
+            web.get(
+                "/api/v1/contacts/{id}/duplicates",
+                authed(core, self.duplicates, scope="contacts:read"),
+            ),
+            web.post("/api/v1/contacts/{id}/merge", authed(core, self.merge, scope=None)),
         ]
 
     async def contact(self, request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -124,8 +133,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def contact_view(contact: Contact) -> dict[str, Any]:
-    """``{"id", "name", "phone", "email", "phones", "emails", "tags", "notes"}``: ``phone``
-    and ``email`` are the first of their lists (or ``""``); tags sorted."""
+    """``{"id", "name", "phone", "email", "phones", "emails", "tags", "notes",
+    "external_id"}``: ``phone`` and ``email`` are the first of their lists (or ``""``); tags
+    sorted; ``external_id`` is the shop's id of the customer or null (docs/api.md)."""
     return {
         "id": contact.id,
         "name": contact.display_name,
@@ -135,6 +145,7 @@ def contact_view(contact: Contact) -> dict[str, Any]:
         "emails": list(contact.emails),
         "tags": sorted(contact.tags),
         "notes": contact.notes,
+        "external_id": contact.external_id or None,
     }
 
 

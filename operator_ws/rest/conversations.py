@@ -33,10 +33,22 @@ class ConversationRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.get("/api/v1/conversations", authed(core, self.conversations)),
-            web.get("/api/v1/conversations/{id}", authed(core, self.conversation)),
-            web.get("/api/v1/conversations/{id}/messages", authed(core, self.messages)),
-            web.post("/api/v1/conversations/{id}/messages", authed(core, self.post_message)),
+            web.get(
+                "/api/v1/conversations",
+                authed(core, self.conversations, scope="conversations:read"),
+            ),
+            web.get(
+                "/api/v1/conversations/{id}",
+                authed(core, self.conversation, scope="conversations:read"),
+            ),
+            web.get(
+                "/api/v1/conversations/{id}/messages",
+                authed(core, self.messages, scope="conversations:read"),
+            ),
+            web.post(
+                "/api/v1/conversations/{id}/messages",
+                authed(core, self.post_message, scope="conversations:write"),
+            ),
         ]
 
     async def conversations(self, request: web.Request, caller: Caller) -> web.StreamResponse:

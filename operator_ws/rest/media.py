@@ -32,8 +32,14 @@ class MediaRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.post("/api/v1/conversations/{id}/attachments", authed(core, self.upload)),
-            web.get("/api/v1/messages/{id}/media/{index}", authed(core, self.download)),
+            web.post(
+                "/api/v1/conversations/{id}/attachments",
+                authed(core, self.upload, scope="conversations:write"),
+            ),
+            web.get(
+                "/api/v1/messages/{id}/media/{index}",
+                authed(core, self.download, scope="conversations:read"),
+            ),
         ]
 
     async def upload(self, request: web.Request, caller: Caller) -> web.StreamResponse:

@@ -33,12 +33,15 @@ class OrderRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.post("/api/v1/orders", authed(core, self.create)),
-            web.get("/api/v1/orders", authed(core, self.list_orders)),
-            web.get("/api/v1/orders/{id}", authed(core, self.get)),
-            web.patch("/api/v1/orders/{id}", authed(core, self.patch)),
-            web.post("/api/v1/orders/{id}/payment-link", authed(core, self.payment_link)),
-            web.get("/api/v1/payment-providers", authed(core, self.providers)),
+            web.post("/api/v1/orders", authed(core, self.create, scope="orders:write")),
+            web.get("/api/v1/orders", authed(core, self.list_orders, scope="orders:read")),
+            web.get("/api/v1/orders/{id}", authed(core, self.get, scope="orders:read")),
+            web.patch("/api/v1/orders/{id}", authed(core, self.patch, scope="orders:write")),
+            web.post(
+                "/api/v1/orders/{id}/payment-link",
+                authed(core, self.payment_link, scope="orders:write"),
+            ),
+            web.get("/api/v1/payment-providers", authed(core, self.providers, scope="orders:read")),
         ]
 
     async def create(self, request: web.Request, caller: Caller) -> web.StreamResponse:

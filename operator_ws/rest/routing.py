@@ -29,11 +29,14 @@ class RoutingRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.get("/api/v1/conversations/{id}/routing", authed(core, self.explanation)),
-            web.get("/api/v1/offers", authed(core, self.offers)),
-            web.get("/api/v1/queues", authed(core, self.queues)),
-            web.post("/api/v1/queues", authed(core, self.add_queue)),
-            web.patch("/api/v1/queues/{id}", authed(core, self.update_queue)),
+            web.get(
+                "/api/v1/conversations/{id}/routing",
+                authed(core, self.explanation, scope="conversations:read"),
+            ),
+            web.get("/api/v1/offers", authed(core, self.offers, scope=None)),
+            web.get("/api/v1/queues", authed(core, self.queues, scope=None)),
+            web.post("/api/v1/queues", authed(core, self.add_queue, scope=None)),
+            web.patch("/api/v1/queues/{id}", authed(core, self.update_queue, scope=None)),
         ]
 
     async def explanation(self, request: web.Request, caller: Caller) -> web.StreamResponse:

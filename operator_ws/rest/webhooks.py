@@ -24,8 +24,9 @@ __all__ = ["WebhookRoutes", "require_webhooks_admin"]
 
 
 def require_webhooks_admin(caller: Caller) -> None:
-    """The one permission check of every webhook route: an admin's session. (API tokens
-    with the ``webhooks:admin`` scope are to join here.)"""
+    """The one permission check of every webhook route: an admin's session, or an API
+    token with the ``webhooks:admin`` scope (whose machine actor acts as an admin on
+    these routes only: docs/api.md, "How a token acts")."""
     if caller.operator.role is not Role.ADMIN:
         raise Forbidden("only admins manage webhooks")
 
@@ -38,11 +39,11 @@ class WebhookRoutes:
     def routes(self) -> list[web.RouteDef]:
         core = self._core
         return [
-            web.post("/api/v1/webhooks", authed(core, self.create)),
-            web.get("/api/v1/webhooks", authed(core, self.list)),
-            web.patch("/api/v1/webhooks/{id}", authed(core, self.update)),
-            web.delete("/api/v1/webhooks/{id}", authed(core, self.delete)),
-            web.get("/api/v1/webhooks/{id}/deliveries", authed(core, self.deliveries)),
+            web.post("/api/v1/webhooks", authed(core, self.create, scope="webhooks:admin")),
+            web.get("/api/v1/webhooks", authed(core, self.list, scope="webhooks:admin")),
+            web.patch("/api/v1/webhooks/{id}", authed(core, self.update, scope="webhooks:admin")),
+            web.delete("/api/v1/webhooks/{id}", authed(core, self.delete, scope="webhooks:admin")),
+            web.get("/api/v1/webhooks/{id}/deliveries", authed(core, self.deliveries, scope="webhooks:admin")),
         ]
 
     async def create(self, request: web.Request, caller: Caller) -> web.StreamResponse:

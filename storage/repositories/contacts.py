@@ -79,6 +79,8 @@ def _sharing(contact_id: ContactId, limit: int) -> Any:
 def _points(contact: Contact) -> list[dict[str, str]]:
     keys = {("phone", phone_key(p)) for p in contact.phones}
     keys |= {("email", email_key(e)) for e in contact.emails}
+    if contact.external_id:
+        keys.add(("external", contact.external_id))
     return [
         {"kind": kind, "key": key, "contact_id": contact.id} for kind, key in sorted(keys) if key
     ]
@@ -115,12 +117,29 @@ class SqlContactRepo(SqlRepo):
         )
         return identity_from_row(row) if row is not None else None
 
-    async def add(self, contact: Contact, identity: ChannelIdentity) -> None:
+    async def add(self, contact: Contact, identity: ChannelIdentity | None) -> None:
         """Insert both; an existing (channel_id, external_user_id) raises IntegrityError
         (and the store's savepoint takes the contact row back out with it)."""
         await self._run(_INSERT_CONTACT, contact_values(contact))
-        await self._run(_INSERT_IDENTITY, identity_values(identity))
+        if identity is not None:
+            await self._run(_INSERT_IDENTITY, identity_values(identity))
         await self._write_points(contact)
+
+    async def add_identity(self, identity: ChannelIdentity) -> None:
+        await self._run(_INSERT_IDENTITY, identity_values(identity))
+
+    async def find_by_key(self, kind: str, key: str, *, limit: int = 20) -> list[Contact]:
+        stmt = (
+            select(contacts)
+            .where(
+                contacts.c.id.in_(
+                    select(_pts.c.contact_id).where(_pts.c.kind == kind, _pts.c.key == key)
+                )
+            )
+            .order_by(contacts.c.created_at, contacts.c.id)
+            .limit(limit)
+        )
+        return [contact_from_row(r) for r in await self._all(stmt)]
 
     async def set_tags(self, contact_id: ContactId, tags: frozenset[str]) -> None:
         await self._run(_SET_TAGS, {"b_id": contact_id, "tags": sorted(tags)})

@@ -14,6 +14,7 @@ from storage.repositories.outbox import SqlOutboxRepo
 from storage.repositories.payments import SqlPaymentsRepo
 from storage.repositories.routing import SqlRoutingRepo
 from storage.repositories.webhooks import SqlWebhooksRepo
+from storage.repositories.tokens import SqlApiTokenRepo, SqlLoginFailureRepo
 
 __all__ = ["SqlTx"]
 
@@ -28,6 +29,7 @@ class SqlTx:
     """
 
     __slots__ = (
+        "_api_tokens",
         "_bots",
         "_canned_replies",
         "_channels",
@@ -35,6 +37,7 @@ class SqlTx:
         "_contacts",
         "_conversations",
         "_leases",
+        "_login_failures",
         "_messages",
         "_operators",
         "_outbox",
@@ -61,6 +64,8 @@ class SqlTx:
         self._close_reasons = SqlCloseReasonRepo(conn, writes)
         self._canned_replies = SqlCannedReplyRepo(conn, writes)
         self._webhooks = SqlWebhooksRepo(conn, writes)
+        self._api_tokens = SqlApiTokenRepo(conn, writes)
+        self._login_failures = SqlLoginFailureRepo(conn, writes)
 
     @property
     def writes_done(self) -> int:
@@ -122,3 +127,11 @@ class SqlTx:
     @property
     def webhooks(self) -> SqlWebhooksRepo:
         return self._webhooks
+
+    @property
+    def api_tokens(self) -> SqlApiTokenRepo:
+        return self._api_tokens
+
+    @property
+    def login_failures(self) -> SqlLoginFailureRepo:
+        return self._login_failures

@@ -84,13 +84,16 @@ def test_catalog_refuses_a_kind_declared_twice() -> None:
 
 
 def test_the_root_catalog_holds_every_installed_kind() -> None:
-    assert CATALOG.kinds() == ["email", "telegram", "viber", "vk", "webchat", "whatsapp"]
+    assert CATALOG.kinds() == ["api", "email", "telegram", "viber", "vk", "webchat", "whatsapp"]
     assert (spec := CATALOG.get("whatsapp")) is not None
     assert spec.reply_window is not None
     assert (spec := CATALOG.get("email")) is not None
     assert spec.threading == 30
     assert (spec := CATALOG.get("webchat")) is not None
     assert not spec.needs_adapter
+    assert (spec := CATALOG.get("api")) is not None
+    assert not spec.needs_adapter
+    assert "other channels" in spec.no_replies
 
 
 async def test_a_kind_outside_the_catalog_is_refused(core: Core) -> None:
