@@ -12,7 +12,7 @@ from bots import Scope
 from channels.webchat import WebchatSocket
 from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
-from operator_ws.openapi import OpenApiDocument
+from operator_ws.openapi import OpenApiDocument, route_scopes
 from operator_ws.rest.bots import ScopeResolver
 from operator_ws.rest.webhooks import WebhookRoutes
 from operator_ws.rest.client_address import parse_networks
@@ -48,19 +48,23 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
     paying = PaymentPages(services.payments)
-    return [
+    rest = [
         *api.routes(),  # /api/v1/... (operator_ws)
-        # The document of those routes and a page that shows it (docs/openapi.md).
-        web.get("/api/openapi.json", OpenApiDocument(settings.public_url).handle),
-        web.get("/api/docs", StaticPage("api-docs.html", "text/html").handle),
         *WebhookRoutes(core, services.webhook_admin).routes(),  # /api/v1/webhooks...
+        *RequestRoutes(core).routes(),  # /api/v1/requests (the shop's forms and calls)
+    ]
+    document = OpenApiDocument(settings.public_url, route_scopes(rest))
+    return [
+        *rest,
+        # The document of those routes and a page that shows it (docs/openapi.md).
+        web.get("/api/openapi.json", document.handle),
+        web.get("/api/docs", StaticPage("api-docs.html", "text/html").handle),
         web.get(
             "/metrics",
             services.metrics.handler(
                 services.store, services.hub.connection_count, services.visitors.open_count
             ),
         ),
-        *RequestRoutes(core).routes(),  # /api/v1/requests (the shop's forms and calls)
         web.get("/healthz", healthz),
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),

@@ -11,8 +11,9 @@ missing from it, or a response drifts from its schema.
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -20,7 +21,9 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-__all__ = ["OpenApiDocument", "assemble", "load_document"]
+from operator_ws.rest.common import ROUTE_SCOPE
+
+__all__ = ["OpenApiDocument", "assemble", "load_document", "route_scopes", "with_scopes"]
 
 _BASE = "base.yaml"
 #: The sections a resource file may add to; anything else in one is a mistake.
@@ -72,6 +75,43 @@ def _merge(into: dict[str, Any], entries: dict[str, Any], where: str) -> None:
         into[key] = value
 
 
+#: (METHOD, path template) → the API token scope the route takes, or None (sessions only).
+Scopes = Mapping[tuple[str, str], str | None]
+
+_FORBIDDEN = {"$ref": "#/components/responses/Forbidden"}
+
+
+def route_scopes(routes: Iterable[web.AbstractRouteDef]) -> dict[tuple[str, str], str | None]:
+    """The scope each ``/api/v1`` route states where it is declared (``authed(...,
+    scope=...)`` in ``operator_ws.rest.common``), read off the handlers themselves."""
+    found: dict[tuple[str, str], str | None] = {}
+    for route in routes:
+        if isinstance(route, web.RouteDef) and route.path.startswith("/api/v1/"):
+            if hasattr(route.handler, ROUTE_SCOPE):
+                found[(route.method.upper(), route.path)] = getattr(route.handler, ROUTE_SCOPE)
+    return found
+
+
+def with_scopes(document: Mapping[str, Any], scopes: Scopes) -> dict[str, Any]:
+    """A copy of ``document`` whose operations name their token scope: ``x-api-scope``
+    and ``security`` (a session, or an API token with that scope), plus the 403 an API
+    token gets without it. Taken from the live routes, so the document cannot drift
+    from what the server checks (docs/api.md, "Scopes of the routes")."""
+    copied: dict[str, Any] = copy.deepcopy(dict(document))
+    for path, item in copied.get("paths", {}).items():
+        for method, operation in item.items():
+            key = (method.upper(), path)
+            if key not in scopes or not isinstance(operation, dict):
+                continue
+            scope = scopes[key]
+            operation["x-api-scope"] = scope
+            operation["security"] = [{"sessionToken": []}] + (
+                [{"apiToken": [scope]}] if scope is not None else []
+            )
+            operation.setdefault("responses", {}).setdefault("403", _FORBIDDEN)
+    return copied
+
+
 class OpenApiDocument:
     """``GET /api/openapi.json``, open to anyone (it holds no data, only shapes).
 
@@ -80,13 +120,16 @@ class OpenApiDocument:
     a client tried against a test server calls that server. The base is JSON-encoded, so a
     forged ``Host`` header cannot break out of its string."""
 
-    def __init__(self, public_url: str = "") -> None:
+    def __init__(self, public_url: str = "", scopes: Scopes | None = None) -> None:
         self._public_url = public_url.rstrip("/")
+        self._scopes = scopes
         self._body: bytes | None = None
 
     def _serialized(self) -> bytes:
         if self._body is None:
             document = {k: v for k, v in load_document().items() if k != "servers"}
+            if self._scopes is not None:
+                document = with_scopes(document, self._scopes)
             self._body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         return self._body
 

@@ -19,7 +19,8 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from operator_ws import Argon2PasswordHasher
-from operator_ws.openapi import OpenApiDocument, load_document
+from operator_ws.openapi import OpenApiDocument, load_document, with_scopes
+from operator_ws.rest.common import ROUTE_SCOPE
 from server.app import create_app
 from tests.e2e.conftest import make_settings
 from tests.e2e.openapi_check import HTTP_METHODS, documented_operations
@@ -47,6 +48,20 @@ def live_operations(app: web.Application) -> set[tuple[str, str]]:
         template = route.resource.canonical if route.resource is not None else ""
         if template.startswith("/api/v1/") and route.method != "HEAD":
             found.add((route.method, template))
+    return found
+
+
+def route_scopes_of(app: web.Application) -> dict[tuple[str, str], str | None]:
+    """The token scope every authenticated ``/api/v1`` route of ``app`` states."""
+    found: dict[tuple[str, str], str | None] = {}
+    for route in app.router.routes():
+        template = route.resource.canonical if route.resource is not None else ""
+        if (
+            template.startswith("/api/v1/")
+            and route.method != "HEAD"
+            and hasattr(route.handler, ROUTE_SCOPE)
+        ):
+            found[(route.method, template)] = getattr(route.handler, ROUTE_SCOPE)
     return found
 
 
@@ -79,6 +94,37 @@ async def test_every_documented_operation_is_live(server: TestServer) -> None:
         "the OpenAPI document describes routes the server does not have:\n"
         + "\n".join(f"  {method} {path}" for method, path in stale)
     )
+
+
+async def test_the_served_document_names_the_scope_each_route_checks(
+    server: TestServer,
+) -> None:
+    """``x-api-scope`` and ``security`` come from the live routes' own declarations, so a
+    machine client reads in the document exactly what the server will check."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(server.make_url("/api/openapi.json")) as resp,
+    ):
+        served = await resp.json()
+    live = route_scopes_of(server.app)
+    assert len(live) == len(live_operations(server.app)) - 1  # all but the login
+    seen = {}
+    for path, item in served["paths"].items():
+        for method, op in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            if op.get("security") == []:
+                assert "x-api-scope" not in op  # the login: no token at all
+                continue
+            seen[(method.upper(), path)] = op["x-api-scope"]
+            expected = [{"sessionToken": []}]
+            if op["x-api-scope"] is not None:
+                expected.append({"apiToken": [op["x-api-scope"]]})
+            assert op["security"] == expected, (method, path)
+            assert "403" in op["responses"], (method, path)
+    assert seen == live
+    assert seen[("POST", "/api/v1/orders")] == "orders:write"
+    assert seen[("GET", "/api/v1/me")] is None
 
 
 def test_the_coverage_check_names_what_is_missing() -> None:
@@ -130,7 +176,9 @@ async def test_openapi_json_and_the_docs_page_are_served_to_anyone(server: TestS
         async with http.get(server.make_url("/static/api-docs.js")) as resp:
             assert resp.status == 200, "the page's script"
             script = await resp.text()
-    expected = {k: v for k, v in load_document().items() if k != "servers"}
+    # The files' document, with each operation's token scope from the live routes.
+    scopes = route_scopes_of(server.app)
+    expected = {k: v for k, v in with_scopes(load_document(), scopes).items() if k != "servers"}
     assert {k: v for k, v in served.items() if k != "servers"} == expected
     assert served["servers"] == [{"url": f"http://127.0.0.1:{server.port}"}]
     assert 'src="/static/api-docs.js"' in page

@@ -66,7 +66,11 @@ async def _assigned_conversation(live: Live, anna: OperatorClient, channel_id: s
 
 
 async def test_every_answer_matches_the_document(live: Live) -> None:
-    s = Session(live, ResponseChecker(load_document()))
+    # The document as the server serves it: with each operation's token scope and the
+    # 403 an API token without it gets (operator_ws.openapi.with_scopes).
+    async with live.http.get(live.url("/api/openapi.json")) as resp:
+        served = await resp.json()
+    s = Session(live, ResponseChecker(served))
     anna_op = await live.add_operator("anna")
     ada_op = await live.add_operator("ada", Role.ADMIN)
     anna_ws = await live.online_operator("anna")
@@ -255,6 +259,34 @@ async def test_every_answer_matches_the_document(live: Live) -> None:
     await s.call("GET", "/api/v1/webhooks/{id}/deliveries", ada, 200, path=wid)
     await s.call("DELETE", one_hook, ada, 200, path=wid)
     await s.call("DELETE", one_hook, ada, 404, path=wid)
+
+    # API tokens and the shop's inbound API.
+    made_token = await s.call(
+        "POST",
+        "/api/v1/tokens",
+        ada,
+        201,
+        json={"name": "Web shop", "scopes": ["contacts:write", "contacts:read", "requests:write"]},
+    )
+    await s.call("POST", "/api/v1/tokens", ada, 400, json={"name": "x", "scopes": ["root"]})
+    await s.call("GET", "/api/v1/tokens", ada, 200)
+    shop = made_token["token"]
+    await s.call("GET", "/api/v1/me", shop, 403)
+    customer = {"external_id": "1C-42", "phone": "+7 901 000-11-22", "name": "Olga"}
+    await s.call("PUT", "/api/v1/contacts", shop, 201, json=customer)
+    await s.call("PUT", "/api/v1/contacts", shop, 200, json={**customer, "notes": "VIP"})
+    await s.call("PUT", "/api/v1/contacts", shop, 400, json={"shoe_size": 42})
+    await s.call("GET", "/api/v1/contacts", shop, 200, params={"external_id": "1C-42"})
+    await s.call("GET", "/api/v1/contacts", shop, 400)
+    await s.call("POST", "/api/v1/channels", ada, 201, json={"kind": "api", "name": "Site forms"})
+    form = {"id": "form-1", "type": "form", "contact": {"external_id": "1C-42"}, "text": "Call me"}
+    await s.call("POST", "/api/v1/requests", shop, 201, json=form)
+    await s.call("POST", "/api/v1/requests", shop, 200, json=form)
+    await s.call("POST", "/api/v1/requests", shop, 400, json={**form, "type": "fax"})
+    tid = {"id": made_token["id"]}
+    await s.call("DELETE", "/api/v1/tokens/{id}", ada, 200, path=tid)
+    await s.call("DELETE", "/api/v1/tokens/{id}", ada, 404, path={"id": "no-such-token"})
+    await s.call("GET", "/api/v1/contacts", shop, 401, params={"external_id": "1C-42"})
 
     # Logging out ends the token.
     await s.call("POST", "/api/v1/auth/logout", ada, 200)
