@@ -474,6 +474,6 @@ canned_replies = Table(
 # --------------------------------------------------------------------------- webhooks
 # Their tables live in a module of their own, on this MetaData; importing it here puts
 # them in every user of ``metadata`` (the migrations' comparison, the tests' cleanup).
-from storage import tables_webhooks as _tables_webhooks  # noqa: E402, F401
 # Tables kept in modules of their own register on the same metadata here (they import it).
 from storage import tables_integrations as _integrations  # noqa: E402, F401
+from storage import tables_webhooks as _tables_webhooks  # noqa: E402, F401

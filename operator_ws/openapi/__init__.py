@@ -86,9 +86,12 @@ def route_scopes(routes: Iterable[web.AbstractRouteDef]) -> dict[tuple[str, str]
     scope=...)`` in ``operator_ws.rest.common``), read off the handlers themselves."""
     found: dict[tuple[str, str], str | None] = {}
     for route in routes:
-        if isinstance(route, web.RouteDef) and route.path.startswith("/api/v1/"):
-            if hasattr(route.handler, ROUTE_SCOPE):
-                found[(route.method.upper(), route.path)] = getattr(route.handler, ROUTE_SCOPE)
+        if (
+            isinstance(route, web.RouteDef)
+            and route.path.startswith("/api/v1/")
+            and hasattr(route.handler, ROUTE_SCOPE)
+        ):
+            found[(route.method.upper(), route.path)] = getattr(route.handler, ROUTE_SCOPE)
     return found
 
 

@@ -43,7 +43,10 @@ class WebhookRoutes:
             web.get("/api/v1/webhooks", authed(core, self.list, scope="webhooks:admin")),
             web.patch("/api/v1/webhooks/{id}", authed(core, self.update, scope="webhooks:admin")),
             web.delete("/api/v1/webhooks/{id}", authed(core, self.delete, scope="webhooks:admin")),
-            web.get("/api/v1/webhooks/{id}/deliveries", authed(core, self.deliveries, scope="webhooks:admin")),
+            web.get(
+                "/api/v1/webhooks/{id}/deliveries",
+                authed(core, self.deliveries, scope="webhooks:admin"),
+            ),
         ]
 
     async def create(self, request: web.Request, caller: Caller) -> web.StreamResponse:

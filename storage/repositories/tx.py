@@ -13,8 +13,8 @@ from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, S
 from storage.repositories.outbox import SqlOutboxRepo
 from storage.repositories.payments import SqlPaymentsRepo
 from storage.repositories.routing import SqlRoutingRepo
-from storage.repositories.webhooks import SqlWebhooksRepo
 from storage.repositories.tokens import SqlApiTokenRepo, SqlLoginFailureRepo
+from storage.repositories.webhooks import SqlWebhooksRepo
 
 __all__ = ["SqlTx"]
 

@@ -117,7 +117,7 @@ async def test_the_served_document_names_the_scope_each_route_checks(
                 assert "x-api-scope" not in op  # the login: no token at all
                 continue
             seen[(method.upper(), path)] = op["x-api-scope"]
-            expected = [{"sessionToken": []}]
+            expected: list[dict[str, list[str]]] = [{"sessionToken": []}]
             if op["x-api-scope"] is not None:
                 expected.append({"apiToken": [op["x-api-scope"]]})
             assert op["security"] == expected, (method, path)

@@ -279,10 +279,15 @@ async def test_every_answer_matches_the_document(live: Live) -> None:
     await s.call("GET", "/api/v1/contacts", shop, 200, params={"external_id": "1C-42"})
     await s.call("GET", "/api/v1/contacts", shop, 400)
     await s.call("POST", "/api/v1/channels", ada, 201, json={"kind": "api", "name": "Site forms"})
-    form = {"id": "form-1", "type": "form", "contact": {"external_id": "1C-42"}, "text": "Call me"}
-    await s.call("POST", "/api/v1/requests", shop, 201, json=form)
-    await s.call("POST", "/api/v1/requests", shop, 200, json=form)
-    await s.call("POST", "/api/v1/requests", shop, 400, json={**form, "type": "fax"})
+    site_form = {
+        "id": "form-1",
+        "type": "form",
+        "contact": {"external_id": "1C-42"},
+        "text": "Call me",
+    }
+    await s.call("POST", "/api/v1/requests", shop, 201, json=site_form)
+    await s.call("POST", "/api/v1/requests", shop, 200, json=site_form)
+    await s.call("POST", "/api/v1/requests", shop, 400, json={**site_form, "type": "fax"})
     tid = {"id": made_token["id"]}
     await s.call("DELETE", "/api/v1/tokens/{id}", ada, 200, path=tid)
     await s.call("DELETE", "/api/v1/tokens/{id}", ada, 404, path={"id": "no-such-token"})
