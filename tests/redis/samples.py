@@ -55,6 +55,7 @@ from payments.records import (
 )
 from routing.events import OfferChanged, RoutingAlert
 from routing.records import QueueId
+from webhooks.events import WebhookDisabled, WebhooksChanged
 
 T0 = datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
 MSK = timezone(timedelta(hours=3))
@@ -176,6 +177,8 @@ ALL_EVENTS: tuple[Event, ...] = (
         CONVERSATION, "queue", previous_status=ConversationStatus.QUEUED, previous_queue_id="q0"
     ),
     AudienceChanged(T0),
+    WebhooksChanged("w1"),
+    WebhookDisabled("w1", "crm.example", 20, T0, T0.astimezone(MSK), "HTTP 503"),
     OutboxReady(CHANNEL),
     OfferChanged(
         CONVERSATION,
@@ -330,4 +333,14 @@ events: st.SearchStrategy[Event] = st.one_of(
     ),
     st.builds(OutboxReady, _hex_ids.map(ChannelId)),
     st.builds(AudienceChanged, aware_datetimes),
+    st.builds(WebhooksChanged, _hex_ids),
+    st.builds(
+        WebhookDisabled,
+        _hex_ids,
+        _texts,
+        st.integers(0, 10_000),
+        aware_datetimes,
+        aware_datetimes,
+        _texts,
+    ),
 )
