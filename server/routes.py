@@ -13,6 +13,7 @@ from channels.webchat import WebchatSocket
 from inbox.ports import PasswordHasher
 from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.rest.bots import ScopeResolver
+from operator_ws.rest.reports import ReportRoutes
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
 from server.pages import DemoPage, StaticPage, healthz, static_asset
@@ -45,6 +46,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
     paying = PaymentPages(services.payments)
     return [
         *api.routes(),  # /api/v1/... (operator_ws)
+        *ReportRoutes(core, services.reports).routes(),  # /api/v1/reports/...
         web.get("/healthz", healthz),
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),

@@ -1,7 +1,9 @@
 """The one wiring of the core (STYLE.md #4): every entry point -- the aiohttp application
 (``server.app``) and each ``inbox`` command (``server.cli``) -- builds its store, bus, clock,
-:class:`~inbox.usecases.Core`, password hasher, media store, channel adapters and routing
-service here, from :class:`~server.config.Settings`, and nowhere else.
+:class:`~inbox.usecases.Core`, password hasher, media store, channel adapters, routing,
+bots, payments and reports here, from :class:`~server.config.Settings`, and nowhere else.
+The core and the features write through a :class:`~server.reports.RecordingStore`, which
+records the reports' facts in each transaction (docs/reports.md).
 
 Ownership: :func:`open_wiring` opens the store and builds the rest; the caller owns the
 returned :class:`Wiring` and calls :meth:`Wiring.close` exactly once (or uses :func:`wired`),
@@ -30,6 +32,7 @@ from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, Passw
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from payments.service import PaymentService
+from reports import FactRecorder, ReportService
 from routing import RoutingService, RoutingSettings, parse_weights
 from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
@@ -41,6 +44,7 @@ from server.payments import (
     default_gateways,
     language_of,
 )
+from server.reports import BotBusinessClock, RecordingStore, build_reports, rating_of
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -98,6 +102,7 @@ class Wiring:
     router: RoutingService
     bots: BotService
     payments: PaymentService
+    reports: ReportService
     #: Every event type this server declares: the Redis codec and the operators' frames.
     events: EventRegistry
 
@@ -138,8 +143,13 @@ async def open_wiring(
     for it: a one-shot command's events stay in its process, as they always have.
     """
     await migrate(settings.database_url)
-    store = await open_store(settings.database_url)
+    sql_store = await open_store(settings.database_url)
     try:
+        # Every write of the core and the features goes through this store, which records
+        # the reports' facts in the same transaction (server/reports.py).
+        store = RecordingStore(
+            sql_store, FactRecorder(BotBusinessClock(lambda: bots), rating_of=rating_of)
+        )
         # Set, Redis carries events between processes (docs/scaling.md); unset, one process.
         registry = event_registry()
         redis_bus = (
@@ -182,12 +192,13 @@ async def open_wiring(
             hours=BotOpeningHours(bots),
             unpaid_orders=UnpaidOrdersOfContacts(),
         )
+        reports = build_reports(sql_store, core.clock, bots)
     except BaseException:
-        await store.close()
+        await sql_store.close()
         raise
     return Wiring(
         settings=settings,
-        store=store,
+        store=sql_store,
         bus=bus,
         redis_bus=redis_bus,
         core=core,
@@ -197,6 +208,7 @@ async def open_wiring(
         router=router,
         bots=bots,
         payments=payments,
+        reports=reports,
         events=registry,
     )
 

@@ -3,8 +3,9 @@
 
 One module per resource registers its subcommands and their handlers: ``serve`` (serve,
 demo, migrate), ``operators``, ``channels``, ``queues``, ``bots`` (``hours``, ``bot``),
-``payments`` (``payment``, ``order``); the flag grammars are in ``grammar``, the demo data
-in ``demo``. Every command wires the core through ``server.wiring``, as the server does.
+``payments`` (``payment``, ``order``), ``reports`` (``report``); the flag grammars are
+in ``grammar``, the demo data in ``demo``. Every command wires the core through
+``server.wiring``, as the server does.
 
 Exit codes: 0 success, 1 the operation failed (for example a taken login), 2 bad usage
 (also for a configuration error), 130 interrupted.
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from inbox.domain.errors import DomainError, InvalidInput
-from server.cli import bots, channels, operators, payments, queues, serve
+from server.cli import bots, channels, operators, payments, queues, reports, serve
 from server.cli.common import Handler
 from server.cli.grammar import UsageError
 from server.config import ConfigError, load_settings
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     queues.register(sub)
     bots.register(sub)
     payments.register(sub)
+    reports.register(sub)
     return p
 
 
