@@ -34,10 +34,6 @@ class ReportsRepo(Protocol):
 
     async def delete(self, conversation_id: ConversationId, episode: int) -> None: ...
 
-    async def settle(self, conversation_id: ConversationId, episode: int) -> None:
-        """Copy routing's final queue and ``sla_met`` of the conversation's task into the
-        episode (when the task belongs to it), before a reopen starts the next one."""
-
     async def has_episodes(self, contact_id: ContactId) -> bool:
         """Whether the contact has had any episode (on any channel)."""
 

@@ -110,13 +110,11 @@ class _Batch:
         self._dirty.add(facts.conversation_id)
 
     async def _open(self, conv: Conversation, at: datetime, previous: EpisodeFacts | None) -> None:
-        """A new episode: the previous one (written at once, then settled with routing's
-        final state) ends where this one begins."""
+        """A new episode: the previous one (written at once) ends where this one begins."""
         if previous is not None:
             await self._tx.reports.put(
                 dataclasses.replace(previous, current=False, next_received_at=at)
             )
-            await self._tx.reports.settle(previous.conversation_id, previous.episode)
             self._dirty.discard(previous.conversation_id)
             new_customer = False
         else:

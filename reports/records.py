@@ -54,8 +54,8 @@ class EpisodeFacts:
     ``queued_at`` (or ``received_at`` when an operator answered a bot's conversation), and
     ``first_response_business_seconds`` only the open hours in between. ``operator_id``:
     who has it (the assignee; the one who answered when nobody was assigned).
-    ``queue_id`` and ``sla_met`` are routing's, copied when the episode ends by a reopen
-    (the current episode reads them from routing's task). ``next_received_at``: when the
+    ``queue_id`` and ``sla_met`` are routing's: the storage copies them from each routing
+    task it writes into the episode the task serves (the recorder never sets them). ``next_received_at``: when the
     conversation's next episode began (orders made before then belong to this one).
     ``current``: the conversation's latest episode.
     """

@@ -46,7 +46,7 @@ report_facts = Table(
     Column("first_response_business_seconds", Float, nullable=True),
     Column("responder_id", String(ID), nullable=True),
     Column("operator_id", String(ID), nullable=True),
-    # Routing's, settled when the episode ends by a reopen; NULL while it is current.
+    # Routing's: copied from each routing task written for the episode (ROUTING_INTO_FACTS).
     Column("queue_id", String(ID), nullable=True),
     Column("sla_met", Boolean, nullable=True),
     Column("resolved_at", UtcDateTime, nullable=True),

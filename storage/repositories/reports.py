@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -46,15 +47,16 @@ from reports.records import (
     ReportFilter,
     bucket_of,
 )
+from routing.records import RoutingTask
 from storage.repositories.base import SqlRepo
 from storage.rows import Row
-from storage.tables import channels, contacts, operators, orders, queues, routing_tasks
+from storage.tables import channels, contacts, operators, orders, queues
 from storage.tables_reports import report_facts
+from storage.types import UtcDateTime
 
 __all__ = ["PAID_STATUSES", "SqlReportsRepo", "facts_values"]
 
 _f = report_facts
-_rt = routing_tasks
 _o = orders
 
 #: Order statuses that count as paid (a refund or a cancellation does not).
@@ -66,23 +68,37 @@ _GET = select(_f).where(_KEY)
 _DELETE = delete(_f).where(_KEY)
 _HAS = select(literal(1)).where(_f.c.contact_id == bindparam("contact_id")).limit(1)
 
-# The task of the episode: routing's row, if it started within the episode.
-_TASK_OF = and_(
-    _rt.c.conversation_id == _f.c.conversation_id,
-    _rt.c.started_at >= _f.c.received_at,
-)
-_SETTLE = (
+#: Routing's queue and SLA outcome into the episode the task belongs to (the one whose
+#: time span holds the task's start), run by the routing repository with every task it
+#: writes: routing's part of the facts changes in the transaction that changes the task.
+ROUTING_INTO_FACTS = (
     update(_f)
-    .where(_KEY)
-    .values(
-        queue_id=func.coalesce(
-            select(_rt.c.queue_id).where(_TASK_OF).scalar_subquery(), _f.c.queue_id
+    .where(
+        _f.c.conversation_id == bindparam("b_cid"),
+        _f.c.received_at <= bindparam("b_started", type_=UtcDateTime),
+        or_(
+            _f.c.next_received_at.is_(None),
+            _f.c.next_received_at > bindparam("b_started", type_=UtcDateTime),
         ),
-        sla_met=func.coalesce(
-            select(_rt.c.sla_met).where(_TASK_OF).scalar_subquery(), _f.c.sla_met
+        or_(
+            _f.c.queue_id.is_distinct_from(bindparam("b_queue", type_=String)),
+            _f.c.sla_met.is_distinct_from(bindparam("b_sla", type_=Boolean)),
         ),
     )
+    .values(queue_id=bindparam("queue_id"), sla_met=bindparam("sla_met"))
 )
+
+
+def routing_facts(task: RoutingTask) -> dict[str, Any]:
+    """The parameters of :data:`ROUTING_INTO_FACTS` for a task."""
+    return {
+        "b_cid": task.conversation_id,
+        "b_started": task.started_at,
+        "b_queue": task.queue_id,
+        "b_sla": task.sla_met,
+        "queue_id": task.queue_id,
+        "sla_met": task.sla_met,
+    }
 
 
 def _upsert(dialect_insert: Any) -> Any:
@@ -176,9 +192,6 @@ class SqlReportsRepo(SqlRepo):
     async def delete(self, conversation_id: ConversationId, episode: int) -> None:
         await self._run(_DELETE, {"b_cid": conversation_id, "b_episode": episode})
 
-    async def settle(self, conversation_id: ConversationId, episode: int) -> None:
-        await self._run(_SETTLE, {"b_cid": conversation_id, "b_episode": episode})
-
     async def has_episodes(self, contact_id: ContactId) -> bool:
         return await self._first(_HAS, {"contact_id": contact_id}) is not None
 
@@ -186,7 +199,7 @@ class SqlReportsRepo(SqlRepo):
 
     def _source(self, group_by: GroupBy | None) -> tuple[FromClause, ColumnElement[Any] | None]:
         """The facts joined to what the filters and the group need, and the group's key."""
-        joined: FromClause = _f.outerjoin(_rt, and_(_TASK_OF, _f.c.current == true()))
+        joined: FromClause = _f
         if group_by == "tag":
             joined = joined.join(contacts, contacts.c.id == _f.c.contact_id)
             if self._is_postgres:
@@ -248,11 +261,6 @@ class SqlReportsRepo(SqlRepo):
     ) -> dict[str | None, Aggregate]:
         answered = _f.c.first_response_at.is_not(None)
         sla = _sla()
-        paid_order = exists().where(
-            _o.c.conversation_id == _f.c.conversation_id,
-            _o.c.status.in_(PAID_STATUSES),
-            *_in_episode(),
-        )
         resolved = _f.c.resolved_at.is_not(None)
         counts, keys = self._select(
             flt,
@@ -274,7 +282,6 @@ class SqlReportsRepo(SqlRepo):
             _sum(sla.is_not(None)).label("sla_total"),
             func.coalesce(func.sum(_f.c.csat_rating), 0).label("csat_sum"),
             func.count(_f.c.csat_rating).label("csat_count"),
-            _sum(paid_order).label("converted"),
         )
         counts = counts.group_by(*keys, _f.c.close_reason, resolved)
         acc: dict[str | None, dict[str, Any]] = defaultdict(_blank)
@@ -290,7 +297,6 @@ class SqlReportsRepo(SqlRepo):
                 "sla_total",
                 "csat_sum",
                 "csat_count",
-                "converted",
             ):
                 a[name] += int(row[name] or 0)
             if row["resolved"]:
@@ -304,31 +310,47 @@ class SqlReportsRepo(SqlRepo):
             _f.c.resolution_seconds,
         )
         durations = durations.where(or_(answered, _f.c.resolution_seconds.is_not(None)))
-        for row in await self._all(durations):
-            d: Durations = acc[row["g"]]["durations"]
-            if row["first_response_seconds"] is not None:
-                d.first_response.append(float(row["first_response_seconds"]))
-            if row["first_response_business_seconds"] is not None:
-                d.first_response_business.append(float(row["first_response_business_seconds"]))
-            if row["resolution_seconds"] is not None:
-                d.resolution.append(float(row["resolution_seconds"]))
-        paid = _o.c.status.in_(PAID_STATUSES)
+        # Tuples, not mappings: tens of thousands of rows, and this loop is most of the
+        # Python time of a report.
+        for g, first, business, resolution in await self._tuples(durations):
+            d: Durations = acc[g]["durations"]
+            if first is not None:
+                d.first_response.append(float(first))
+            if business is not None:
+                d.first_response_business.append(float(business))
+            if resolution is not None:
+                d.resolution.append(float(resolution))
+        # The orders of the period's episodes, one row each (a tenth of the episodes or so),
+        # summed here: per currency, and the episodes with a paid one counted once.
         order_stmt, _keys = self._select(
             flt,
             group_by,
+            _f.c.conversation_id,
+            _f.c.episode,
             _o.c.currency,
-            func.count().label("created"),
-            _sum(paid).label("paid"),
-            func.coalesce(func.sum(case((paid, _o.c.total_minor), else_=0)), 0).label("paid_minor"),
+            _o.c.status,
+            _o.c.total_minor,
         )
         order_stmt = order_stmt.join(
             _o, and_(_o.c.conversation_id == _f.c.conversation_id, *_in_episode())
-        ).group_by(*keys, _o.c.currency)
-        for row in await self._all(order_stmt):
-            acc[row["g"]]["orders"][row["currency"]] = OrderTotals(
-                int(row["created"]), int(row["paid"] or 0), int(row["paid_minor"] or 0)
-            )
+        )
+        totals: dict[str | None, dict[str, list[int]]] = defaultdict(dict)
+        converted: dict[str | None, set[tuple[str, int]]] = defaultdict(set)
+        for g, cid, episode, currency, status, minor in await self._tuples(order_stmt):
+            t = totals[g].setdefault(currency, [0, 0, 0])
+            t[0] += 1
+            if status in PAID_STATUSES:
+                t[1] += 1
+                t[2] += int(minor)
+                converted[g].add((cid, episode))
+        for g, by_currency in totals.items():
+            acc[g]["orders"] = {c: OrderTotals(*t) for c, t in by_currency.items()}
+            acc[g]["converted"] = len(converted[g])
         return {key: _aggregate(values) for key, values in acc.items()}
+
+    async def _tuples(self, stmt: Select[Any]) -> list[Any]:
+        result = await self._conn.execute(stmt)
+        return list(result.all())
 
     async def buckets(self, flt: ReportFilter) -> dict[int, int]:
         stmt = (
@@ -350,11 +372,11 @@ class SqlReportsRepo(SqlRepo):
 
 
 def _queue() -> ColumnElement[Any]:
-    return func.coalesce(_f.c.queue_id, _rt.c.queue_id)
+    return _f.c.queue_id
 
 
 def _sla() -> ColumnElement[Any]:
-    return func.coalesce(_f.c.sla_met, _rt.c.sla_met, type_=Boolean)
+    return _f.c.sla_met
 
 
 def _in_episode() -> tuple[ColumnElement[bool], ...]:
