@@ -51,6 +51,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),
         web.get("/", StaticPage("index.html", "text/html").handle),
+        web.get("/reports", StaticPage("reports.html", "text/html").handle),
         web.get("/widget.js", StaticPage("widget.js", "text/javascript", csp=False).handle),
         web.get("/static/{name}", static_asset),
         web.get("/demo", DemoPage(core).handle),

@@ -675,6 +675,7 @@
     $('section-others').hidden = !isSuper();
     $('queues-btn').hidden = !isSuper();
     $('bots-btn').hidden = !isSuper();
+    $('reports-link').hidden = !isSuper();  // static/reports.js
     if (!isSuper() && S.view !== 'conversation') showQueues(false);
   }
 
