@@ -55,8 +55,9 @@ class EpisodeFacts:
     ``first_response_business_seconds`` only the open hours in between. ``operator_id``:
     who has it (the assignee; the one who answered when nobody was assigned).
     ``queue_id`` and ``sla_met`` are routing's: the storage copies them from each routing
-    task it writes into the episode the task serves (the recorder never sets them). ``next_received_at``: when the
-    conversation's next episode began (orders made before then belong to this one).
+    task it writes into the episode the task serves (the recorder never sets them).
+    ``next_received_at``: when the conversation's next episode began (orders made before
+    then belong to this one).
     ``current``: the conversation's latest episode.
     """
 
