@@ -133,6 +133,8 @@ class _Batch:
 
     async def changed(self, event: ConversationChanged, *, reopened_by_customer: bool) -> None:
         conv = event.conversation
+        if event.reason == "created":
+            self._facts.setdefault(conv.id, None)  # a new conversation has no episode yet
         facts = await self._current(conv.id)
         at = conv.last_inbound_at or conv.updated_at
         if facts is None:
