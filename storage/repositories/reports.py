@@ -101,11 +101,21 @@ def routing_facts(task: RoutingTask) -> dict[str, Any]:
     }
 
 
+#: Routing's columns: only :data:`ROUTING_INTO_FACTS` writes them once the row exists, so
+#: the recorder (which reads, changes and writes the row under the conversation's lock)
+#: never puts back an older queue or SLA that a routing pass wrote in the meantime.
+_ROUTING_OWNED = frozenset({"queue_id", "sla_met"})
+
+
 def _upsert(dialect_insert: Any) -> Any:
     stmt = dialect_insert(_f)
     return stmt.on_conflict_do_update(
         index_elements=[_f.c.conversation_id, _f.c.episode],
-        set_={c.name: stmt.excluded[c.name] for c in _f.columns if not c.primary_key},
+        set_={
+            c.name: stmt.excluded[c.name]
+            for c in _f.columns
+            if not c.primary_key and c.name not in _ROUTING_OWNED
+        },
     )
 
 
