@@ -3,8 +3,9 @@
 A report runs three statements over the period's facts, each one range scan of
 ``ix_report_facts_received_at``: the counts (grouped by the group and the close reason,
 summed here), the durations for the exact percentiles, and the orders (joined by
-conversation and episode time through ``ix_orders_conversation_id``). The current
-episode's queue and SLA come from routing's task, joined by its primary key.
+conversation and episode time through ``ix_orders_conversation_id``, one row per order,
+summed here). The queue and SLA are the facts' own columns, which the routing repository
+keeps (:data:`storage.reports_rows.ROUTING_INTO_FACTS`): no report reads routing's tables.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Select,
-    String,
     and_,
     bindparam,
     case,
@@ -32,12 +31,11 @@ from sqlalchemy import (
     select,
     text,
     true,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import FromClause
 
-from inbox.domain.ids import ChannelId, ContactId, ConversationId, OperatorId
+from inbox.domain.ids import ContactId, ConversationId
 from reports.records import (
     Aggregate,
     Durations,
@@ -45,16 +43,16 @@ from reports.records import (
     GroupBy,
     OrderTotals,
     ReportFilter,
-    bucket_of,
 )
-from routing.records import RoutingTask
+from storage.reports_rows import (
+    facts_from_row,
+    facts_values,
+)
 from storage.repositories.base import SqlRepo
-from storage.rows import Row
 from storage.tables import channels, contacts, operators, orders, queues
 from storage.tables_reports import report_facts
-from storage.types import UtcDateTime
 
-__all__ = ["PAID_STATUSES", "SqlReportsRepo", "facts_values"]
+__all__ = ["PAID_STATUSES", "SqlReportsRepo"]
 
 _f = report_facts
 _o = orders
@@ -67,39 +65,6 @@ _CURRENT = select(_f).where(_f.c.conversation_id == bindparam("cid"), _f.c.curre
 _GET = select(_f).where(_KEY)
 _DELETE = delete(_f).where(_KEY)
 _HAS = select(literal(1)).where(_f.c.contact_id == bindparam("contact_id")).limit(1)
-
-#: Routing's queue and SLA outcome into the episode the task belongs to (the one whose
-#: time span holds the task's start), run by the routing repository with every task it
-#: writes: routing's part of the facts changes in the transaction that changes the task.
-ROUTING_INTO_FACTS = (
-    update(_f)
-    .where(
-        _f.c.conversation_id == bindparam("b_cid"),
-        _f.c.received_at <= bindparam("b_started", type_=UtcDateTime),
-        or_(
-            _f.c.next_received_at.is_(None),
-            _f.c.next_received_at > bindparam("b_started", type_=UtcDateTime),
-        ),
-        or_(
-            _f.c.queue_id.is_distinct_from(bindparam("b_queue", type_=String)),
-            _f.c.sla_met.is_distinct_from(bindparam("b_sla", type_=Boolean)),
-        ),
-    )
-    .values(queue_id=bindparam("queue_id"), sla_met=bindparam("sla_met"))
-)
-
-
-def routing_facts(task: RoutingTask) -> dict[str, Any]:
-    """The parameters of :data:`ROUTING_INTO_FACTS` for a task."""
-    return {
-        "b_cid": task.conversation_id,
-        "b_started": task.started_at,
-        "b_queue": task.queue_id,
-        "b_sla": task.sla_met,
-        "queue_id": task.queue_id,
-        "sla_met": task.sla_met,
-    }
-
 
 #: Routing's columns: only :data:`ROUTING_INTO_FACTS` writes them once the row exists, so
 #: the recorder (which reads, changes and writes the row under the conversation's lock)
@@ -122,65 +87,6 @@ def _upsert(dialect_insert: Any) -> Any:
 _PUT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
-def facts_values(f: EpisodeFacts) -> dict[str, Any]:
-    """The row of an episode's facts (also the backfill's, in migration 0012)."""
-    return {
-        "conversation_id": f.conversation_id,
-        "episode": f.episode,
-        "current": f.current,
-        "contact_id": f.contact_id,
-        "channel_id": f.channel_id,
-        "channel_kind": f.channel_kind,
-        "received_at": f.received_at,
-        "received_bucket": bucket_of(f.received_at),
-        "new_customer": f.new_customer,
-        "queued_at": f.queued_at,
-        "first_response_at": f.first_response_at,
-        "first_response_seconds": f.first_response_seconds,
-        "first_response_business_seconds": f.first_response_business_seconds,
-        "responder_id": f.responder_id,
-        "operator_id": f.operator_id,
-        "queue_id": f.queue_id,
-        "sla_met": f.sla_met,
-        "resolved_at": f.resolved_at,
-        "resolution_seconds": f.resolution_seconds,
-        "close_reason": f.close_reason,
-        "bot_resolved": f.bot_resolved,
-        "csat_rating": f.csat_rating,
-        "csat_at": f.csat_at,
-        "next_received_at": f.next_received_at,
-    }
-
-
-def _facts(row: Row) -> EpisodeFacts:
-    sla = row["sla_met"]
-    return EpisodeFacts(
-        conversation_id=ConversationId(row["conversation_id"]),
-        episode=row["episode"],
-        contact_id=ContactId(row["contact_id"]),
-        channel_id=ChannelId(row["channel_id"]),
-        channel_kind=row["channel_kind"],
-        received_at=row["received_at"],
-        new_customer=bool(row["new_customer"]),
-        current=bool(row["current"]),
-        queued_at=row["queued_at"],
-        first_response_at=row["first_response_at"],
-        first_response_seconds=row["first_response_seconds"],
-        first_response_business_seconds=row["first_response_business_seconds"],
-        responder_id=OperatorId(row["responder_id"]) if row["responder_id"] else None,
-        operator_id=OperatorId(row["operator_id"]) if row["operator_id"] else None,
-        queue_id=row["queue_id"],
-        sla_met=bool(sla) if sla is not None else None,
-        resolved_at=row["resolved_at"],
-        resolution_seconds=row["resolution_seconds"],
-        close_reason=row["close_reason"],
-        bot_resolved=bool(row["bot_resolved"]),
-        csat_rating=row["csat_rating"],
-        csat_at=row["csat_at"],
-        next_received_at=row["next_received_at"],
-    )
-
-
 def _sum(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.sum(case((condition, 1), else_=0))
 
@@ -190,11 +96,11 @@ class SqlReportsRepo(SqlRepo):
 
     async def current(self, conversation_id: ConversationId) -> EpisodeFacts | None:
         row = await self._first(_CURRENT, {"cid": conversation_id})
-        return _facts(row) if row is not None else None
+        return facts_from_row(row) if row is not None else None
 
     async def get(self, conversation_id: ConversationId, episode: int) -> EpisodeFacts | None:
         row = await self._first(_GET, {"b_cid": conversation_id, "b_episode": episode})
-        return _facts(row) if row is not None else None
+        return facts_from_row(row) if row is not None else None
 
     async def put(self, facts: EpisodeFacts) -> None:
         await self._run(_PUT[self._conn.dialect.name], facts_values(facts))

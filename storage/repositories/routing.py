@@ -19,8 +19,8 @@ from routing.records import (
     RoutingTask,
     TaskStatus,
 )
+from storage.reports_rows import ROUTING_INTO_FACTS, routing_facts
 from storage.repositories.base import SqlRepo
-from storage.repositories.reports import ROUTING_INTO_FACTS, routing_facts
 from storage.routing_rows import (
     decision_from_row,
     decision_values,
