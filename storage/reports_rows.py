@@ -52,7 +52,7 @@ def routing_facts(task: RoutingTask) -> dict[str, Any]:
 
 
 def facts_values(f: EpisodeFacts) -> dict[str, Any]:
-    """The row of an episode's facts (also the backfill's, in migration 0012)."""
+    """The row of an episode's facts (migration 0012 builds the same rows by itself)."""
     return {
         "conversation_id": f.conversation_id,
         "episode": f.episode,
