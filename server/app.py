@@ -128,6 +128,7 @@ def _serving_parts(wiring: Wiring) -> Services:
         router=wiring.router,
         bots=wiring.bots,
         payments=wiring.payments,
+        reports=wiring.reports,
         media=wiring.media,
         adapters=wiring.adapters,
         pollers=pollers,

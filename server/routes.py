@@ -16,6 +16,7 @@ from operator_ws.openapi import OpenApiDocument, route_scopes
 from operator_ws.rest.bots import ScopeResolver
 from operator_ws.rest.client_address import parse_networks
 from operator_ws.rest.webhooks import WebhookRoutes
+from operator_ws.rest.reports import ReportRoutes
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
 from server.inbound_api import RequestRoutes
@@ -52,6 +53,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         *api.routes(),  # /api/v1/... (operator_ws)
         *WebhookRoutes(core, services.webhook_admin).routes(),  # /api/v1/webhooks...
         *RequestRoutes(core).routes(),  # /api/v1/requests (the shop's forms and calls)
+        *ReportRoutes(core, services.reports).routes(),  # /api/v1/reports/...
     ]
     document = OpenApiDocument(settings.public_url, route_scopes(rest))
     return [
@@ -69,6 +71,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),
         web.get("/", StaticPage("index.html", "text/html").handle),
+        web.get("/reports", StaticPage("reports.html", "text/html").handle),
         web.get("/widget.js", StaticPage("widget.js", "text/javascript", csp=False).handle),
         web.get("/static/{name}", static_asset),
         web.get("/demo", DemoPage(core).handle),

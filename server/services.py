@@ -18,6 +18,7 @@ from inbox.ports import ChannelAdapter, MediaStore
 from inbox.usecases import Core
 from operator_ws import OperatorHub
 from payments.service import PaymentService
+from reports import ReportService
 from routing import RoutingService
 from server.config import Settings
 from server.metrics import Metrics
@@ -41,6 +42,7 @@ class Services:
     router: RoutingService
     bots: BotService
     payments: PaymentService
+    reports: ReportService
     media: MediaStore
     adapters: Mapping[str, ChannelAdapter]
     pollers: PollerService

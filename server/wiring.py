@@ -1,7 +1,10 @@
 """The one wiring of the core (STYLE.md #4): every entry point -- the aiohttp application
 (``server.app``) and each ``inbox`` command (``server.cli``) -- builds its store, bus, clock,
-:class:`~inbox.usecases.Core`, password hasher, media store, channel adapters and routing
-service here, from :class:`~server.config.Settings`, and nowhere else.
+:class:`~inbox.usecases.Core`, password hasher, media store, channel adapters, routing,
+bots, payments and reports here, from :class:`~server.config.Settings`, and nowhere else.
+Two hooks on the store write inside every transaction of the core and the features: the
+reports' facts (:func:`~server.reports.facts_hook`, docs/reports.md) and the outgoing
+webhooks' deliveries (docs/webhooks.md).
 
 Ownership: :func:`open_wiring` opens the store and builds the rest; the caller owns the
 returned :class:`Wiring` and calls :meth:`Wiring.close` exactly once (or uses :func:`wired`),
@@ -30,6 +33,7 @@ from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, Passw
 from inbox.usecases import Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from payments.service import PaymentService
+from reports import FactRecorder, ReportService
 from routing import QueueRestrictionsOfRouting, RoutingService, RoutingSettings, parse_weights
 from server.bots import BotOpeningHours, as_bots_tx, queue_of
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
@@ -42,6 +46,7 @@ from server.payments import (
     default_gateways,
     language_of,
 )
+from server.reports import BotBusinessClock, build_reports, facts_hook, rating_of
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -101,6 +106,8 @@ class Wiring:
     payments: PaymentService
     #: Outgoing webhooks: the recorder on the store and the admin's use cases.
     webhooks: OutgoingWebhooks
+    #: Reports: the figures of a period from the facts the store records.
+    reports: ReportService
     #: Every event type this server declares: the Redis codec and the operators' frames.
     events: EventRegistry
 
@@ -141,8 +148,14 @@ async def open_wiring(
     for it: a one-shot command's events stay in its process, as they always have.
     """
     await migrate(settings.database_url)
-    store = await open_store(settings.database_url)
+    sql_store = await open_store(settings.database_url)
     try:
+        # Every write of the core and the features goes through this store; from here on
+        # each one records the reports' facts in its own transaction (server/reports.py).
+        store = sql_store
+        store.add_transaction_hook(
+            facts_hook(FactRecorder(BotBusinessClock(lambda: bots), rating_of=rating_of))
+        )
         # Set, Redis carries events between processes (docs/scaling.md); unset, one process.
         registry = event_registry()
         redis_bus = (
@@ -192,12 +205,13 @@ async def open_wiring(
         # outgoing_webhooks.py); a change of subscriptions reaches every process's copy.
         outgoing = await open_outgoing_webhooks(core, store, settings)
         bus.subscribe(outgoing.recorder.on_event)
+        reports = build_reports(sql_store, core.clock, bots)
     except BaseException:
-        await store.close()
+        await sql_store.close()
         raise
     return Wiring(
         settings=settings,
-        store=store,
+        store=sql_store,
         bus=bus,
         redis_bus=redis_bus,
         core=core,
@@ -208,6 +222,7 @@ async def open_wiring(
         bots=bots,
         payments=payments,
         webhooks=outgoing,
+        reports=reports,
         events=registry,
     )
 

@@ -728,6 +728,7 @@
     $('settings-btn').hidden = !isSuper();
     $('my-canned-btn').hidden = isSuper();
     if (!isSuper() && (S.view === 'queues' || S.view === 'bots')) showQueues(false);
+    $('reports-link').hidden = !isSuper();  // static/reports.js
   }
 
   function renderLists() {

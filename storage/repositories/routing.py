@@ -19,6 +19,7 @@ from routing.records import (
     RoutingTask,
     TaskStatus,
 )
+from storage.reports_rows import ROUTING_INTO_FACTS, routing_facts
 from storage.repositories.base import SqlRepo
 from storage.routing_rows import (
     decision_from_row,
@@ -160,6 +161,8 @@ class SqlRoutingRepo(SqlRepo):
     async def put_task(self, task: RoutingTask) -> None:
         stmt = _PUT_TASK_POSTGRES if self._is_postgres else _PUT_TASK_SQLITE
         await self._run(stmt, task_values(task))
+        # The reports keep the task's queue and SLA outcome with the episode it serves.
+        await self._run(ROUTING_INTO_FACTS, routing_facts(task))
 
     async def list_tasks(
         self, statuses: Sequence[TaskStatus], *, queue_id: QueueId | None = None

@@ -12,6 +12,7 @@ from storage.repositories.messages import SqlMessageRepo
 from storage.repositories.operators import SqlAuthSessionRepo, SqlChannelRepo, SqlOperatorRepo
 from storage.repositories.outbox import SqlOutboxRepo
 from storage.repositories.payments import SqlPaymentsRepo
+from storage.repositories.reports import SqlReportsRepo
 from storage.repositories.routing import SqlRoutingRepo
 from storage.repositories.tokens import SqlApiTokenRepo, SqlLoginFailureRepo
 from storage.repositories.webhooks import SqlWebhooksRepo
@@ -22,7 +23,8 @@ __all__ = ["SqlTx"]
 class SqlTx:
     """Implements :class:`inbox.ports.Tx` and every feature's extension of it
     (:class:`routing.ports.RoutingTx`, :class:`bots.ports.BotsTx`,
-    :class:`payments.ports.PaymentsTx`, :class:`webhooks.ports.WebhooksTx`) over the
+    :class:`payments.ports.PaymentsTx`, :class:`webhooks.ports.WebhooksTx`,
+    :class:`reports.ports.ReportsTx`) over the
     connection of an open transaction.
 
     The store creates one per unit of work; it is only valid until that work returns.
@@ -42,6 +44,7 @@ class SqlTx:
         "_operators",
         "_outbox",
         "_payments",
+        "_reports",
         "_routing",
         "_sessions",
         "_webhooks",
@@ -61,6 +64,7 @@ class SqlTx:
         self._routing = SqlRoutingRepo(conn, writes)
         self._bots = SqlBotsRepo(conn, writes)
         self._payments = SqlPaymentsRepo(conn, writes)
+        self._reports = SqlReportsRepo(conn, writes)
         self._close_reasons = SqlCloseReasonRepo(conn, writes)
         self._canned_replies = SqlCannedReplyRepo(conn, writes)
         self._webhooks = SqlWebhooksRepo(conn, writes)
@@ -115,6 +119,10 @@ class SqlTx:
     @property
     def payments(self) -> SqlPaymentsRepo:
         return self._payments
+
+    @property
+    def reports(self) -> SqlReportsRepo:
+        return self._reports
 
     @property
     def close_reasons(self) -> SqlCloseReasonRepo:
