@@ -11,7 +11,7 @@ describe -- also when the process dies between the commit and the events' public
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -25,8 +25,8 @@ from payments.money import to_string
 from reports import FactRecorder, RatingGiven, ReportService
 from reports.ports import ReportsTx
 from storage import SqlStore
-from storage.store import TransactionHook
 from storage.repositories.tx import SqlTx
+from storage.store import TransactionHook
 
 __all__ = ["BotBusinessClock", "build_reports", "facts_hook", "rating_of"]
 

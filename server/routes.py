@@ -15,8 +15,8 @@ from operator_ws import OperatorApi, OperatorSocket
 from operator_ws.openapi import OpenApiDocument, route_scopes
 from operator_ws.rest.bots import ScopeResolver
 from operator_ws.rest.client_address import parse_networks
-from operator_ws.rest.webhooks import WebhookRoutes
 from operator_ws.rest.reports import ReportRoutes
+from operator_ws.rest.webhooks import WebhookRoutes
 from server.bots import scope_named
 from server.channel_admin import ChannelAdmin
 from server.inbound_api import RequestRoutes

@@ -48,7 +48,9 @@ class ReportRoutes:
         core = self._core
         return [
             web.get("/api/v1/reports/summary", authed(core, self.summary, scope="reports:read")),
-            web.get("/api/v1/reports/breakdown", authed(core, self.breakdown, scope="reports:read")),
+            web.get(
+                "/api/v1/reports/breakdown", authed(core, self.breakdown, scope="reports:read")
+            ),
             web.get("/api/v1/reports/hours", authed(core, self.hours, scope="reports:read")),
         ]
 

@@ -61,12 +61,28 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 def strict(document: Mapping[str, Any]) -> dict[str, Any]:
     """A copy in which object schemas with ``properties`` admit no other properties
-    unless they say so (``additionalProperties``/``unevaluatedProperties``)."""
+    unless they say so (``additionalProperties``/``unevaluatedProperties``).
+
+    A schema composed with ``allOf`` is closed as a whole instead (its parts each list only
+    some of the fields, and ``unevaluatedProperties`` on the composition sees what every
+    part evaluated); its parts, inline or by ``$ref``, stay open."""
     doc = copy.deepcopy(dict(document))
-    for node in _walk(doc.get("components", {})):
-        _close(node)
-    for node in _walk(doc.get("paths", {})):
-        _close(node)
+    parts: set[int] = set()
+    referenced: set[str] = set()
+    for node in _walk(doc):
+        for part in node.get("allOf") or []:
+            parts.add(id(part))
+            ref = part.get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                referenced.add(ref.rsplit("/", 1)[1])
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in referenced:
+        parts.add(id(schemas.get(name)))
+    for node in _walk(doc):
+        if "allOf" in node and "unevaluatedProperties" not in node:
+            node["unevaluatedProperties"] = False
+        elif id(node) not in parts:
+            _close(node)
     return doc
 
 
@@ -91,9 +107,12 @@ class ResponseChecker:
         self._registry: Registry[Any] = Registry().with_resource(_URI, resource)
         self.checked: set[tuple[str, str, int]] = set()
 
-    def schema_pointer(self, method: str, template: str, status: int) -> str | None:
-        """Where the JSON schema of that answer is, or None when the document gives the
-        answer no JSON body; raises AssertionError when it does not list the status."""
+    def schema_pointer(
+        self, method: str, template: str, status: int, media_type: str = "application/json"
+    ) -> str | None:
+        """Where the schema of that answer in ``media_type`` is, or None when the document
+        gives the answer no body of that type; raises AssertionError when it does not list
+        the status, or lists bodies of other types only (``text/csv`` for a JSON answer)."""
         operation = self.document["paths"].get(template, {}).get(method.lower())
         assert operation is not None, f"{method} {template} is not in the document"
         responses = operation["responses"]
@@ -110,16 +129,29 @@ class ResponseChecker:
             at = ref[1:]
             response = self._resolve(at)
         content = response.get("content", {})
-        if "application/json" not in content:
+        if media_type not in content:
+            family = media_type.split("/", 1)[0] + "/*"
+            if "*/*" in content or family in content:
+                return None  # a file of any type: its bytes have no schema to check
+            assert not content or media_type == "application/json", (
+                f"{method} {template} {status} answered {media_type}, which the document "
+                f"does not list (it lists {sorted(content)})"
+            )
             return None
-        return at + pointer("content", "application/json", "schema")
+        return at + pointer("content", media_type, "schema")
 
     def errors(
-        self, method: str, template: str, status: int, body: Any, document: Any = None
+        self,
+        method: str,
+        template: str,
+        status: int,
+        body: Any,
+        document: Any = None,
+        media_type: str = "application/json",
     ) -> list[str]:
         """Every way ``body`` misses the schema (empty when it fits). ``document``
         replaces the checker's own (already strict) document, for tests of the checker."""
-        at = self.schema_pointer(method, template, status)
+        at = self.schema_pointer(method, template, status, media_type)
         if at is None:
             return []
         registry = self._registry
@@ -136,9 +168,16 @@ class ResponseChecker:
         )
         return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}" for e in found]
 
-    def check(self, method: str, template: str, status: int, body: Any) -> None:
+    def check(
+        self,
+        method: str,
+        template: str,
+        status: int,
+        body: Any,
+        media_type: str = "application/json",
+    ) -> None:
         """Assert that ``body`` fits; remember the operation and status as checked."""
-        problems = self.errors(method, template, status, body)
+        problems = self.errors(method, template, status, body, media_type=media_type)
         assert not problems, (
             f"{method} {template} {status} does not match the document:\n  "
             + "\n  ".join(problems[:20])

@@ -50,10 +50,12 @@ class Session:
         ) as resp:
             if resp.content_type == "application/json":
                 body: Any = await resp.json()
+            elif resp.content_type.startswith("text/"):
+                body = await resp.text()
             else:
                 body = await resp.read()
         assert resp.status == expect, (method, url, resp.status, body)
-        self.checker.check(method, template, resp.status, body)
+        self.checker.check(method, template, resp.status, body, resp.content_type)
         self.bodies.setdefault((method, template, resp.status), body)
         return body
 
@@ -259,6 +261,20 @@ async def test_every_answer_matches_the_document(live: Live) -> None:
     await s.call("GET", "/api/v1/webhooks/{id}/deliveries", ada, 200, path=wid)
     await s.call("DELETE", one_hook, ada, 200, path=wid)
     await s.call("DELETE", one_hook, ada, 404, path=wid)
+
+    # Reports (supervisors and admins), JSON and CSV.
+    month = {"from": "2026-01-01", "to": "2026-12-31", "tz": "Europe/Moscow"}
+    await s.call("GET", "/api/v1/reports/summary", anna, 403, params=month)
+    await s.call("GET", "/api/v1/reports/summary", ada, 200, params=month)
+    await s.call("GET", "/api/v1/reports/summary", ada, 400, params={**month, "to": "2025-01-01"})
+    csv = await s.call(
+        "GET", "/api/v1/reports/summary", ada, 200, params={**month, "format": "csv"}
+    )
+    assert csv.startswith("received,answered,missed,")
+    by_channel = {**month, "by": "channel"}
+    await s.call("GET", "/api/v1/reports/breakdown", ada, 200, params=by_channel)
+    await s.call("GET", "/api/v1/reports/breakdown", ada, 400, params={**month, "by": "moon"})
+    await s.call("GET", "/api/v1/reports/hours", ada, 200, params=month)
 
     # API tokens and the shop's inbound API.
     made_token = await s.call(
