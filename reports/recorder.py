@@ -2,10 +2,11 @@
 same transaction, before it commits (docs/reports.md, "Where the facts come from").
 
 The root runs :meth:`FactRecorder.record` inside each transaction with the events the
-work is about to publish (the store's transaction hook ``server.reports.facts_hook``). The facts therefore commit
-or roll back with the change they describe: a crash can lose neither, and no second copy
-of the events is needed. Only a few events matter, and the hottest path -- a customer
-message in an open conversation -- matters not at all, so ingest pays nothing for it.
+work is about to publish (the store's transaction hook ``server.reports.facts_hook``).
+The facts therefore commit or roll back with the change they describe: a crash can lose
+neither, and no second copy of the events is needed. Only a few events matter, and the
+hottest path -- a customer message in an open conversation -- matters not at all, so
+ingest pays nothing for it.
 """
 
 from __future__ import annotations

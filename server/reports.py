@@ -5,8 +5,9 @@ service (docs/reports.md).
 :func:`facts_hook` is a transaction hook of the :class:`~storage.SqlStore` that the core
 and every feature write through: after a unit of work returns its
 :class:`~inbox.usecases.Outcome` and before the transaction commits, the reports' recorder
-applies the outcome's events to the facts, on the same transaction. So the facts commit or roll back with the change they
-describe -- also when the process dies between the commit and the events' publication.
+applies the outcome's events to the facts, on the same transaction. So the facts commit
+or roll back with the change they describe -- also when the process dies between the
+commit and the events' publication.
 """
 
 from __future__ import annotations
