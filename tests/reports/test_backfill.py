@@ -45,7 +45,7 @@ async def test_0012_backfills_one_episode_per_conversation(empty_database_url: s
     engine = make_engine(empty_database_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade_to("0008"))
+            await conn.run_sync(_upgrade_to("0011"))
     finally:
         await engine.dispose()
     clock = FixedClock(msk(2, 10, 0))

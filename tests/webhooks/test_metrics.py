@@ -67,7 +67,7 @@ async def test_metrics_count_what_happened_and_show_no_text(
         assert status == 201, created
         customer = await live.customer()
         await customer.hello()
-        await customer.say("my card number is 4242 private", "c-1")
+        await customer.say("my card number is CARD-4242-SECRET private", "c-1")
         log_path = f"/api/v1/webhooks/{created['id']}/deliveries"
 
         async def attempted() -> bool:
@@ -108,7 +108,7 @@ async def test_metrics_count_what_happened_and_show_no_text(
             "POST",
             f"/api/v1/conversations/{conversation_id}/messages",
             admin,
-            json={"text": "our private answer 777"},
+            json={"text": "our private answer ANSWER-777-SECRET"},
         )
         assert status == 201, reply
         await customer.expect("message")
@@ -123,7 +123,14 @@ async def test_metrics_count_what_happened_and_show_no_text(
                     break
                 await asyncio.sleep(0.02)
         for scraped in (text, later):
-            for secret in ("4242", "private", "777", created["id"], created["secret"], admin):
+            for secret in (
+                "CARD-4242-SECRET",
+                "private",
+                "ANSWER-777-SECRET",
+                created["id"],
+                created["secret"],
+                admin,
+            ):
                 assert secret not in scraped
 
 
