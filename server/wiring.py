@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bots import BotService
+from bots import DEFAULT_SCOPE, BotService
 from channels.telegram.spec import KIND as TELEGRAM
 from inbox.bus import InProcessEventBus
 from inbox.domain.clock import Clock, SystemClock
@@ -200,6 +200,8 @@ async def open_wiring(
             # Business hours are the bots' (server/bots.py): closed queues wait for opening.
             hours=BotOpeningHours(bots),
             unpaid_orders=UnpaidOrdersOfContacts(),
+            # The dashboard's "today" is a day in the zone the reports use.
+            zone=lambda: inbox_zone(bots),
         )
         # From here on every unit of work records its webhook deliveries (server/
         # outgoing_webhooks.py); a change of subscriptions reaches every process's copy.
@@ -225,6 +227,13 @@ async def open_wiring(
         reports=reports,
         events=registry,
     )
+
+
+def inbox_zone(bots: BotService) -> str:
+    """The whole inbox's time zone: its business hours' (``inbox hours set default --tz``),
+    else UTC -- the zone of the reports' days and of the dashboard's "today"."""
+    schedule = bots.settings.settings_for(DEFAULT_SCOPE).hours
+    return schedule.tz if schedule is not None else "UTC"
 
 
 @asynccontextmanager
