@@ -301,7 +301,7 @@ async def _typing(ctx: _Context, command: Command) -> None:
 
 def _feed(ctx: _Context, command: Command) -> DashboardFeed:
     if ctx.dashboard is None:
-        raise FrameError("bad_frame", f"'{command.type}' is not served here", command.request_id)
+        raise FrameError("unknown_type", f"'{command.type}' is not served here", command.request_id)
     return ctx.dashboard
 
 

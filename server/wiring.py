@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bots import DEFAULT_SCOPE, BotService
+from bots import BotService
 from channels.telegram.spec import KIND as TELEGRAM
 from inbox.bus import InProcessEventBus
 from inbox.domain.clock import Clock, SystemClock
@@ -46,7 +46,7 @@ from server.payments import (
     default_gateways,
     language_of,
 )
-from server.reports import BotBusinessClock, build_reports, facts_hook, rating_of
+from server.reports import BotBusinessClock, build_reports, facts_hook, inbox_zone, rating_of
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -227,13 +227,6 @@ async def open_wiring(
         reports=reports,
         events=registry,
     )
-
-
-def inbox_zone(bots: BotService) -> str:
-    """The whole inbox's time zone: its business hours' (``inbox hours set default --tz``),
-    else UTC -- the zone of the reports' days and of the dashboard's "today"."""
-    schedule = bots.settings.settings_for(DEFAULT_SCOPE).hours
-    return schedule.tz if schedule is not None else "UTC"
 
 
 @asynccontextmanager

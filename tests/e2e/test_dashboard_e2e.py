@@ -137,3 +137,18 @@ async def test_an_api_token_with_reports_read_reads_the_dashboard(live: Live) ->
     status, body = await live.api("GET", "/api/v1/dashboard", tokens["conversations:read"])
     assert status == 403, body
     assert body["error"]["message"] == "this API token lacks the scope reports:read"
+
+
+async def test_today_is_a_day_in_the_zone_of_the_inbox_business_hours(live: Live) -> None:
+    await live.add_operator("root", Role.ADMIN)
+    admin = await live.token("root")
+    status, body = await live.api("GET", "/api/v1/dashboard", admin)
+    assert status == 200, body
+    assert body["dashboard"]["tz"] == "UTC"
+    hours = {"tz": "Asia/Vladivostok", "week": "mon-sun 00:00-24:00"}
+    status, body = await live.api("PUT", "/api/v1/bots/default/hours", admin, json=hours)
+    assert status == 200, body
+    status, body = await live.api("GET", "/api/v1/dashboard", admin)
+    assert status == 200, body
+    assert body["dashboard"]["tz"] == "Asia/Vladivostok"
+    assert body["dashboard"]["day_start"].endswith("T00:00:00+10:00")
