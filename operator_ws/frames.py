@@ -41,6 +41,8 @@ COMMANDS: Mapping[str, Mapping[str, tuple[type, bool]]] = {
         "skills": (dict, False),
         "note": (str, False),
     },
+    "dashboard.subscribe": {},
+    "dashboard.unsubscribe": {},
     "ping": {},
 }
 

@@ -31,9 +31,11 @@ from inbox.usecases import (
 )
 from inbox.usecases.access import require_act
 from operator_ws.compose import compose_parts
+from operator_ws.dashboard import DashboardFeed
 from operator_ws.frames import Command, FrameError, parse_frame
 from operator_ws.hub import OperatorHub
 from operator_ws.streams import Connection
+from routing.dashboard import require_dashboard
 from routing.ports import RoutingControl
 
 __all__ = ["OperatorSocket"]
@@ -57,19 +59,31 @@ class _Context:
         routing: RoutingControl,
         operator: Operator,
         session: AuthSession,
+        dashboard: DashboardFeed | None = None,
     ):
         self.core = core
         self.hub = hub
         self.routing = routing
         self.operator = operator
         self.session = session
+        self.dashboard = dashboard
 
 
 class OperatorSocket:
-    def __init__(self, core: Core, hub: OperatorHub, routing: RoutingControl) -> None:
+    """``dashboard``: the process's live dashboard feed (``None``: the dashboard commands
+    are refused as unknown)."""
+
+    def __init__(
+        self,
+        core: Core,
+        hub: OperatorHub,
+        routing: RoutingControl,
+        dashboard: DashboardFeed | None = None,
+    ) -> None:
         self._core = core
         self._hub = hub
         self._routing = routing
+        self._dashboard = dashboard
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(
@@ -97,10 +111,13 @@ class OperatorSocket:
         )
         try:
             await self._command_loop(
-                ws, _Context(self._core, self._hub, self._routing, operator, session)
+                ws,
+                _Context(self._core, self._hub, self._routing, operator, session, self._dashboard),
             )
         finally:
             self._hub.detach(conn, session)
+            if self._dashboard is not None:
+                self._dashboard.dropped(session.token_hash)
             await conn.stop()
             if not ws.closed:
                 await ws.close()
@@ -282,6 +299,29 @@ async def _typing(ctx: _Context, command: Command) -> None:
     )
 
 
+def _feed(ctx: _Context, command: Command) -> DashboardFeed:
+    if ctx.dashboard is None:
+        raise FrameError("unknown_type", f"'{command.type}' is not served here", command.request_id)
+    return ctx.dashboard
+
+
+async def _dashboard_subscribe(ctx: _Context, command: Command) -> None:
+    """Supervisors and admins: the ack, then a ``dashboard`` frame at once and whenever the
+    numbers change (``operator_ws.dashboard``)."""
+    feed = _feed(ctx, command)
+    require_dashboard(ctx.operator)
+    ack: dict[str, Any] = {"type": "ack", "subscribed": "dashboard"}
+    if command.request_id is not None:
+        ack["request_id"] = command.request_id
+    ctx.hub.push(ctx.session, ack)
+    feed.subscribe(ctx.session.token_hash, ctx.operator)
+
+
+async def _dashboard_unsubscribe(ctx: _Context, command: Command) -> dict[str, Any]:
+    _feed(ctx, command).unsubscribe(ctx.session.token_hash)
+    return {"type": "ack", "unsubscribed": "dashboard"}
+
+
 async def _ping(ctx: _Context, command: Command) -> dict[str, Any]:
     return {"type": "pong"}
 
@@ -298,5 +338,7 @@ _HANDLERS: Mapping[str, Handler] = {
     "offer.decline": _decline,
     "conversation.read": _read,
     "typing": _typing,
+    "dashboard.subscribe": _dashboard_subscribe,
+    "dashboard.unsubscribe": _dashboard_unsubscribe,
     "ping": _ping,
 }

@@ -180,6 +180,21 @@ class OperatorHub:
         if stream is not None:
             stream.push(frame)
 
+    def push_encoded(self, key: str, body: str) -> bool:
+        """Send a frame serialised once for many sessions (``SessionStream.push_encoded``)
+        into the session ``key``'s stream; ``False`` (nothing sent) when the session has no
+        open connection in this process."""
+        stream = self._streams.get(key)
+        if stream is None or not stream.connections:
+            return False
+        stream.push_encoded(body)
+        return True
+
+    def is_connected(self, key: str) -> bool:
+        """Whether the session ``key`` has an open connection in this process."""
+        stream = self._streams.get(key)
+        return stream is not None and bool(stream.connections)
+
     def revoke(self, token_hash: str) -> None:
         """The token was revoked: close its connections and forget its stream."""
         stream = self._streams.pop(token_hash, None)

@@ -80,6 +80,10 @@ class RoutingRepo(Protocol):
         """Tasks resolved at or after ``since`` (newest first, at most ``limit``): recent
         handling times for wait estimates."""
 
+    async def count_breaches_since(self, since: datetime) -> dict[QueueId, int]:
+        """Tasks (open or done) whose first-response or resolution SLA was breached at or
+        after ``since``, counted per queue (the dashboard's breaches of the day)."""
+
     async def list_offers(
         self,
         *,
@@ -198,6 +202,11 @@ class RoutingControl(Protocol):
     async def list_queues(self, actor: Operator) -> builtins.list[dict[str, object]]:
         """Every queue with its settings and live numbers (waiting, longest wait, offers,
         members online, SLA breaches)."""
+
+    async def dashboard(self, actor: Operator) -> dict[str, object]:
+        """Supervisors and admins: the live numbers in one read -- totals and per queue
+        (waiting, longest wait and since when, offers, assigned, SLA breaches today and
+        open now) and operators by presence, busy or free (``routing.dashboard``)."""
 
     async def save_queue(
         self,

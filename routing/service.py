@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from inbox.domain.conversations import Conversation
@@ -41,6 +41,7 @@ from inbox.domain.operators import Operator
 from inbox.usecases import Core
 from routing import admin, commands
 from routing.context import AlertNotifier, RoutingContext, RoutingSettings
+from routing.dashboard import dashboard, zone_named
 from routing.explain import explain
 from routing.offers import list_offers_for
 from routing.passes import run_pass
@@ -77,10 +78,12 @@ class RoutingService:
         notifier: AlertNotifier | None = None,
         hours: OpeningHours | None = None,
         unpaid_orders: UnpaidOrders | None = None,
+        zone: Callable[[], str] | None = None,
     ) -> None:
         self._ctx = RoutingContext(
             core, store, weights, settings or RoutingSettings(), notifier, hours, unpaid_orders
         )
+        self._zone = zone or (lambda: "UTC")
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._touched: set[ConversationId] = set()
@@ -210,6 +213,9 @@ class RoutingService:
 
     async def list_queues(self, actor: Operator) -> list[dict[str, object]]:
         return await admin.list_queues(self._ctx, actor)
+
+    async def dashboard(self, actor: Operator) -> dict[str, object]:
+        return await dashboard(self._ctx, actor, zone_named(self._zone()))
 
     async def save_queue(
         self,

@@ -7,9 +7,10 @@ routes table (``server.routes``) and returns the aiohttp application. Nothing ha
 import time.
 
 Ownership (STYLE.md #11): the application owns every background object. ``on_startup``
-starts the bus listener, the hub, the worker, the router and the pollers; ``on_shutdown``
-closes the operators' sockets with GOING_AWAY; ``on_cleanup`` stops the pollers, the router
-and the worker, then closes the wiring (adapters, bus, store).
+starts the bus listener, the hub, the worker, the router, the dashboard feed and the
+pollers; ``on_shutdown`` closes the operators' sockets with GOING_AWAY; ``on_cleanup``
+stops the pollers, the router, the dashboard feed and the worker, then closes the wiring
+(adapters, bus, store).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from inbox.domain.operators import Presence
 from inbox.pollers import PollerService
 from inbox.ports import ChannelSender, PasswordHasher
 from inbox.usecases import set_presence, touch_operators
-from operator_ws import HubSettings, OperatorHub
+from operator_ws import DashboardFeed, HubSettings, OperatorHub
 from server.config import Settings
 from server.errors import json_errors
 from server.metrics import Metrics, metrics_middleware
@@ -135,6 +136,9 @@ def _serving_parts(wiring: Wiring) -> Services:
         webhook_admin=wiring.webhooks.admin,
         webhook_worker=webhook_worker,
         metrics=metrics,
+        dashboard=DashboardFeed(
+            hub, router.dashboard, interval_seconds=settings.dashboard_interval_seconds
+        ),
     )
 
 
@@ -145,6 +149,7 @@ async def _start(app: web.Application) -> None:
     services.hub.start()
     services.worker.start()
     services.router.start()
+    services.dashboard.start()
     services.bots.start()
     services.pollers.start()
     services.webhook_worker.start()
@@ -162,6 +167,7 @@ async def _cleanup(app: web.Application) -> None:
     try:
         await services.pollers.stop()
         await services.router.stop()
+        await services.dashboard.stop()
         await services.bots.stop()
         await services.worker.stop()
         await services.webhook_worker.stop()

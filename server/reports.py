@@ -29,7 +29,7 @@ from storage import SqlStore
 from storage.repositories.tx import SqlTx
 from storage.store import TransactionHook
 
-__all__ = ["BotBusinessClock", "build_reports", "facts_hook", "rating_of"]
+__all__ = ["BotBusinessClock", "build_reports", "facts_hook", "inbox_zone", "rating_of"]
 
 T = TypeVar("T")
 
@@ -79,8 +79,11 @@ def build_reports(store: SqlStore, clock: Clock, bots: BotService) -> ReportServ
     """The reports over ``store``: periods in the zone of the whole inbox's business hours
     (``inbox hours set default --tz ...``) unless a query names one, else UTC."""
 
-    def default_tz() -> str:
-        schedule = bots.settings.settings_for(DEFAULT_SCOPE).hours
-        return schedule.tz if schedule is not None else "UTC"
+    return ReportService(store, clock, default_tz=lambda: inbox_zone(bots), money=to_string)
 
-    return ReportService(store, clock, default_tz=default_tz, money=to_string)
+
+def inbox_zone(bots: BotService) -> str:
+    """The whole inbox's time zone: its business hours' (``inbox hours set default --tz``),
+    else UTC -- the zone of the reports' days and of the routing dashboard's "today"."""
+    schedule = bots.settings.settings_for(DEFAULT_SCOPE).hours
+    return schedule.tz if schedule is not None else "UTC"

@@ -68,7 +68,10 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
             ),
         ),
         web.get("/healthz", healthz),
-        web.get("/ws/operator", OperatorSocket(core, services.hub, services.router).handle),
+        web.get(
+            "/ws/operator",
+            OperatorSocket(core, services.hub, services.router, services.dashboard).handle,
+        ),
         web.get("/ws/webchat/{channel_id}", WebchatSocket(core, services.visitors).handle),
         web.get("/", StaticPage("index.html", "text/html").handle),
         web.get("/reports", StaticPage("reports.html", "text/html").handle),

@@ -16,7 +16,7 @@ from inbox.delivery import DeliveryWorker
 from inbox.pollers import PollerService
 from inbox.ports import ChannelAdapter, MediaStore
 from inbox.usecases import Core
-from operator_ws import OperatorHub
+from operator_ws import DashboardFeed, OperatorHub
 from payments.service import PaymentService
 from reports import ReportService
 from routing import RoutingService
@@ -50,6 +50,8 @@ class Services:
     webhook_admin: WebhookAdmin
     webhook_worker: WebhookWorker
     metrics: Metrics
+    #: The supervisors' live dashboard over the operator WebSocket (docs/routing.md).
+    dashboard: DashboardFeed
 
 
 SERVICES = web.AppKey("services", Services)

@@ -46,7 +46,7 @@ from server.payments import (
     default_gateways,
     language_of,
 )
-from server.reports import BotBusinessClock, build_reports, facts_hook, rating_of
+from server.reports import BotBusinessClock, build_reports, facts_hook, inbox_zone, rating_of
 from storage import FileMediaStore, SqlStore, migrate, open_store
 from storage.redis_bus import RedisEventBus
 
@@ -200,6 +200,8 @@ async def open_wiring(
             # Business hours are the bots' (server/bots.py): closed queues wait for opening.
             hours=BotOpeningHours(bots),
             unpaid_orders=UnpaidOrdersOfContacts(),
+            # The dashboard's "today" is a day in the zone the reports use.
+            zone=lambda: inbox_zone(bots),
         )
         # From here on every unit of work records its webhook deliveries (server/
         # outgoing_webhooks.py); a change of subscriptions reaches every process's copy.

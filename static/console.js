@@ -29,7 +29,6 @@
   const OFFER_URGENT_MS = 5000;            // the countdown turns red
   const OFFER_ERROR_SHOWN_MS = 4000;       // a refused accept stays readable this long
   const COMMAND_TIMEOUT_MS = 20000;        // no ack or error by then: tell the operator
-  const QUEUES_REFRESH_MS = 10000;
   const QUEUES_HINT_MS = 3000;         // a hint that the queues changed reloads them at most this often
   const MAX_ALERTS = 30;
 
@@ -98,6 +97,8 @@
     queuesAt: 0,
     queuesLoading: null,        // the promise of the load in flight
     queuesTimer: null,
+    dash: null,                 // the last `dashboard` frame's numbers (supervisors, Queues view)
+    dashSubscribed: false,      // dashboard.subscribe acked on this connection
     transferFor: null,          // conversation id of the open transfer dialog
     whyFor: null,               // conversation id of the open "Why?" dialog
     // bots (supervisors): the "Bot & hours" page
@@ -491,6 +492,9 @@
       case 'heartbeat':
         noteServerTime(f.at, f.seq);
         break;
+      case 'dashboard':
+        onDashboard(f.dashboard);
+        break;
       default:
         break;   // pong, and anything newer than this console
     }
@@ -514,6 +518,9 @@
     if (reconnected && !f.resumed) reloadAll();
     flushOutbox();
     goOnlineIfAsked();
+    // The server forgets a closed connection's subscription: the Queues view asks again.
+    S.dashSubscribed = false;
+    if (S.view === 'queues') subscribeDashboard(true);
   }
 
   function onAck(f) {
@@ -1875,12 +1882,44 @@
     $('queues-btn').setAttribute('aria-pressed', String(on));
     clearInterval(S.queuesTimer);
     S.queuesTimer = null;
+    subscribeDashboard(on);
     if (on) {
       renderQueues();
-      loadQueues();
-      S.queuesTimer = setInterval(() => { if (document.visibilityState === 'visible') loadQueues(); }, QUEUES_REFRESH_MS);
+      loadQueues();   // the settings column, and the first paint before the first frame
+      // The numbers come live (`dashboard` frames); the longest waits tick here.
+      S.queuesTimer = setInterval(() => InboxDashboard.tick($('queues-view'), serverNow()), 1000);
     }
     renderConversation();
+  }
+
+  /** dashboard.subscribe (or unsubscribe) over the socket; onAuthOk subscribes again. */
+  function subscribeDashboard(on) {
+    if (!on) {
+      if (S.dashSubscribed) send({ type: 'dashboard.unsubscribe' });
+      S.dashSubscribed = false;
+      S.dash = null;
+      return;
+    }
+    if (S.dashSubscribed) return;
+    command({ type: 'dashboard.subscribe' }, {
+      onAck: () => { S.dashSubscribed = S.view === 'queues'; if (!S.dashSubscribed) send({ type: 'dashboard.unsubscribe' }); },
+      onError: (e) => { S.queuesError = e.message || e.code; renderQueues(); },
+    });
+  }
+
+  /** A `dashboard` frame: the tiles, and the table's live numbers by queue id. */
+  function onDashboard(doc) {
+    if (!doc || typeof doc !== 'object' || S.view !== 'queues') return;
+    S.dash = doc;
+    S.queuesAt = Date.now();
+    S.queuesError = '';
+    renderQueues();
+  }
+
+  /** The live numbers of queue `id` from the last frame, as the table shows them. */
+  function dashQueue(id) {
+    const rows = S.dash && Array.isArray(S.dash.queues) ? S.dash.queues : [];
+    return rows.find((q) => q && q.id === id) || null;
   }
 
   const STRATEGY_LABELS = {
@@ -1921,14 +1960,18 @@
     setText($('queues-updated'), S.queuesAt
       ? tr('console.updated_at', { time: new Date(S.queuesAt).toLocaleTimeString(I18N.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) })
       : tr('console.loading'));
+    InboxDashboard.render($('dash-tiles'), S.dash, serverNow());
     clear(body);
     if (!S.queues) return;
     if (!S.queues.length) {
-      body.appendChild(el('tr', null, el('td', { colspan: 8, class: 'queues-settings' }, tr('console.no_queues_yet'))));
+      body.appendChild(el('tr', null, el('td', { colspan: 9, class: 'queues-settings' }, tr('console.no_queues_yet'))));
       return;
     }
     for (const q of S.queues) {
-      const st = q.stats && typeof q.stats === 'object' ? q.stats : {};
+      const live = dashQueue(q.id);
+      const st = live
+        ? { ...live, sla_breaches: live.breaches_open, longest_wait_seconds: InboxDashboard.waitedSeconds(live.longest_wait_since, serverNow()) }
+        : (q.stats && typeof q.stats === 'object' ? q.stats : {});
       const n = (v) => (typeof v === 'number' ? P.formatNumber(v) : '—');
       const breaches = typeof st.sla_breaches === 'number' ? st.sla_breaches : 0;
       body.appendChild(el('tr', {
@@ -1938,11 +1981,12 @@
       el('th', { scope: 'row' }, q.name || q.id, q.is_default ? ' ' : null,
         q.is_default ? el('span', { class: 'badge', title: tr('console.conversations_of_channels_no_queue_lists') }, 'default') : null),
       el('td', { class: 'num', 'data-stat': 'waiting' }, n(st.waiting)),
-      el('td', { class: 'num', 'data-stat': 'longest_wait' }, waitText(st.longest_wait_seconds, st.waiting)),
+      el('td', { class: 'num', 'data-stat': 'longest_wait', 'data-since': live && live.longest_wait_since ? live.longest_wait_since : null }, waitText(st.longest_wait_seconds, st.waiting)),
       el('td', { class: 'num', 'data-stat': 'offers' }, n(st.offers)),
       el('td', { class: 'num', 'data-stat': 'assigned' }, n(st.assigned)),
       el('td', { class: 'num', 'data-stat': 'members_online' }, n(st.members_online)),
       el('td', { class: 'num breaches', 'data-stat': 'sla_breaches' }, n(st.sla_breaches)),
+      el('td', { class: 'num', 'data-stat': 'breaches_today' }, live ? n(live.breaches_today) : '—'),
       el('td', { class: 'queues-settings' }, queueSettingsText(q.settings))));
     }
   }

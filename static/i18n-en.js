@@ -791,5 +791,17 @@
   "reports.day_thu": "Thu",
   "reports.day_fri": "Fri",
   "reports.day_sat": "Sat",
-  "reports.day_sun": "Sun"
+  "reports.day_sun": "Sun",
+  // dashboard: the supervisors' live tiles in the Queues view (static/console-dashboard.js)
+  "dashboard.title": "Live numbers",
+  "dashboard.waiting_now": "Waiting now",
+  "dashboard.offers_pending": "Offers pending: {n}",
+  "dashboard.longest_wait": "Longest wait",
+  "dashboard.operators_online": "Operators online",
+  "dashboard.away_offline": "{away} away · {offline} offline",
+  "dashboard.busy_free": "Busy / free",
+  "dashboard.assigned_n": "Assigned: {n}",
+  "dashboard.breaches_today": "Breaches today",
+  "dashboard.since_midnight": "since midnight ({tz})",
+  "dashboard.breaches_open": "Breached, still open"
 };

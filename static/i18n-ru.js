@@ -799,5 +799,17 @@
   "reports.day_thu": "Чт",
   "reports.day_fri": "Пт",
   "reports.day_sat": "Сб",
-  "reports.day_sun": "Вс"
+  "reports.day_sun": "Вс",
+  // dashboard: the supervisors' live tiles in the Queues view (static/console-dashboard.js)
+  "dashboard.title": "Живые показатели",
+  "dashboard.waiting_now": "Ждут сейчас",
+  "dashboard.offers_pending": "Предложений: {n}",
+  "dashboard.longest_wait": "Дольше всех ждёт",
+  "dashboard.operators_online": "Операторы в сети",
+  "dashboard.away_offline": "отошли: {away} · не в сети: {offline}",
+  "dashboard.busy_free": "Заняты / свободны",
+  "dashboard.assigned_n": "Назначено диалогов: {n}",
+  "dashboard.breaches_today": "Нарушений сегодня",
+  "dashboard.since_midnight": "с полуночи ({tz})",
+  "dashboard.breaches_open": "Нарушено, не закрыто"
 };

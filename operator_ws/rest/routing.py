@@ -1,6 +1,7 @@
 """Routing as the console sees it: ``GET /api/v1/conversations/{id}/routing`` (why it went
 where it went), ``GET /api/v1/offers``, ``GET|POST /api/v1/queues``,
-``PATCH /api/v1/queues/{id}`` (docs/routing.md).
+``PATCH /api/v1/queues/{id}``, ``GET /api/v1/dashboard`` (the supervisors' live
+numbers; docs/routing.md).
 
 The views come ready-made from the routing control; this module only parses bodies.
 """
@@ -37,6 +38,7 @@ class RoutingRoutes:
             web.get("/api/v1/queues", authed(core, self.queues, scope=None)),
             web.post("/api/v1/queues", authed(core, self.add_queue, scope=None)),
             web.patch("/api/v1/queues/{id}", authed(core, self.update_queue, scope=None)),
+            web.get("/api/v1/dashboard", authed(core, self.dashboard, scope="reports:read")),
         ]
 
     async def explanation(self, request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -50,6 +52,10 @@ class RoutingRoutes:
 
     async def queues(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         return web.json_response({"queues": await self._routing.list_queues(caller.operator)})
+
+    async def dashboard(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """Supervisors and admins (an API token with ``reports:read``); 403 otherwise."""
+        return web.json_response({"dashboard": await self._routing.dashboard(caller.operator)})
 
     async def add_queue(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         """``{"name", "settings", "is_default"}`` → 201 ``{"queue": ...}``."""

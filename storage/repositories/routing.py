@@ -105,6 +105,15 @@ _NEWEST_DECISIONS = (
     .limit(bindparam("limit"))
 )
 
+_BREACHES_SINCE = (
+    select(_t.c.queue_id, func.count().label("count"))
+    .where(
+        (_t.c.first_response_breached_at >= bindparam("since"))
+        | (_t.c.resolution_breached_at >= bindparam("since"))
+    )
+    .group_by(_t.c.queue_id)
+)
+
 _ROUTABLE = (
     select(_c)
     .where(_c.c.status.in_([str(ConversationStatus.QUEUED), str(ConversationStatus.ASSIGNED)]))
@@ -217,6 +226,10 @@ class SqlRoutingRepo(SqlRepo):
         self._writes.count += 1  # as in SqlRepo._run, which has no result to give back
         result = await self._conn.execute(stmt, params)
         return int(cast(CursorResult[Any], result).rowcount)
+
+    async def count_breaches_since(self, since: datetime) -> dict[QueueId, int]:
+        rows = await self._all(_BREACHES_SINCE, {"since": since})
+        return {QueueId(str(r["queue_id"])): int(r["count"]) for r in rows}
 
     # -- decisions
 

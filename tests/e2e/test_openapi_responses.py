@@ -166,6 +166,9 @@ async def test_every_answer_matches_the_document(live: Live) -> None:
     await s.call("PATCH", queue, ada, 200, path={"id": "Lenses"}, json={"settings": {}})
     await s.call("PATCH", queue, ada, 404, path={"id": "Nowhere"}, json={"settings": {}})
     await s.call("GET", "/api/v1/offers", anna, 200)
+    await s.call("GET", "/api/v1/dashboard", ada, 200)
+    await s.call("GET", "/api/v1/dashboard", anna, 403)
+    await s.call("GET", "/api/v1/dashboard", None, 401)
     await s.call("GET", "/api/v1/conversations/{id}/routing", ada, 200, path=cid)
     await s.call("GET", "/api/v1/conversations/{id}/routing", anna, 403, path=cid)
 
