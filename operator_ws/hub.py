@@ -12,7 +12,8 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,15 +29,32 @@ from inbox.domain.visibility import QueueRestrictions
 from inbox.ports import AuthSession, QueueRestrictionSource
 from operator_ws.streams import Connection, SessionStream
 
-__all__ = ["HubSettings", "OperatorHub"]
+__all__ = ["BufferStats", "HubSettings", "OperatorHub"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class BufferStats:
+    """What the hub holds (:meth:`OperatorHub.buffer_stats`): streams, open connections,
+    and frames kept for replay over all streams."""
+
+    streams: int
+    connections: int
+    frames: int
+
+
+@dataclass(frozen=True, slots=True)
 class HubSettings:
-    replay_frames: int = 2000
-    replay_seconds: float = 15 * 60
+    """``replay_frames`` / ``replay_seconds`` bound every stream's replay buffer (both
+    apply). ``replay_seconds`` is also the resume window: a stream with no connection for
+    longer is freed, since every frame it kept would be too old to replay anyway.
+    500 frames cover a busy supervisor's reconnect (a few events a second for a minute
+    or two); 5 minutes cover a reload, a laptop lid, a flaky train network. Past that
+    the console reloads over REST (``resync_required``), which is cheap."""
+
+    replay_frames: int = 500
+    replay_seconds: float = 5 * 60
     heartbeat_seconds: float = 25.0
     #: An operator whose last console closed turns "away" after this long (a reload or a
     #: flaky network must not push their conversations back to the queue).
@@ -56,7 +74,9 @@ class OperatorHub:
         *,
         registry: EventRegistry,
         restrictions: QueueRestrictionSource | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._monotonic = monotonic
         self._registry = registry
         self._restriction_source = restrictions
         self._restrictions = QueueRestrictions()
@@ -98,7 +118,7 @@ class OperatorHub:
         for stream in self._streams.values():
             stream.see_as(stream.operator, self._restrictions)
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         async def guarded() -> None:
             try:
                 await coro
@@ -110,6 +130,9 @@ class OperatorHub:
         task = asyncio.create_task(guarded(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # A task cancelled before its first step (stop() right after a detach) never
+        # awaited ``coro``: close it, so it is not reported as never awaited.
+        task.add_done_callback(lambda _: coro.close())
         return task
 
     # ------------------------------------------------------------------ sessions
@@ -133,6 +156,7 @@ class OperatorHub:
                 session,
                 max_frames=self.settings.replay_frames,
                 max_age_seconds=self.settings.replay_seconds,
+                monotonic=self._monotonic,
             )
             self._streams[session.token_hash] = stream
         stream.see_as(operator, self._restrictions)
@@ -212,6 +236,15 @@ class OperatorHub:
         """Open operator sockets in this process (the metrics' gauge)."""
         return sum(len(s.connections) for s in self._streams.values())
 
+    def buffer_stats(self) -> BufferStats:
+        """Streams, connections and buffered frames held now (tests and diagnostics)."""
+        streams = list(self._streams.values())
+        return BufferStats(
+            streams=len(streams),
+            connections=sum(len(s.connections) for s in streams),
+            frames=sum(s.buffered() for s in streams),
+        )
+
     def connected_operators(self) -> set[OperatorId]:
         return {s.operator.id for s in self._streams.values() if s.connections}
 
@@ -233,16 +266,26 @@ class OperatorHub:
             self.heartbeat_round(self._clock.now())
 
     def heartbeat_round(self, now: datetime) -> None:
-        """Heartbeat every attached stream; close expired sessions; forget idle streams."""
+        """Heartbeat every attached stream; close expired sessions; then :meth:`sweep`."""
         self._seen(self.connected_operators())
         for key, stream in list(self._streams.items()):
             if stream.session.expires_at <= now:
                 self.revoke(key)
-                continue
-            if stream.connections:
+            elif stream.connections:
                 stream.push({"type": "heartbeat", "at": now.isoformat()})
-            elif stream.idle_for() > self.settings.replay_seconds:
+        self.sweep()
+
+    def sweep(self) -> None:
+        """Give memory back without waiting for traffic: drop every buffered frame past the
+        count or age bound, and free the streams that have had no connection for longer
+        than the resume window (a resume after that gets ``resync_required``, as it would
+        from the frames' age alone). Runs with every heartbeat round."""
+        now = self._monotonic()
+        for key, stream in list(self._streams.items()):
+            if not stream.connections and stream.idle_for() > self.settings.replay_seconds:
                 del self._streams[key]
+            else:
+                stream.trim(now)
 
     # ------------------------------------------------------------------ events
 

@@ -133,6 +133,15 @@ class SessionStream:
         for conn in self.connections:
             conn.send_text(text)
 
+    def trim(self, now: float | None = None) -> None:
+        """Drop the frames past the count or age bound (the hub's sweep calls this, so a
+        stream with no traffic gives its old frames back too)."""
+        self._trim(self._monotonic() if now is None else now)
+
+    def buffered(self) -> int:
+        """Frames kept for replay."""
+        return len(self._buffer)
+
     def _trim(self, now: float) -> None:
         while self._buffer and (
             len(self._buffer) > self._max_frames or now - self._buffer[0][1] > self._max_age

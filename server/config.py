@@ -28,8 +28,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     token_ttl_hours: float = 12.0
-    ws_replay_frames: int = 2000
-    ws_replay_seconds: float = 900.0
+    ws_replay_frames: int = 500
+    ws_replay_seconds: float = 300.0
     ws_heartbeat_seconds: float = 25.0
     presence_grace_seconds: float = 60.0
     #: What one open conversation costs an operator's capacity, per channel kind:
