@@ -86,8 +86,13 @@ class OperatorSocket:
         self._dashboard = dashboard
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        # No permessage-deflate: its zlib state (about 100 KiB touched per socket once a
+        # frame went each way) was most of an idle console's memory, and the frames are
+        # small JSON that barely compress (docs/scaling.md, "Memory per socket").
         ws = web.WebSocketResponse(
-            heartbeat=self._hub.settings.heartbeat_seconds, max_msg_size=MAX_WS_MESSAGE
+            heartbeat=self._hub.settings.heartbeat_seconds,
+            max_msg_size=MAX_WS_MESSAGE,
+            compress=False,
         )
         await ws.prepare(request)
         authed = await self._authenticate(ws)

@@ -118,7 +118,7 @@ class OperatorHub:
         for stream in self._streams.values():
             stream.see_as(stream.operator, self._restrictions)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         async def guarded() -> None:
             try:
                 await coro
@@ -132,7 +132,8 @@ class OperatorHub:
         task.add_done_callback(self._tasks.discard)
         # A task cancelled before its first step (stop() right after a detach) never
         # awaited ``coro``: close it, so it is not reported as never awaited.
-        task.add_done_callback(lambda _: coro.close())
+        if isinstance(coro, Coroutine):
+            task.add_done_callback(lambda _: coro.close())
         return task
 
     # ------------------------------------------------------------------ sessions

@@ -72,6 +72,7 @@ class Connection:
                     await self.ws.close(code=code, message=message.encode())
                     return
                 await self.ws.send_str(text)
+                del text  # an idle connection must not hold on to the last frame it sent
         except (ConnectionError, RuntimeError):
             return  # the socket went away; the reader notices and detaches
         except Exception:

@@ -96,3 +96,14 @@ async def test_a_resume_older_than_the_count_bound_gets_resync_required(
     assert ok["resumed"] is False
     resync = await back.expect("resync_required")
     assert resync["reason"] == "too_old"
+
+
+async def test_the_operator_socket_negotiates_no_compression(live: Live) -> None:
+    """zlib's state per socket was most of an idle console's memory (docs/scaling.md)."""
+    await live.add_operator("sveta", role=Role.SUPERVISOR)
+    sveta, _ = await live.operator(await live.token("sveta"))
+    assert sveta.ws.request is not None
+    assert sveta.ws.response is not None
+    # The websockets client offers permessage-deflate, as browsers do; it is declined.
+    assert "permessage-deflate" in (sveta.ws.request.headers.get("Sec-WebSocket-Extensions") or "")
+    assert sveta.ws.response.headers.get("Sec-WebSocket-Extensions") is None
