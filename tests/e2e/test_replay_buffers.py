@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from inbox.domain.operators import Role
-from operator_ws.hub import OperatorHub
+from operator_ws.hub import BufferStats, OperatorHub
 from server.app import SERVICES
 from tests.e2e.conftest import Live
 
@@ -107,3 +107,21 @@ async def test_the_operator_socket_negotiates_no_compression(live: Live) -> None
     # The websockets client offers permessage-deflate, as browsers do; it is declined.
     assert "permessage-deflate" in (sveta.ws.request.headers.get("Sec-WebSocket-Extensions") or "")
     assert sveta.ws.response.headers.get("Sec-WebSocket-Extensions") is None
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"ws_replay_seconds": 0.3, "ws_heartbeat_seconds": 0.1}]
+)
+async def test_the_hubs_own_sweep_frees_a_gone_session_without_traffic(
+    live: Live, settings_overrides: dict[str, Any]
+) -> None:
+    await live.add_operator("sveta", role=Role.SUPERVISOR)
+    sveta, _ = await live.operator(await live.token("sveta"))
+    await sveta.expect("heartbeat")
+    await sveta.ws.close()
+    await _until_detached(live)
+    for _ in range(500):  # the heartbeat loop sweeps; nothing else happens meanwhile
+        if _hub(live).buffer_stats().streams == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert _hub(live).buffer_stats() == BufferStats(streams=0, connections=0, frames=0)
