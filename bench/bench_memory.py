@@ -39,6 +39,8 @@ from aiohttp import web
 
 PASSWORD = "bench password 1"
 OPERATORS = 10
+#: Logins unique to this run: a PostgreSQL database keeps the operators of earlier runs.
+RUN = f"bench{os.getpid()}"
 #: Descriptors kept for the process itself (database, listening socket, pipes).
 SPARE_FDS = 200
 
@@ -60,12 +62,12 @@ def rss_kib(pid: int) -> int:
 # ---------------------------------------------------------------------- the subprocesses
 
 
-async def _serve(kind: str, database_url: str, data_dir: str, trace: bool) -> None:
+async def _serve(kind: str, database_url: str, data_dir: str, run: str, trace: bool) -> None:
     raise_nofile()
     if trace:
         tracemalloc.start(8)
     if kind == "app":
-        app = await _application(database_url, data_dir)
+        app = await _application(database_url, data_dir, run)
     else:
         app = _bare(compress=kind == "bare")
     runner = web.AppRunner(app, access_log=None)
@@ -96,7 +98,7 @@ async def _serve(kind: str, database_url: str, data_dir: str, trace: bool) -> No
     await runner.cleanup()
 
 
-async def _application(database_url: str, data_dir: str) -> web.Application:
+async def _application(database_url: str, data_dir: str, run: str) -> web.Application:
     from inbox.domain.operators import Role
     from inbox.usecases import add_operator
     from operator_ws import Argon2PasswordHasher
@@ -112,7 +114,7 @@ async def _application(database_url: str, data_dir: str) -> web.Application:
         await add_operator(
             app[SERVICES].core,
             hasher,
-            login=f"op{n}",
+            login=f"{run}-op{n}",
             password=PASSWORD,
             display_name=f"Operator {n}",
             role=Role.OPERATOR,
@@ -143,7 +145,7 @@ class Server:
     def __init__(self, kind: str, database_url: str, data_dir: str, trace: bool) -> None:
         self.proc = subprocess.Popen(  # noqa: S603 (this very script, our own arguments)
             [sys.executable, "-m", "bench.bench_memory", "--serve", kind,
-             "--database", database_url, "--data-dir", data_dir]
+             "--database", database_url, "--data-dir", data_dir, "--run", RUN]
             + (["--tracemalloc"] if trace else []),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -184,7 +186,8 @@ class Server:
 
 async def _login(http: aiohttp.ClientSession, base: str, n: int) -> str:
     async with http.post(
-        f"{base}/api/v1/auth/login", json={"login": f"op{n % OPERATORS}", "password": PASSWORD}
+        f"{base}/api/v1/auth/login",
+        json={"login": f"{RUN}-op{n % OPERATORS}", "password": PASSWORD},
     ) as resp:
         body = await resp.json()
         if resp.status != 200:
@@ -313,6 +316,7 @@ def _args() -> argparse.Namespace:
     )
     parser.add_argument("--database", default="", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--run", default="", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -320,7 +324,13 @@ if __name__ == "__main__":
     arguments = _args()
     if arguments.serve:
         asyncio.run(
-            _serve(arguments.serve, arguments.database, arguments.data_dir, arguments.tracemalloc)
+            _serve(
+                arguments.serve,
+                arguments.database,
+                arguments.data_dir,
+                arguments.run,
+                arguments.tracemalloc,
+            )
         )
     else:
         asyncio.run(main(arguments))
