@@ -233,8 +233,8 @@ class RedisEventBus:
         finally:
             self._listening.clear()
             with contextlib.suppress(Exception):
-                # redis-py leaves PubSub.aclose unannotated; reset() is its deprecated alias.
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                # redis-py before 8.2 leaves PubSub.aclose unannotated (8.2 annotates it).
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
             with contextlib.suppress(Exception):
                 await client.aclose()
 
