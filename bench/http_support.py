@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +26,19 @@ from typing import Any
 
 import aiohttp
 
+from inbox.bus import InProcessEventBus
+from inbox.domain.clock import SystemClock
+from inbox.domain.content import Text
+from inbox.domain.ids import ChannelId
+from inbox.domain.messages import InboundMessage, SenderProfile
 from inbox.domain.operators import Role
-from inbox.usecases import add_operator
+from inbox.usecases import Core, add_operator, ingest_inbound
 from server.channel_admin import ChannelAdmin
+from server.channels import CATALOG
 from server.cli.common import with_wiring
 from server.config import Settings
 from server.wiring import Wiring
+from storage import open_store
 from tests.fakes.telegram_api import FAKE_TOKEN, TelegramApiFake
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "database_name",
     "free_port",
     "machine",
+    "preload",
     "prepare",
     "print_result",
 ]
@@ -135,7 +144,7 @@ class ServerProcess:
         self._argv = argv
         self._env = {**os.environ, **env, "PYTHONPATH": str(_ROOT)}
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __aexit__
 
     @classmethod
     def inbox(cls, env: Mapping[str, str], profile: str | None = None) -> ServerProcess:
@@ -150,7 +159,7 @@ class ServerProcess:
         return cls([sys.executable, "-m", "bench.bare_server", str(port)], {}, port)
 
     async def __aenter__(self) -> ServerProcess:
-        self._proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+        self._proc = subprocess.Popen(  # noqa: S603, ASYNC220 - our own argv, started before measuring
             self._argv, env=self._env, stdout=self._log, stderr=subprocess.STDOUT, cwd=_ROOT
         )
         async with aiohttp.ClientSession() as http:
@@ -180,3 +189,31 @@ class ServerProcess:
     def output(self) -> str:
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-4000:]
+
+
+async def preload(database_url: str, channel_id: str, messages: int) -> float:
+    """Store ``messages`` web chat messages (ten per customer) before the server starts,
+    through ``ingest_inbound`` with group commit as the server stores them; the seconds
+    it took. The growth run then measures the same throughput over a full database."""
+    store = await open_store(database_url)
+    core = Core(store=store, bus=InProcessEventBus(), clock=SystemClock(), channels=CATALOG)
+    semaphore = asyncio.Semaphore(64)
+    started = time.perf_counter()
+
+    async def one(n: int) -> None:
+        async with semaphore:
+            await ingest_inbound(
+                core,
+                InboundMessage(
+                    channel_id=ChannelId(channel_id),
+                    external_id=f"pre{n}",
+                    sender=SenderProfile(f"pre{n // 10}", display_name=f"Earlier {n // 10}"),
+                    parts=(Text(f"an earlier message, number {n}"),),
+                ),
+            )
+
+    try:
+        await asyncio.gather(*(one(n) for n in range(messages)))
+    finally:
+        await store.close()
+    return time.perf_counter() - started
