@@ -174,10 +174,10 @@ class ServerProcess:
                     await asyncio.sleep(0.1)
         raise RuntimeError(f"server did not start within 30 s:\n{self.output()}")
 
-    async def __aexit__(self, *_: object) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self._proc is not None
         self._proc.send_signal(signal.SIGINT)
-        for _ in range(200):
+        for _attempt in range(200):
             if self._proc.poll() is not None:
                 break
             await asyncio.sleep(0.05)

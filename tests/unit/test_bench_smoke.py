@@ -36,13 +36,17 @@ def test_bench_http_tiny_prints_one_json_line_with_its_figures() -> None:
     assert set(line["machine"]) >= {"cpus", "python", "database"}
     assert "sqlite_vs_bare" in line["ratios"]
     baseline, sqlite = line["figures"]["baseline"], line["figures"]["sqlite"]
-    assert baseline["rate"] > 0 and baseline["errors"] == 0
+    assert baseline["rate"] > 0
+    assert baseline["errors"] == 0
     throughput, latency = sqlite["throughput"], sqlite["latency"]
     # Every message was answered 2xx, stored and pushed to the supervisor's socket.
-    assert throughput["errors"] == 0 and throughput["timeouts"] == 0
+    assert throughput["errors"] == 0
+    assert throughput["timeouts"] == 0
     assert throughput["pushed"] == throughput["messages"] > 0
-    assert latency["sent"] > 0 and latency["frames_missing"] == 0
-    assert latency["non_2xx"] == 0 and latency["no_answer_in_time"] == 0
+    assert latency["sent"] > 0
+    assert latency["frames_missing"] == 0
+    assert latency["non_2xx"] == 0
+    assert latency["no_answer_in_time"] == 0
     for key in ("answer_p50_ms", "answer_p99_ms", "frame_p50_ms", "frame_p99_ms"):
         assert isinstance(latency[key], float), key
 
@@ -51,5 +55,6 @@ def test_run_all_reports_a_benchmark_without_its_own_json_line() -> None:
     done = _run("bench.run_all", "--only", "bench_event_codec")
     assert done.returncode == 0, done.stderr[-3000:]
     line = json.loads(done.stdout.strip().splitlines()[-1])
-    assert line["name"] == "bench_event_codec" and line["ok"] is True
+    assert line["name"] == "bench_event_codec"
+    assert line["ok"] is True
     assert line["output"], "the benchmark's own last lines are kept"
