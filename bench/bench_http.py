@@ -191,6 +191,7 @@ async def _on(
     *,
     with_latency: bool = False,
     profile: str | None = None,
+    wrap: str | None = None,
     preloaded: int = 0,
 ) -> dict[str, Any]:
     tmp.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before measuring
@@ -200,7 +201,7 @@ async def _on(
         if preloaded:
             result["preload_seconds"] = round(await preload(url, prep.webchat_id, preloaded), 1)
             result["preloaded_messages"] = preloaded
-        async with ServerProcess.inbox(prep.env, profile) as server:
+        async with ServerProcess.inbox(prep.env, profile, wrap) as server:
             result["throughput"] = await throughput(server, prep, mode, "a")
             if with_latency:
                 result["latency"] = await latency(server, prep, mode)
@@ -222,6 +223,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             mode,
             with_latency=True,
             profile=args.profile,
+            wrap=args.wrap,
         )
         figures: dict[str, Any] = {"baseline": baseline, "sqlite": sqlite}
         ratios: dict[str, Any] = {
@@ -307,6 +309,9 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL")
     parser.add_argument(
         "--preload", type=int, metavar="N", help="messages stored before the growth run (0: none)"
+    )
+    parser.add_argument(
+        "--wrap", metavar="CMD", help="run the SQLite server under CMD (e.g. py-spy record ... --)"
     )
     parser.add_argument("--profile", metavar="FILE", help="cProfile the SQLite server into FILE")
     args = parser.parse_args()

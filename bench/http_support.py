@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import platform
+import shlex
 import signal
 import socket
 import subprocess
@@ -147,10 +148,16 @@ class ServerProcess:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __aexit__
 
     @classmethod
-    def inbox(cls, env: Mapping[str, str], profile: str | None = None) -> ServerProcess:
+    def inbox(
+        cls, env: Mapping[str, str], profile: str | None = None, wrap: str | None = None
+    ) -> ServerProcess:
+        """``profile``: cProfile the event loop's thread into that file. ``wrap``: a
+        command the server runs under (``py-spy record -t -o FILE --`` samples every
+        thread, the SQLite writer's too, which cProfile does not see)."""
         port = free_port()
         runner = ["-m", "cProfile", "-o", profile] if profile else []
-        argv = [sys.executable, *runner, "-m", "bench.serve_inbox", "--port", str(port)]
+        prefix = shlex.split(wrap) if wrap else []
+        argv = [*prefix, sys.executable, *runner, "-m", "bench.serve_inbox", "--port", str(port)]
         return cls(argv, env, port)
 
     @classmethod
