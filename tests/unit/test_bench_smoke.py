@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -58,3 +60,16 @@ def test_run_all_reports_a_benchmark_without_its_own_json_line() -> None:
     assert line["name"] == "bench_event_codec"
     assert line["ok"] is True
     assert line["output"], "the benchmark's own last lines are kept"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("INBOX_TEST_POSTGRES_URL"), reason="INBOX_TEST_POSTGRES_URL not set"
+)
+def test_bench_http_tiny_on_postgresql_prints_the_ratio_to_sqlite() -> None:
+    done = _run("bench.bench_http", "--tiny", "--postgres", os.environ["INBOX_TEST_POSTGRES_URL"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    line: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "postgresql_vs_sqlite" in line["ratios"]
+    throughput = line["figures"]["postgresql"]["throughput"]
+    assert throughput["pushed"] == throughput["messages"] > 0
+    assert throughput["errors"] == 0
