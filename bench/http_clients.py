@@ -172,14 +172,19 @@ async def visitor(http: aiohttp.ClientSession, server: ServerProcess, channel: s
 
 
 async def chat(ws: Any, keys: list[str]) -> int:
-    """Send each message after the ack of the one before, as a typing visitor does."""
+    """Send each message after the ack of the one before, as a typing visitor does; the
+    number that got an error frame, or no ack in time (then the visitor gives up, and the
+    messages it did not send count as failed too)."""
     failed = 0
-    for key in keys:
+    for sent, key in enumerate(keys):
         await ws.send_json(
             {"type": "message", "text": f"bench {key} {time.perf_counter()}", "client_id": key}
         )
         while True:
-            frame = await ws.receive_json(timeout=ANSWER_TIMEOUT)
+            try:
+                frame = await ws.receive_json(timeout=ANSWER_TIMEOUT)
+            except TimeoutError:
+                return failed + len(keys) - sent
             if frame.get("type") == "ack":
                 break
             if frame.get("type") == "error":
