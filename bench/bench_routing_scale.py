@@ -167,7 +167,18 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         out["steady_decisions_per_s"] = decisions / sum(pass_times) if pass_times else 0.0
         out["per_decision_p99_ms"] = _p99(per_decision) * 1000
 
-        # Ingest with the service off, then subscribed and running.
+        # Ingest with the service off, then subscribed and running (its loop's passes
+        # counted, and those that assigned nothing).
+        loop_passes = [0, 0]
+        plain_pass = service.run_pass
+
+        async def counted_pass() -> None:
+            before = counter.assigned
+            await plain_pass()
+            loop_passes[0] += 1
+            loop_passes[1] += counter.assigned == before
+
+        service.run_pass = counted_pass  # type: ignore[method-assign]
         for mode in ("off", "on"):
             if mode == "on":
                 counter.forward = True
@@ -181,6 +192,7 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
             if mode == "on":
                 await service.stop()
                 counter.forward = False
+        out["ingest_on_passes"], out["ingest_on_passes_without_assignment"] = loop_passes
         out["ingest_ratio"] = out["ingest_on_per_s"] / out["ingest_off_per_s"]
         return out
     finally:
@@ -239,6 +251,10 @@ async def main(args: argparse.Namespace) -> None:
         f"ingest   {args.messages} messages, {args.concurrency} at a time: routing off "
         f"{r['ingest_off_per_s']:,.0f} msg/s, on {r['ingest_on_per_s']:,.0f} msg/s, "
         f"x{r['ingest_ratio']:.2f} (goal >= 0.9)"
+    )
+    print(
+        f"         passes while routing was on: {r['ingest_on_passes']}, "
+        f"{r['ingest_on_passes_without_assignment']} of them assigned nothing"
     )
     line = {
         "name": "routing_scale",
