@@ -24,7 +24,7 @@ Measured, all in the same run:
 Goals from the issue: >= 2,000 decisions/s, p99 <= 5 ms, an idle pass O(changes),
 ingest with routing >= 0.9x. Ends with one JSON line.
 
-    python -m bench.bench_routing_scale [--quick] [--postgres URL] [--operators 500]
+    python -m bench.bench_routing_scale [--quick] [--postgres URL] [--profile] [--operators 500]
         [--conversations 2000] [--rounds 20] [--per-round 10] [--messages 1000]
 """
 
@@ -32,9 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
 import os
 import platform
+import pstats
 import random
 import statistics
 import tempfile
@@ -93,6 +96,22 @@ async def _assigned_ids(core: Core) -> list[Any]:
         return [c.id for c in rows]
 
     return await core.store.read(work)
+
+
+async def _profile(service: RoutingService, core: Core, boss: Operator, rng: random.Random) -> None:
+    """cProfile of an idle pass and of a pass after one resolve. On SQLite the store runs
+    the SQL in its own threads, which cProfile does not see: use ``--postgres``."""
+    await service.run_pass()
+    for label in ("idle pass", "pass after one resolve"):
+        if label != "idle pass":
+            await resolve_conversation(core, boss, rng.choice(await _assigned_ids(core)))
+        profile = cProfile.Profile()
+        profile.enable()
+        await service.run_pass()
+        profile.disable()
+        text = io.StringIO()
+        pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(25)
+        print(f"== cProfile: {label}\n{text.getvalue()}")
 
 
 def _p99(values: list[float]) -> float:
@@ -166,6 +185,8 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         out["steady_pass_median_ms"] = statistics.median(pass_times) * 1000
         out["steady_decisions_per_s"] = decisions / sum(pass_times) if pass_times else 0.0
         out["per_decision_p99_ms"] = _p99(per_decision) * 1000
+        if args.profile:
+            await _profile(service, core, boss, rng)
 
         # Ingest with the service off, then subscribed and running (its loop's passes
         # counted, and those that assigned nothing).
@@ -289,6 +310,9 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--messages", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--profile", action="store_true", help="cProfile an idle and a busy pass (PostgreSQL)"
+    )
     p.add_argument(
         "--postgres", default="", help="a PostgreSQL URL (a scratch schema is made and dropped)"
     )
