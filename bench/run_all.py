@@ -26,6 +26,8 @@ _ROOT = Path(__file__).resolve().parent.parent
 #: Each benchmark module and the arguments of its quick run.
 QUICK: Final[dict[str, list[str]]] = {
     "bench_http": ["--quick"],
+    "bench_memory": ["--quick"],
+    "bench_routing_scale": ["--quick"],
     "bench_ingest": ["--messages", "300", "--concurrency", "32"],
     "bench_event_codec": ["--events", "2000"],
     "bench_routing_decisions": ["--operators", "50", "--backlog", "100", "--arrivals", "200"],
