@@ -48,6 +48,9 @@ class Settings:
     #: ``X-Forwarded-For`` names the client that login throttling counts (docs/api.md).
     trusted_proxies: str = ""
     log_level: str = "INFO"
+    #: ``quiet`` (routine provider callbacks left out), ``all`` or ``off``; never a query
+    #: string (server/access_log.py).
+    access_log: str = "quiet"
     #: Outgoing webhooks (docs/webhooks.md): the retry schedule (attempt n waits up to
     #: min(cap, base * 2^(n-1)) seconds, jittered), the attempts before a delivery fails,
     #: the POST timeout, and when a failing webhook is disabled: this many failed attempts
@@ -92,6 +95,8 @@ def load_settings(
             converted[name] = _flag(raw) if kind is bool else kind(raw)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"INBOX_{name.upper()} must be a {kind.__name__}") from exc
+    if converted.get("access_log", "quiet") not in ("quiet", "all", "off"):
+        raise ConfigError("INBOX_ACCESS_LOG must be quiet, all or off")
     try:
         parse_networks(str(converted.get("trusted_proxies", "")))
     except ValueError as exc:

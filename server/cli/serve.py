@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.access_log import InboxAccessLogger
 from server.app import create_app
 from server.cli.common import run_async, with_wiring
 from server.cli.demo import prepare_demo
@@ -52,7 +53,13 @@ def _run_server(settings: Settings, args: argparse.Namespace, *, demo: bool) -> 
         raise UsageError("--port must be 1..65535")
     if demo:
         asyncio.run(with_wiring(settings, lambda wiring: prepare_demo(wiring, host, port)))
-    web.run_app(create_app(settings), host=host, port=port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        print=None,
+        access_log_class=InboxAccessLogger.configure(settings.access_log),
+    )
     return 0
 
 
