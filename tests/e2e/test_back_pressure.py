@@ -73,10 +73,13 @@ async def until(done: Callable[[], bool]) -> None:
 
 
 class Env:
-    def __init__(self, live: Live, gate: WriteGate, telegram: Channel) -> None:
+    def __init__(
+        self, live: Live, gate: WriteGate, telegram: Channel, fake: TelegramApiFake
+    ) -> None:
         self.live = live
         self.gate = gate
         self.telegram = telegram
+        self.fake = fake
 
     @property
     def core(self) -> Core:
@@ -109,7 +112,9 @@ class Env:
 async def env(database_url: str, tmp_path: Path) -> AsyncIterator[Env]:
     async with TelegramApiFake() as fake:
         app = await create_app(
-            make_settings(database_url, tmp_path, ingest_max_pending=BOUND),
+            make_settings(
+                database_url, tmp_path, ingest_max_pending=BOUND, ingest_retry_after_seconds=0.05
+            ),
             hasher=Argon2PasswordHasher(fast_for_tests=True),
             adapter_factories={"telegram": create_adapter},
         )
@@ -124,7 +129,7 @@ async def env(database_url: str, tmp_path: Path) -> AsyncIterator[Env]:
         async with aiohttp.ClientSession() as http:
             live = Live(app, server, webchat.id, http)
             try:
-                yield Env(live, gate, telegram)
+                yield Env(live, gate, telegram, fake)
             finally:
                 gate.open()
                 for ws in live._sockets:
@@ -134,7 +139,7 @@ async def env(database_url: str, tmp_path: Path) -> AsyncIterator[Env]:
 
 def update(n: int) -> dict[str, Any]:
     """The recorded text update, as the n-th message of one chat."""
-    body = copy.deepcopy(load("telegram_update_text.json"))
+    body: dict[str, Any] = copy.deepcopy(load("telegram_update_text.json"))
     body["update_id"] += n
     body["message"]["message_id"] += n
     body["message"]["text"] = f"message {n}"
@@ -210,3 +215,43 @@ async def test_a_visitor_past_the_bound_gets_slow_down_and_the_resend_arrives_on
     assert [plain_text(m.parts) for m in in_conversation if m.direction is Direction.INBOUND] == [
         "hello?"
     ]
+
+
+async def test_a_poller_refused_does_not_move_its_cursor_and_stores_the_update_once(
+    env: Env,
+) -> None:
+    polled = await add_telegram_channel(env.live.app, env.fake, mode="polling")
+    # The poller writes its lease every round, so holding the store would stop it before
+    # it polls; here the bound is taken by ingests in flight without holding the writes.
+    for _ in range(BOUND):
+        env.core.admission.enter()
+
+    body = update(7)
+    env.fake.push_update(body)
+    await env.live.app[SERVICES].pollers.reconcile()
+    # Refused at least twice: the poller came back for the same update after waiting.
+    await until(lambda: env.core.admission.refused >= 2)
+    offsets = [c.params.get("offset") for c in env.fake.calls("getUpdates")]
+    assert all(o is None or o <= body["update_id"] for o in offsets), offsets
+    assert await env.stored(polled.id, external(body)) is None
+
+    for _ in range(BOUND):
+        env.core.admission.leave()
+
+    async def stored() -> Message | None:
+        return await env.stored(polled.id, external(body))
+
+    for _ in range(500):
+        if (found := await stored()) is not None:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the refused update was never stored")
+    messages = await env.messages(found.conversation_id)
+    assert [m.external_id for m in messages] == [external(body)]
+    # Only after it was stored did the cursor move past it.
+    await until(
+        lambda: any(
+            (c.params.get("offset") or 0) > body["update_id"] for c in env.fake.calls("getUpdates")
+        )
+    )
