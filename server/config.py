@@ -102,6 +102,10 @@ def load_settings(
         parse_networks(str(converted.get("trusted_proxies", "")))
     except ValueError as exc:
         raise ConfigError(f"INBOX_TRUSTED_PROXIES: {exc}") from exc
+    if converted.get("ingest_max_pending", 0) < 0:
+        raise ConfigError("INBOX_INGEST_MAX_PENDING must be 0 (no bound) or more")
+    if converted.get("ingest_retry_after_seconds", 1.0) <= 0:
+        raise ConfigError("INBOX_INGEST_RETRY_AFTER_SECONDS must be more than 0")
     return Settings(**converted)
 
 
