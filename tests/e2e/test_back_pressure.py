@@ -168,6 +168,10 @@ async def test_webhooks_past_the_bound_get_503_and_are_stored_once_when_resent(
         assert await env.stored(env.telegram.id, external(body)) is None
     assert env.core.admission.refused == len(updates) - BOUND
     assert not any(task.done() for task in admitted)
+    async with env.live.http.get(env.live.url("/metrics")) as resp:
+        scraped = await resp.text()
+    assert f"inbox_ingest_pending {float(BOUND)}" in scraped
+    assert f"inbox_ingest_refused_total {float(len(updates) - BOUND)}" in scraped
 
     env.gate.open()
     for task in admitted:
