@@ -19,6 +19,7 @@ from typing import TypeGuard
 from inbox.delivery import backoff_seconds
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channels import Channel
+from inbox.domain.errors import Overloaded
 from inbox.domain.ids import ChannelId, new_id
 from inbox.ports import ChannelAdapter, Lease, PollingAdapter, Tx
 from inbox.usecases.channels import list_channels
@@ -125,6 +126,15 @@ class PollerService:
                         "polling channel %s: %s; again in %.0fs", channel.id, exc.reason, delay
                     )
                     await asyncio.sleep(delay)
+                except Overloaded as exc:
+                    # Back-pressure: the cursor stays where it was, so the refused message
+                    # (and any after it) is read again; those stored before it dedupe.
+                    logger.warning(
+                        "polling channel %s: inbox overloaded; again in %.1fs",
+                        channel.id,
+                        exc.retry_after,
+                    )
+                    await asyncio.sleep(exc.retry_after)
                 except PermanentFailure as exc:
                     logger.error(
                         "polling channel %s stopped for a minute: %s", channel.id, exc.reason

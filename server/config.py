@@ -65,6 +65,12 @@ class Settings:
     #: ``GET /metrics`` from anywhere but loopback needs ``Authorization: Bearer`` this
     #: token; empty: loopback only (docs/metrics.md).
     metrics_token: str = ""
+    #: Back-pressure (docs/reliability.md): at most this many inbound messages in flight to
+    #: the durable write per process (waiting + being written; 256 = four full group-commit
+    #: batches of 64); past it a new one is refused at once (webhooks 503 + Retry-After, the
+    #: web chat ``slow_down``). 0: no bound. The refusal asks to retry after this long.
+    ingest_max_pending: int = 256
+    ingest_retry_after_seconds: float = 1.0
 
 
 def load_settings(
@@ -101,6 +107,10 @@ def load_settings(
         parse_networks(str(converted.get("trusted_proxies", "")))
     except ValueError as exc:
         raise ConfigError(f"INBOX_TRUSTED_PROXIES: {exc}") from exc
+    if converted.get("ingest_max_pending", 0) < 0:
+        raise ConfigError("INBOX_INGEST_MAX_PENDING must be 0 (no bound) or more")
+    if converted.get("ingest_retry_after_seconds", 1.0) <= 0:
+        raise ConfigError("INBOX_INGEST_RETRY_AFTER_SECONDS must be more than 0")
     return Settings(**converted)
 
 

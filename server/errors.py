@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.domain.errors import DomainError, TooManyAttempts
+from inbox.domain.errors import DomainError, Overloaded, TooManyAttempts
 
-__all__ = ["error_response", "json_errors"]
+__all__ = ["error_response", "json_errors", "overloaded_response"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,15 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def overloaded_response(exc: Overloaded) -> web.Response:
+    """503 with ``Retry-After`` (whole seconds): nothing was stored, send it again then
+    (docs/reliability.md). 503, not 429: every provider resends on it, and it says the
+    server, not the sender, is the problem."""
+    response = error_response(503, exc.code, exc.message)
+    response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     """Every error is JSON (CONTRACT.md); redirects and other non-errors pass through."""
@@ -47,6 +56,8 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         response = error_response(429, exc.code, exc.message)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    except Overloaded as exc:
+        return overloaded_response(exc)
     except DomainError as exc:
         return error_response(_HTTP_STATUS.get(exc.code, 400), exc.code, exc.message)
     except web.HTTPException as exc:

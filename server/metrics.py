@@ -25,7 +25,7 @@ from prometheus_client.exposition import choose_encoder
 
 from inbox.domain.events import MessageCreated, MessageUpdated
 from inbox.domain.messages import DeliveryStatus, Direction
-from inbox.usecases import Outcome
+from inbox.usecases import Admission, Outcome
 from server.errors import error_response
 from storage import SqlStore
 from storage.repositories.tx import SqlTx
@@ -99,6 +99,18 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        # Back-pressure (docs/reliability.md): read from the core's admission when scraped.
+        self.ingest_pending = Gauge(
+            "inbox_ingest_pending",
+            "Inbound messages of this process in flight to the durable write",
+            registry=r,
+        )
+        self.ingest_refused = Counter(
+            "inbox_ingest_refused",
+            "Inbound messages this process refused as overloaded (503 / slow_down)",
+            registry=r,
+        )
+        self._refused_seen = 0
         self.waiting = Gauge(
             "inbox_routing_waiting",
             "Conversations waiting in each routing queue",
@@ -148,6 +160,7 @@ class Metrics:
         store: SqlStore,
         operator_sockets: Callable[[], int],
         visitor_sockets: Callable[[], int],
+        admission: Admission | None = None,
     ) -> Handler:
         async def metrics(request: web.Request) -> web.StreamResponse:
             refused = self.allowed(request)
@@ -169,6 +182,10 @@ class Metrics:
                 self.waiting.labels(queue).set(count)
             self.sockets.labels("operator").set(operator_sockets())
             self.sockets.labels("visitor").set(visitor_sockets())
+            if admission is not None:
+                self.ingest_pending.set(admission.pending)
+                self.ingest_refused.inc(admission.refused - self._refused_seen)
+                self._refused_seen = admission.refused
             # The text format Prometheus asks for in Accept (OpenMetrics or 0.0.4).
             encode, content_type = choose_encoder(request.headers.get("Accept", ""))
             response = web.Response(body=encode(self.registry))

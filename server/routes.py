@@ -64,7 +64,10 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
         web.get(
             "/metrics",
             services.metrics.handler(
-                services.store, services.hub.connection_count, services.visitors.open_count
+                services.store,
+                services.hub.connection_count,
+                services.visitors.open_count,
+                services.core.admission,
             ),
         ),
         web.get("/healthz", healthz),

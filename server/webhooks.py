@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from inbox.domain.channel_io import MAX_WEBHOOK_BYTES, WebhookRejected, WebhookRequest
+from inbox.domain.errors import Overloaded
 from inbox.domain.ids import ChannelId
 from inbox.ports import ChannelAdapter
 from inbox.usecases import Core, receive_webhook
-from server.errors import error_response
+from server.errors import error_response, overloaded_response
 
 __all__ = ["WebhookEndpoint"]
 
@@ -31,7 +32,8 @@ class WebhookEndpoint:
 
     Answers 404 for a kind this server does not run, 405 for a method other than GET and
     POST, 413 for a body over ``MAX_WEBHOOK_BYTES`` (announced or read), the adapter's
-    status for a rejected request, else the adapter's own reply."""
+    status for a rejected request, 503 with ``Retry-After`` when the inbox is overloaded
+    (back-pressure), else the adapter's own reply."""
 
     def __init__(self, core: Core, adapters: Mapping[str, ChannelAdapter]) -> None:
         self._core = core
@@ -69,4 +71,10 @@ class WebhookEndpoint:
                 exc.code,
             )
             return error_response(exc.status, exc.code, exc.message)
+        except Overloaded as exc:
+            # Back-pressure: nothing of the refused message was stored and nothing was
+            # acknowledged, so the provider resends (docs/reliability.md); a message of
+            # the same batch stored before it is deduplicated on the resend.
+            logger.info("webhook for %s refused: overloaded", adapter.kind)
+            return overloaded_response(exc)
         return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)

@@ -30,7 +30,7 @@ from inbox.domain.event_registry import EventRegistry
 from inbox.domain.ids import ChannelId, ConversationId, MessageId, new_id
 from inbox.domain.messages import OutboundMessage
 from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, PasswordHasher
-from inbox.usecases import Core, get_channel
+from inbox.usecases import Admission, Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from payments.service import PaymentService
 from reports import FactRecorder, ReportService
@@ -164,7 +164,14 @@ async def open_wiring(
             else None
         )
         bus: EventBus = redis_bus if redis_bus is not None else InProcessEventBus()
-        plain = Core(store=store, bus=bus, clock=clock or SystemClock(), channels=CATALOG)
+        plain = Core(
+            store=store,
+            bus=bus,
+            clock=clock or SystemClock(),
+            channels=CATALOG,
+            # Back-pressure in front of the durable write (docs/reliability.md).
+            admission=Admission(settings.ingest_max_pending, settings.ingest_retry_after_seconds),
+        )
         # The bots take new conversations through the core's intake policy; the service
         # and the core share the store, bus, clock and catalog.
         bots = BotService(plain, store, queue_of, as_bots_tx)

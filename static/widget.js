@@ -97,6 +97,7 @@
   var st = {
     token: load(TOKEN_KEY),
     outbox: loadOutbox(),          // [{client_id, text, created_at, failed?, error?}]
+    csatFrame: null,               // the rating sent and not acknowledged yet (resent on slow_down)
     msgs: new Map(),               // id → customer message view
     lastSeq: 0,                    // highest seq seen in this page
     readSeq: parseInt(load(READ_KEY) || '0', 10) || 0,
@@ -321,7 +322,8 @@
     var rateBtn = el('button', { class: 'send', type: 'button', disabled: true, 'data-testid': 'widget-csat-send',
       onclick: function () {
         if (!chosen) return;
-        send({ type: 'csat', rating: chosen, comment: comment.value || '' });
+        st.csatFrame = { type: 'csat', rating: chosen, comment: comment.value || '' };
+        send(st.csatFrame);
       } }, t('widget.rate'));
     [1, 2, 3, 4, 5].forEach(function (n) {
       stars.appendChild(el('button', { type: 'button', 'aria-pressed': 'false', 'aria-label': t('widget.stars', { n: n }),
@@ -340,6 +342,7 @@
   }
 
   function csatDone() {
+    st.csatFrame = null;
     if (!csatNode) return;
     while (csatNode.lastChild) csatNode.removeChild(csatNode.lastChild);
     csatNode.appendChild(el('div', { 'data-testid': 'widget-csat-thanks' }, t('widget.thanks')));
@@ -589,6 +592,7 @@
       return;
     }
     if (f.code === 'hello_required') { hello(); return; }
+    if (f.code === 'slow_down') { slowDown(f); return; }
     if (!f.client_id) return;
     var entry = st.outbox.filter(function (e) { return e.client_id === f.client_id; })[0];
     if (!entry) return;
@@ -601,6 +605,21 @@
     entry.error = f.message || '';
     saveOutbox();
     render();
+  }
+
+  // Back-pressure (docs/webchat-protocol.md, "Errors"): the server did not store it and
+  // asks to wait. The message stays "sending…" (nothing alarming for the customer) and
+  // goes again with the same client_id after retry_after_ms; a duplicate is acked once.
+  function slowDown(f) {
+    var wait = Math.max(100, Math.min(60000, Number(f.retry_after_ms) || 1000));
+    if (!f.client_id) {
+      var frame = st.csatFrame;
+      if (frame) setTimeout(function () { if (st.csatFrame === frame) send(frame); }, wait);
+      return;
+    }
+    var entry = st.outbox.filter(function (e) { return e.client_id === f.client_id; })[0];
+    if (!entry) return;
+    setTimeout(function () { if (st.outbox.indexOf(entry) !== -1 && !entry.failed) sendEntry(entry); }, wait);
   }
 
   // ------------------------------------------------------------------ open / close

@@ -22,6 +22,7 @@ __all__ = [
     "error_frame",
     "http_error",
     "origin_refused",
+    "slow_down",
 ]
 
 
@@ -42,6 +43,14 @@ def error_frame(code: str, message: str, client_id: str | None = None) -> dict[s
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if client_id is not None:
         frame["client_id"] = client_id
+    return frame
+
+
+def slow_down(retry_after: float, client_id: str | None = None) -> dict[str, Any]:
+    """Back-pressure: the message was not stored; the widget resends the same
+    ``client_id`` after ``retry_after_ms`` (docs/webchat-protocol.md, "Errors")."""
+    frame = error_frame("slow_down", "busy; send it again shortly", client_id)
+    frame["retry_after_ms"] = max(1, round(retry_after * 1000))
     return frame
 
 

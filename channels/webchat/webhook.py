@@ -32,13 +32,14 @@ from channels.webchat.errors import (
     channel_not_found,
     error_frame,
     origin_refused,
+    slow_down,
 )
 from channels.webchat.options import WebchatOptions
 from channels.webchat.spec import KIND
 from channels.webchat.tokens import issue_visitor_token, verify_visitor_token
 from channels.webchat.visitors import VisitorRegistry
 from inbox.domain.channels import Channel
-from inbox.domain.errors import DomainError
+from inbox.domain.errors import DomainError, Overloaded
 from inbox.domain.events import Typing
 from inbox.domain.ids import ChannelId, ConversationId
 from inbox.usecases import Core, customer_history, get_channel, ingest_inbound
@@ -186,6 +187,9 @@ class WebchatSocket:
             # channel disabled since must refuse a new conversation. Ingest reads the row
             # only when the message opens a conversation or creates the visitor's identity.
             result = await ingest_inbound(self._core, inbound)
+        except Overloaded as exc:
+            visitor.send(slow_down(exc.retry_after, client_id))
+            return
         except DomainError as exc:
             visitor.send(error_frame(exc.code, exc.message, client_id))
             return
@@ -222,6 +226,9 @@ class WebchatSocket:
         )
         try:
             await ingest_inbound(self._core, inbound)
+        except Overloaded as exc:
+            visitor.send(slow_down(exc.retry_after))
+            return
         except DomainError as exc:
             visitor.send(error_frame(exc.code, exc.message))
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "Conflict",
     "DomainError",
@@ -9,6 +11,7 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "NotFound",
+    "Overloaded",
     "RepliesUnsupported",
     "TooLarge",
     "TooManyAttempts",
@@ -83,3 +86,20 @@ class Unavailable(DomainError):
     """Something outside the server (a provider) could not do it now; the message says why."""
 
     code = "unavailable"
+
+
+class Overloaded(DomainError):
+    """Too much inbound is waiting for the durable write: nothing was stored; send it again
+    in ``retry_after`` seconds (HTTP 503 with ``Retry-After``; the web chat's ``slow_down``
+    frame). See docs/reliability.md."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds for ``Retry-After`` (at least 1)."""
+        return max(1, math.ceil(self.retry_after))

@@ -1,5 +1,6 @@
 """Use cases: plain async ``verb_noun`` functions over the ports (STYLE.md #6)."""
 
+from inbox.usecases.admission import Admission
 from inbox.usecases.automatic import (
     AutomaticAuthor,
     send_automatic_reply,
@@ -68,6 +69,7 @@ from inbox.usecases.replies import (
 from inbox.usecases.webhooks import receive_webhook, record_status, store_batch
 
 __all__ = [
+    "Admission",
     "AutomaticAuthor",
     "ContactCard",
     "ContactIdentityView",

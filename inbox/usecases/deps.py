@@ -10,6 +10,7 @@ from inbox.domain.channel_spec import ChannelCatalog
 from inbox.domain.clock import Clock
 from inbox.domain.events import Event
 from inbox.ports import EventBus, IntakePolicy, QueueRestrictionSource, Store, Tx
+from inbox.usecases.admission import Admission
 from inbox.usecases.intake import RouteEverything
 
 __all__ = ["Core", "Outcome", "run"]
@@ -24,7 +25,8 @@ class Core:
     channel kinds' declarations (options, secrets, reply window, threading), collected by
     the root; empty for a core without channels. ``restrictions`` tells which queues hide
     their waiting conversations from whom (routing's, given by the root); ``None``: no
-    queue restricts visibility."""
+    queue restricts visibility. ``admission`` bounds the inbound messages in flight to the
+    durable write (back-pressure, docs/reliability.md); the default has no bound."""
 
     store: Store
     bus: EventBus
@@ -32,6 +34,7 @@ class Core:
     intake: IntakePolicy = field(default_factory=RouteEverything)
     channels: ChannelCatalog = field(default_factory=ChannelCatalog)
     restrictions: QueueRestrictionSource | None = None
+    admission: Admission = field(default_factory=Admission)
 
 
 @dataclass(frozen=True, slots=True)

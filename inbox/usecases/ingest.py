@@ -56,7 +56,8 @@ async def ingest_inbound(
     ``ConversationChanged`` event (``created`` / ``reopened``) carries that status. Raises
     :class:`NotFound` for an unknown or disabled channel and :class:`InvalidInput` for a
     message with no content or oversize text, or a ``channel`` that is not the message's;
-    nothing is stored then.
+    nothing is stored then. Raises :class:`Overloaded` at once, storing nothing, when
+    ``core.admission`` already has its bound of ingests in flight (docs/reliability.md).
 
     ``channel`` is the message's channel when the edge has loaded it already (a webhook
     authenticated against it): ingest then never reads the channel row. Without it the
@@ -79,7 +80,12 @@ async def ingest_inbound(
             _Intake(tx, inbound, core.intake, channel, core.channels), core.clock.now()
         )
 
-    return await run(core, work)
+    # Refused here, before the write is queued: an Overloaded message was never stored.
+    core.admission.enter()
+    try:
+        return await run(core, work)
+    finally:
+        core.admission.leave()
 
 
 class _Intake:
