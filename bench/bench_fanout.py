@@ -28,8 +28,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.http_clients import PASSWORD, Poster, pct, update
-from bench.http_support import ServerProcess, free_port, machine, prepare, print_result
+from bench.http_clients import Poster, pct, update
+from bench.http_support import PASSWORD, ServerProcess, free_port, machine, prepare, print_result
 from tests.fakes.telegram_api import TelegramApiFake
 
 #: One event's frames must all arrive within this, or the event counts as incomplete.
@@ -119,7 +119,9 @@ async def _events(
     }
 
 
-async def _server_run(tmp: Path, sockets: int, events: int, logins: int) -> tuple[dict, str]:
+async def _server_run(
+    tmp: Path, sockets: int, events: int, logins: int
+) -> tuple[dict[str, Any], str]:
     url = f"sqlite+aiosqlite:///{tmp / 'inbox.db'}"
     async with TelegramApiFake() as fake:
         prep = await prepare(url, tmp, fake)

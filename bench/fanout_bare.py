@@ -13,7 +13,7 @@ import sys
 
 from aiohttp import web
 
-_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets", set)
+_SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -36,9 +36,10 @@ async def _ws(request: web.Request) -> web.WebSocketResponse:
 
 async def _trigger(request: web.Request) -> web.Response:
     frame = await request.text()
-    for ws in list(request.app[_SOCKETS]):
+    sockets: set[web.WebSocketResponse] = request.app[_SOCKETS]
+    for ws in tuple(sockets):
         await ws.send_str(frame)
-    return web.Response(text=str(len(request.app[_SOCKETS])))
+    return web.Response(text=str(len(sockets)))
 
 
 def main() -> None:
