@@ -37,6 +37,10 @@ QUICK: Final[dict[str, list[str]]] = {
     "bench_routing_sim": ["--small"],
     "bench_search": ["--conversations", "2000", "--repeat", "3"],
     "bench_reports": ["--conversations", "2000", "--months", "1", "--repeat", "1"],
+    "bench_fanout": ["--quick"],
+    # Reads INBOX_TEST_POSTGRES_URL and INBOX_TEST_REDIS_URL (passed through); without
+    # both it prints a skipped line with ok true.
+    "bench_two_processes": ["--quick"],
 }  # fmt: skip
 #: A benchmark still running after this long is stopped and reported as such.
 TIMEOUT: Final = 90.0
