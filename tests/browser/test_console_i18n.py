@@ -136,7 +136,15 @@ async def test_a_20000_character_message_is_folded_and_the_shortcuts_work(
     await expect(item).to_have_count(1, timeout=TIMEOUT)
     # The list preview is one line with an ellipsis.
     preview = item.locator(".conv-item-preview")
-    box = await preview.bounding_box()
+    # The list may re-render the item while it is measured (a live update of the same
+    # conversation): wait until the preview is shown, then measure it.
+    await expect(preview).to_be_visible(timeout=TIMEOUT)
+    box = None
+    for _ in range(50):
+        box = await preview.bounding_box()
+        if box is not None:
+            break
+        await console.wait_for_timeout(50)
     assert box is not None
     assert box["height"] < 24, box
     await item.click()
