@@ -135,22 +135,35 @@ class Poster:
         }
         self.errors = 0
         self.timeouts = 0
+        #: Answers by status code (``Retry-After`` counted for the 429s and 503s).
+        self.statuses: dict[int, int] = {}
+        self.retry_after = 0
 
     async def post(self, body: bytes) -> bool:
+        status = await self.send(body)
+        return status is not None and 200 <= status < 300
+
+    async def send(self, body: bytes) -> int | None:
+        """POST ``body``; the status code, or ``None`` for no answer in time / a broken
+        connection."""
         try:
             timeout = aiohttp.ClientTimeout(total=ANSWER_TIMEOUT)
             async with self._http.post(
                 self._url, data=body, headers=self._headers, timeout=timeout
             ) as resp:
                 await resp.read()
+                self.statuses[resp.status] = self.statuses.get(resp.status, 0) + 1
                 if 200 <= resp.status < 300:
-                    return True
+                    return resp.status
+                if resp.status in (429, 503) and resp.headers.get("Retry-After"):
+                    self.retry_after += 1
                 self.errors += 1
+                return resp.status
         except TimeoutError:
             self.timeouts += 1
         except aiohttp.ClientError:
             self.errors += 1
-        return False
+        return None
 
 
 async def closed_loop(poster: Poster, bodies: list[bytes], clients: int) -> None:

@@ -71,6 +71,9 @@ class Settings:
     #: web chat ``slow_down``). 0: no bound. The refusal asks to retry after this long.
     ingest_max_pending: int = 256
     ingest_retry_after_seconds: float = 1.0
+    #: ... and none is admitted while the oldest in flight has waited longer than this
+    #: (milliseconds; 0: no wait bound), so the answer time stays near it at any rate.
+    ingest_max_wait_ms: int = 500
 
 
 def load_settings(
@@ -109,6 +112,8 @@ def load_settings(
         raise ConfigError(f"INBOX_TRUSTED_PROXIES: {exc}") from exc
     if converted.get("ingest_max_pending", 0) < 0:
         raise ConfigError("INBOX_INGEST_MAX_PENDING must be 0 (no bound) or more")
+    if converted.get("ingest_max_wait_ms", 0) < 0:
+        raise ConfigError("INBOX_INGEST_MAX_WAIT_MS must be 0 (no bound) or more")
     if converted.get("ingest_retry_after_seconds", 1.0) <= 0:
         raise ConfigError("INBOX_INGEST_RETRY_AFTER_SECONDS must be more than 0")
     return Settings(**converted)

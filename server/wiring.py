@@ -170,7 +170,11 @@ async def open_wiring(
             clock=clock or SystemClock(),
             channels=CATALOG,
             # Back-pressure in front of the durable write (docs/reliability.md).
-            admission=Admission(settings.ingest_max_pending, settings.ingest_retry_after_seconds),
+            admission=Admission(
+                settings.ingest_max_pending,
+                settings.ingest_retry_after_seconds,
+                max_wait=settings.ingest_max_wait_ms / 1000,
+            ),
         )
         # The bots take new conversations through the core's intake policy; the service
         # and the core share the store, bus, clock and catalog.

@@ -57,7 +57,8 @@ async def ingest_inbound(
     :class:`NotFound` for an unknown or disabled channel and :class:`InvalidInput` for a
     message with no content or oversize text, or a ``channel`` that is not the message's;
     nothing is stored then. Raises :class:`Overloaded` at once, storing nothing, when
-    ``core.admission`` already has its bound of ingests in flight (docs/reliability.md).
+    ``core.admission`` already has its bound of ingests in flight, or its oldest has waited
+    too long (docs/reliability.md).
 
     ``channel`` is the message's channel when the edge has loaded it already (a webhook
     authenticated against it): ingest then never reads the channel row. Without it the
@@ -81,11 +82,11 @@ async def ingest_inbound(
         )
 
     # Refused here, before the write is queued: an Overloaded message was never stored.
-    core.admission.enter()
+    ticket = core.admission.enter()
     try:
         return await run(core, work)
     finally:
-        core.admission.leave()
+        core.admission.leave(ticket)
 
 
 class _Intake:

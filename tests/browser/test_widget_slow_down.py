@@ -63,7 +63,7 @@ async def test_a_refused_message_is_resent_after_the_delay_and_stored_once(
     shop.on("websocket", watch)
     await shop.goto(base + "/demo")
     # The bound (1) is taken by an ingest in flight: the next message is refused.
-    core.admission.enter()
+    held = core.admission.enter()
     await shop.get_by_test_id("widget-launcher").click()
     await shop.get_by_test_id("widget-input").fill("is anyone there?")
     await shop.get_by_test_id("widget-send").click()
@@ -81,7 +81,7 @@ async def test_a_refused_message_is_resent_after_the_delay_and_stored_once(
     await expect(message).to_have_attribute("data-status", "sending")
     await expect(shop.locator(".retry")).to_have_count(0)
 
-    core.admission.leave()
+    core.admission.leave(held)
     # Resent by the widget itself (as many times as it is refused), then acknowledged.
     await expect(message).not_to_have_attribute("data-status", "sending", timeout=10_000)
     await expect(message).not_to_have_attribute("data-status", "failed")

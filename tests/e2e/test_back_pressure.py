@@ -227,8 +227,7 @@ async def test_a_poller_refused_does_not_move_its_cursor_and_stores_the_update_o
     polled = await add_telegram_channel(env.live.app, env.fake, mode="polling")
     # The poller writes its lease every round, so holding the store would stop it before
     # it polls; here the bound is taken by ingests in flight without holding the writes.
-    for _ in range(BOUND):
-        env.core.admission.enter()
+    held = [env.core.admission.enter() for _ in range(BOUND)]
 
     body = update(7)
     env.fake.push_update(body)
@@ -239,8 +238,8 @@ async def test_a_poller_refused_does_not_move_its_cursor_and_stores_the_update_o
     assert all(o is None or o <= body["update_id"] for o in offsets), offsets
     assert await env.stored(polled.id, external(body)) is None
 
-    for _ in range(BOUND):
-        env.core.admission.leave()
+    for ticket in held:
+        env.core.admission.leave(ticket)
 
     async def stored() -> Message | None:
         return await env.stored(polled.id, external(body))

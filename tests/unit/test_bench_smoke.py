@@ -46,11 +46,22 @@ def test_bench_http_tiny_prints_one_json_line_with_its_figures() -> None:
     assert throughput["timeouts"] == 0
     assert throughput["pushed"] == throughput["messages"] > 0
     assert latency["sent"] > 0
-    assert latency["frames_missing"] == 0
+    assert latency["accepted_frames_missing"] == 0
     assert latency["non_2xx"] == 0
     assert latency["no_answer_in_time"] == 0
     for key in ("answer_p50_ms", "answer_p99_ms", "frame_p50_ms", "frame_p99_ms"):
         assert isinstance(latency[key], float), key
+    # The overload phases ran at 2x and 5x the rate the throughput run sustained: every
+    # request was answered (2xx or a refusal), and what was acknowledged was pushed.
+    overload = sqlite["overload"]
+    assert set(overload) == {"2x", "5x"}
+    for phase in overload.values():
+        assert phase["sent"] > 0
+        assert phase["no_answer_in_time"] == 0
+        assert phase["accepted_frames_missing"] == 0
+        assert sum(phase["statuses"].values()) == phase["sent"]
+        assert set(phase["statuses"]) <= {"200", "503"}
+    assert line["goals"]["overload_5x_nothing_acknowledged_lost"] is True
 
 
 def test_run_all_reports_a_benchmark_without_its_own_json_line() -> None:
