@@ -20,6 +20,7 @@ from inbox.domain.events import Event, OutboxReady
 from inbox.domain.ids import new_id
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, OutboundMessage
 from inbox.ports import ChannelSender, OutboxItem, Tx
+from inbox.usecases.channels import cached_channel
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core, Outcome, run
 
@@ -112,10 +113,14 @@ class DeliveryWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         core = self._core
 
+        # The channel from the process's cache (one statement less per message sent): a
+        # channel disabled in this process fails its messages at once, one disabled by
+        # another process within the cache's ttl.
+        channel = await cached_channel(core, item.channel_id)
+
         async def load(tx: Tx) -> tuple[OutboundMessage, Channel] | None:
             message = await tx.messages.get(item.message_id)
             conversation = await tx.conversations.get(item.conversation_id)
-            channel = await tx.channels.get(item.channel_id)
             if message is None or conversation is None or channel is None:
                 return None
             references: tuple[str, ...] = ()

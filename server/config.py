@@ -74,6 +74,11 @@ class Settings:
     #: ... and none is admitted while the oldest in flight has waited longer than this
     #: (milliseconds; 0: no wait bound), so the answer time stays near it at any rate.
     ingest_max_wait_ms: int = 500
+    #: Channel rows read by webhooks, web chat sockets, the inbound API and deliveries are
+    #: kept in memory this long (seconds; 0: read every time). A change made in this
+    #: process is seen at once; one made by another process (the CLI, a second server)
+    #: within this long (inbox/usecases/channel_cache.py).
+    channel_cache_seconds: float = 2.0
 
 
 def load_settings(
@@ -114,6 +119,8 @@ def load_settings(
         raise ConfigError("INBOX_INGEST_MAX_PENDING must be 0 (no bound) or more")
     if converted.get("ingest_max_wait_ms", 0) < 0:
         raise ConfigError("INBOX_INGEST_MAX_WAIT_MS must be 0 (no bound) or more")
+    if converted.get("channel_cache_seconds", 0.0) < 0:
+        raise ConfigError("INBOX_CHANNEL_CACHE_SECONDS must be 0 (no cache) or more")
     if converted.get("ingest_retry_after_seconds", 1.0) <= 0:
         raise ConfigError("INBOX_INGEST_RETRY_AFTER_SECONDS must be more than 0")
     return Settings(**converted)

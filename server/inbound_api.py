@@ -20,7 +20,7 @@ from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ChannelId
 from inbox.domain.views import conversation_view
 from inbox.ports import Tx
-from inbox.usecases import Core, ingest_inbound
+from inbox.usecases import Core, cached_channel, ingest_inbound
 from inbox.usecases.contact_sync import parse_contact_data, upsert_contact
 from operator_ws.rest.common import Caller, authed, json_body
 from routing import RoutingTx, parse_settings
@@ -44,7 +44,7 @@ class RequestRoutes:
         body = await json_body(request)
         parsed = parse_request(body)
         data = parse_contact_data(parsed.contact)
-        channel = await self._core.store.read(lambda tx: _channel_for(tx, parsed))
+        channel = await _channel_for(self._core, parsed)
         external_id = f"request:{parsed.request_id}"
 
         async def earlier(tx: Tx) -> tuple[str, str, dict[str, object]] | None:
@@ -86,16 +86,21 @@ def _answer(
     )
 
 
-async def _channel_for(tx: Tx, request: ApiRequest) -> Channel:
+async def _channel_for(core: Core, request: ApiRequest) -> Channel:
     """The request's ``api`` channel (see the module); raises :class:`InvalidInput`
-    telling the integrator what to set up."""
+    telling the integrator what to set up. A named channel comes from the process's cache
+    (a request per form sent); the others from the list of channels."""
     if request.channel_id and request.queue:
         raise InvalidInput("give queue or channel_id, not both")
     if request.channel_id:
-        channel = await tx.channels.get(ChannelId(request.channel_id))
+        channel = await cached_channel(core, ChannelId(request.channel_id))
         if channel is None or channel.kind != API or not channel.enabled:
             raise InvalidInput(f"channel_id {request.channel_id!r} is no enabled api channel")
         return channel
+    return await core.store.read(lambda tx: _listed_channel(tx, request))
+
+
+async def _listed_channel(tx: Tx, request: ApiRequest) -> Channel:
     channels = [c for c in await tx.channels.list() if c.kind == API and c.enabled]
     if request.queue:
         if not isinstance(tx, SqlTx):  # pragma: no cover - the root always wires the SqlStore

@@ -30,7 +30,7 @@ from inbox.domain.event_registry import EventRegistry
 from inbox.domain.ids import ChannelId, ConversationId, MessageId, new_id
 from inbox.domain.messages import OutboundMessage
 from inbox.ports import AdapterDeps, ChannelAdapter, EventBus, MediaStore, PasswordHasher
-from inbox.usecases import Admission, Core, get_channel
+from inbox.usecases import Admission, ChannelCache, Core, get_channel
 from operator_ws import Argon2PasswordHasher
 from payments.service import PaymentService
 from reports import FactRecorder, ReportService
@@ -175,6 +175,9 @@ async def open_wiring(
                 settings.ingest_retry_after_seconds,
                 max_wait=settings.ingest_max_wait_ms / 1000,
             ),
+            # Channel rows kept for a moment on the hot paths; the copies of this core
+            # below share it, so a change through any of them drops its entry.
+            channel_cache=ChannelCache(settings.channel_cache_seconds),
         )
         # The bots take new conversations through the core's intake policy; the service
         # and the core share the store, bus, clock and catalog.

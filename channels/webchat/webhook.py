@@ -42,7 +42,7 @@ from inbox.domain.channels import Channel
 from inbox.domain.errors import DomainError, Overloaded
 from inbox.domain.events import Typing
 from inbox.domain.ids import ChannelId, ConversationId
-from inbox.usecases import Core, customer_history, get_channel, ingest_inbound
+from inbox.usecases import Core, cached_channel, customer_history, ingest_inbound
 from inbox.usecases.queries import peek_conversation
 
 __all__ = ["WebchatSocket"]
@@ -93,7 +93,8 @@ class WebchatSocket:
         self._registry = registry
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        channel = await get_channel(self._core, ChannelId(request.match_info["channel_id"]))
+        # From the process's cache: a widget reconnecting is as common as a message.
+        channel = await cached_channel(self._core, ChannelId(request.match_info["channel_id"]))
         if channel is None or channel.kind != KIND or not channel.enabled:
             return channel_not_found()
         options = WebchatOptions.parse(channel.options)

@@ -14,7 +14,14 @@ from inbox.usecases.canned import (
     render_canned_reply,
     update_canned_reply,
 )
-from inbox.usecases.channels import add_channel, get_channel, list_channels, set_channel_enabled
+from inbox.usecases.channel_cache import ChannelCache
+from inbox.usecases.channels import (
+    add_channel,
+    cached_channel,
+    get_channel,
+    list_channels,
+    set_channel_enabled,
+)
 from inbox.usecases.close_reasons import list_close_reasons, set_close_reasons
 from inbox.usecases.contacts import (
     ContactCard,
@@ -71,6 +78,7 @@ from inbox.usecases.webhooks import receive_webhook, record_status, store_batch
 __all__ = [
     "Admission",
     "AutomaticAuthor",
+    "ChannelCache",
     "ContactCard",
     "ContactIdentityView",
     "Core",
@@ -86,6 +94,7 @@ __all__ = [
     "add_operator",
     "assign_conversation",
     "authenticate",
+    "cached_channel",
     "claim_conversation",
     "contact_card",
     "contact_duplicates",

@@ -1,9 +1,14 @@
-"""Channel management: add, list, enable/disable."""
+"""Channel management: add, list, enable/disable; and the cached read of the hot paths.
+
+Every change here drops the channel from ``core.channel_cache`` after its commit (also
+when the transaction raised: whether it committed is not known then), so this process
+never answers from a row it changed itself (inbox/usecases/channel_cache.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.errors import InvalidInput, NotFound
@@ -14,12 +19,15 @@ from inbox.usecases.deps import Core, Outcome, run
 __all__ = [
     "ChannelSetup",
     "add_channel",
+    "cached_channel",
     "get_channel",
     "list_channels",
     "set_channel_enabled",
 ]
 
 ChannelSetup = Callable[[Channel], Awaitable[Mapping[str, str]]]
+
+T = TypeVar("T")
 
 
 async def add_channel(
@@ -61,7 +69,7 @@ async def add_channel(
         await tx.channels.add(channel)
         return Outcome(channel)
 
-    await run(core, work)
+    await _change(core, channel.id, work)
     if setup is None:
         return channel
     try:
@@ -72,7 +80,7 @@ async def add_channel(
             await tx.channels.delete(channel.id)
             return Outcome(None)
 
-        await run(core, remove)
+        await _change(core, channel.id, remove)
         raise
     configured = dataclasses.replace(channel, options={**stored, **extra})
 
@@ -80,7 +88,9 @@ async def add_channel(
         await tx.channels.update(configured)
         return Outcome(configured)
 
-    return await run(core, save)
+    # A webhook the provider sent during the setup may have cached the channel without
+    # the options the setup returned (its webhook secret): dropped here.
+    return await _change(core, channel.id, save)
 
 
 async def list_channels(core: Core) -> list[Channel]:
@@ -91,10 +101,20 @@ async def list_channels(core: Core) -> list[Channel]:
 
 
 async def get_channel(core: Core, channel_id: ChannelId) -> Channel | None:
+    """The row as stored now (the console, the CLI, rare reads); the hot paths use
+    :func:`cached_channel`."""
+
     async def work(tx: Tx) -> Channel | None:
         return await tx.channels.get(channel_id)
 
     return await core.store.read(work)
+
+
+async def cached_channel(core: Core, channel_id: ChannelId) -> Channel | None:
+    """The channel for one message or connection, from ``core.channel_cache``: at most
+    ``ttl`` seconds old for a change made by another process, current for one made in
+    this one; ``None`` (no such channel) is always read from the database."""
+    return await core.channel_cache.get(channel_id, lambda: get_channel(core, channel_id))
 
 
 async def set_channel_enabled(core: Core, channel_id: ChannelId, enabled: bool) -> Channel:
@@ -106,4 +126,14 @@ async def set_channel_enabled(core: Core, channel_id: ChannelId, enabled: bool) 
         await tx.channels.update(changed)
         return Outcome(changed)
 
-    return await run(core, work)
+    return await _change(core, channel_id, work)
+
+
+async def _change(
+    core: Core, channel_id: ChannelId, work: Callable[[Tx], Awaitable[Outcome[T]]]
+) -> T:
+    """``run`` a change of one channel, then drop it from this process's cache."""
+    try:
+        return await run(core, work)
+    finally:
+        core.channel_cache.forget(channel_id)

@@ -11,6 +11,7 @@ from inbox.domain.clock import Clock
 from inbox.domain.events import Event
 from inbox.ports import EventBus, IntakePolicy, QueueRestrictionSource, Store, Tx
 from inbox.usecases.admission import Admission
+from inbox.usecases.channel_cache import ChannelCache
 from inbox.usecases.intake import RouteEverything
 
 __all__ = ["Core", "Outcome", "run"]
@@ -26,7 +27,10 @@ class Core:
     the root; empty for a core without channels. ``restrictions`` tells which queues hide
     their waiting conversations from whom (routing's, given by the root); ``None``: no
     queue restricts visibility. ``admission`` bounds the inbound messages in flight to the
-    durable write (back-pressure, docs/reliability.md); the default has no bound."""
+    durable write (back-pressure, docs/reliability.md); the default has no bound.
+    ``channel_cache`` keeps channel rows read on the hot paths for a short while
+    (:func:`~inbox.usecases.channels.cached_channel`); one per process, shared by every
+    copy of the core, so that this process's channel changes drop its entries at once."""
 
     store: Store
     bus: EventBus
@@ -35,6 +39,7 @@ class Core:
     channels: ChannelCatalog = field(default_factory=ChannelCatalog)
     restrictions: QueueRestrictionSource | None = None
     admission: Admission = field(default_factory=Admission)
+    channel_cache: ChannelCache = field(default_factory=ChannelCache)
 
 
 @dataclass(frozen=True, slots=True)

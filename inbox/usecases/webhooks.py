@@ -9,6 +9,7 @@ from inbox.domain.errors import Forbidden, NotFound
 from inbox.domain.ids import ChannelId
 from inbox.domain.messages import Direction, Message
 from inbox.ports import ChannelAdapter, Tx
+from inbox.usecases.channels import cached_channel
 from inbox.usecases.delivery import record_delivery
 from inbox.usecases.deps import Core
 from inbox.usecases.ingest import ingest_inbound
@@ -22,12 +23,12 @@ async def receive_webhook(
     """Raises :class:`NotFound` (no such channel of this kind), :class:`Forbidden` (the
     channel is disabled: the provider should stop, and nothing is stored),
     ``WebhookRejected`` from the adapter, or whatever storing raised — in every one of
-    those cases nothing was acknowledged, so the provider will deliver again."""
+    those cases nothing was acknowledged, so the provider will deliver again.
 
-    async def load(tx: Tx) -> Channel | None:
-        return await tx.channels.get(channel_id)
-
-    channel = await core.store.read(load)
+    The channel comes from the process's cache (:func:`cached_channel`): a channel
+    disabled in this process is refused at once, one disabled by another process within
+    ``core.channel_cache.ttl`` seconds."""
+    channel = await cached_channel(core, channel_id)
     if channel is None or str(channel.kind) != adapter.kind:
         raise NotFound("no such channel")
     if not channel.enabled:
