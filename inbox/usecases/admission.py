@@ -82,14 +82,20 @@ class Admission:
             self._done.discard(heapq.heappop(heap)[1])
         return self._clock() - heap[0][0] if heap else 0.0
 
-    def enter(self) -> int:
-        """Admit one ingest and return its ticket for :meth:`leave`, or raise
-        :class:`Overloaded` (nothing counted then)."""
+    def check(self) -> None:
+        """Raise :class:`Overloaded` when a new ingest would be refused now, admitting
+        nothing: the door check of an edge that would otherwise parse a request only to
+        have its messages refused (``receive_webhook``)."""
         if (self.max_pending and self._pending >= self.max_pending) or (
             self.max_wait and self._pending and self.oldest_wait() > self.max_wait
         ):
             self._refused += 1
             raise Overloaded("the server is busy; send it again later", self.retry_after)
+
+    def enter(self) -> int:
+        """Admit one ingest and return its ticket for :meth:`leave`, or raise
+        :class:`Overloaded` (nothing counted then)."""
+        self.check()
         self._pending += 1
         ticket = next(self._tickets)
         if self.max_wait:

@@ -27,12 +27,18 @@ async def receive_webhook(
 
     The channel comes from the process's cache (:func:`cached_channel`): a channel
     disabled in this process is refused at once, one disabled by another process within
-    ``core.channel_cache.ttl`` seconds."""
+    ``core.channel_cache.ttl`` seconds. A POST is refused with :class:`Overloaded`
+    before it is parsed while ``core.admission`` refuses new ingests (docs/reliability.md);
+    the provider delivers it again."""
     channel = await cached_channel(core, channel_id)
     if channel is None or str(channel.kind) != adapter.kind:
         raise NotFound("no such channel")
     if not channel.enabled:
         raise Forbidden("this channel is disabled")
+    if request.method.upper() == "POST":
+        # Refused at the door while the admission gate refuses: parsing a provider's
+        # payload costs more than the refusal, and under overload most calls get one.
+        core.admission.check()
     batch = await adapter.handle_webhook(channel, request)
     await store_batch(core, channel, batch)
     return batch.reply

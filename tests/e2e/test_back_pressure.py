@@ -187,6 +187,54 @@ async def test_webhooks_past_the_bound_get_503_and_are_stored_once_when_resent(
     assert env.core.admission.pending == 0
 
 
+async def test_past_the_wait_bound_a_webhook_is_refused_at_the_door_and_stored_once_resent(
+    env: Env,
+) -> None:
+    # Only the wait bound: any number may be in flight, none admitted while the oldest
+    # has waited longer than a millisecond.
+    gate = env.core.admission
+    gate.max_pending, gate.max_wait = 0, 0.001
+    first, late = update(0), update(1)
+    env.gate.close()
+    admitted = asyncio.create_task(env.deliver(first))
+    await until(lambda: gate.pending == 1 and gate.oldest_wait() > 0.001)
+
+    status, answer, retry_after = await env.deliver(late)
+    assert (status, answer["error"]["code"]) == (503, "overloaded")
+    assert retry_after is not None
+    # Refused before the payload is parsed: a body that is not even JSON gets the same
+    # 503, not the 400 it gets once the gate admits again.
+    headers = {
+        "Content-Type": "application/json",
+        "X-Telegram-Bot-Api-Secret-Token": env.telegram.options["webhook_secret"],
+    }
+    url = env.live.url(f"/webhooks/telegram/{env.telegram.id}")
+    async with env.live.http.post(url, data=b"{not json", headers=headers) as resp:
+        assert resp.status == 503
+    # The door comes before the adapter's secret check too: a caller without the secret
+    # learns that the server is busy and nothing else, and nothing is stored.
+    wrong = {**headers, "X-Telegram-Bot-Api-Secret-Token": "wrong"}
+    async with env.live.http.post(url, data=b"{}", headers=wrong) as resp:
+        assert resp.status == 503
+    assert await env.stored(env.telegram.id, external(late)) is None
+
+    env.gate.open()
+    assert (await admitted)[:2] == (200, {"ok": True})
+    await until(lambda: gate.pending == 0)
+    async with env.live.http.post(url, data=b"{not json", headers=headers) as resp:
+        assert resp.status == 400
+    async with env.live.http.post(url, data=b"{}", headers=wrong) as resp:
+        assert resp.status == 403
+    assert (await env.deliver(late))[:2] == (200, {"ok": True})
+    assert (await env.deliver(late))[:2] == (200, {"ok": True})  # a resend: deduplicated
+    stored = await env.stored(env.telegram.id, external(late))
+    assert stored is not None
+    messages = await env.messages(stored.conversation_id)
+    assert sorted(m.external_id or "" for m in messages) == sorted(
+        external(u) for u in (first, late)
+    )
+
+
 async def test_a_visitor_past_the_bound_gets_slow_down_and_the_resend_arrives_once(
     env: Env,
 ) -> None:
