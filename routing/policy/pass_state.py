@@ -76,6 +76,7 @@ class PassState:
             else 0
         )
         self._pools: dict[int, list[OperatorId]] = {}
+        self._rooms: dict[tuple[int, float], list[OperatorState]] = {}
         self._step_notes: dict[int, dict[OperatorId, CandidateNote]] = {}
         self._descriptions: dict[int, str] = {}
         # Notes already built, reused while the member's state is the same object.
@@ -113,15 +114,23 @@ class PassState:
                 states[st.id] = st
             self.states = states
             self._pending = []
-        pool = self._pool(active, task)
+            self._rooms.clear()
+        # Who in the step's pool has room for this weight is the same for every task
+        # until a decision changes a load: kept, so a queue where nobody has room costs
+        # one scan of its members, not one per waiting task.
+        key = None if isinstance(active.step.target, LastOperator) else (active.index, weight)
+        room = self._rooms.get(key) if key is not None else None
+        if room is None:
+            room = [
+                st
+                for st in map(self.states.__getitem__, self._pool(active, task))
+                if not st.load + weight > st.capacity + CAPACITY_EPSILON  # has_room_for
+            ]
+            if key is not None:
+                self._rooms[key] = room
         refused = task.declined_by | task.offered_to
         if refused:
-            pool = [m for m in pool if m not in refused]
-        room = [
-            st
-            for st in map(self.states.__getitem__, pool)
-            if not st.load + weight > st.capacity + CAPACITY_EPSILON  # has_room_for
-        ]
+            room = [st for st in room if st.id not in refused]
         if self.round_robin:
             position, cursor, n = self.position, self.cursor, len(self.position)
             return [(((position[st.id] - cursor - 1) % n + 1, st.id), st) for st in room]
