@@ -56,6 +56,9 @@ class RoutingSettings:
     #: An ``online`` operator with no console heartbeat for this long turns ``away``
     #: (every process's consoles heartbeat into the database); ``None`` turns it off.
     presence_stale_seconds: float | None = 150.0
+    #: A pass starts from the picture the last one kept (``routing.kept``) for at most
+    #: this long before reading everything again; ``None``: every pass reads everything.
+    full_read_seconds: float | None = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from datetime import datetime
 from inbox.domain.ids import ConversationId
 from inbox.usecases import Outcome
 from routing.context import Pass, RoutingContext, SupervisorAlert
+from routing.kept import KeptState, StateKeeper
 from routing.moves import assign_task
 from routing.offers import expire_offers, make_offers, withdraw_offers
 from routing.policy import (
@@ -45,8 +46,11 @@ from routing.reconcile import reconcile
 from routing.records import QueueId, RoutingTask, TaskStatus
 from routing.sla import run_timers, track_replies
 from routing.snapshot import (
+    kept_state,
+    nothing_to_do,
     operator_states,
     queue_config,
+    resume_snapshot,
     save_queue_state,
     take_snapshot,
     task_state,
@@ -63,14 +67,35 @@ logger = logging.getLogger(__name__)
 PassResult = tuple[datetime | None, list[SupervisorAlert]]
 
 
-async def run_pass(ctx: RoutingContext, touched: Set[ConversationId]) -> PassResult:
+async def run_pass(
+    ctx: RoutingContext, touched: Set[ConversationId], keeper: StateKeeper | None = None
+) -> PassResult:
     """Run one pass (``touched``: conversations with new messages since the last one) and
-    publish its events after the commit. Raises what the transaction raises."""
+    publish its events after the commit. Raises what the transaction raises.
+
+    With a ``keeper`` the pass starts from the picture the last one left when it may
+    (:mod:`routing.kept`: nobody else wrote routing rows since, and it is not too old),
+    reading only what the keeper's marks name, and leaves its own picture there."""
     alerts: list[SupervisorAlert] = []
+    marks = keeper.take_marks() if keeper is not None else None
+    ended: list[tuple[Pass, int, float, bool]] = []
+    idle: list[tuple[KeptState, int]] = []
 
     async def work(tx: RoutingTx) -> Outcome[datetime | None]:
-        await tx.routing.lock()
-        p = await take_snapshot(ctx, tx)
+        ended.clear()
+        idle.clear()
+        version = await tx.routing.lock()
+        kept = keeper.usable(version) if keeper is not None else None
+        if kept is not None and not marks and not touched and nothing_to_do(ctx, kept):
+            idle.append((kept, version))
+            return Outcome(kept.wake, [])
+        if kept is not None and marks is not None:
+            p = await resume_snapshot(ctx, tx, kept, marks)
+            read_at, whole = kept.read_at, False
+        else:
+            read_at, whole = (keeper.now() if keeper is not None else 0.0), True
+            p = await take_snapshot(ctx, tx)
+        ended[:] = [(p, version, read_at, whole)]
         await reconcile(tx, p)
         await track_replies(tx, p, touched)
         await expire_offers(tx, p)
@@ -82,7 +107,23 @@ async def run_pass(ctx: RoutingContext, touched: Set[ConversationId]) -> PassRes
         alerts[:] = p.alerts
         return Outcome(p.wake, p.events)
 
-    wake = await ctx.run(work)
+    try:
+        wake = await ctx.run(work)
+    except BaseException:
+        if keeper is not None and marks is not None:
+            keeper.put_back(marks)
+        raise
+    if keeper is not None and idle:
+        kept, version = idle[0]
+        keeper.idle_passes += 1
+        keeper.keep(dataclasses.replace(kept, version=version))
+    if keeper is not None and ended:
+        p, version, read_at, whole = ended[0]
+        if whole:
+            keeper.full_reads += 1
+        else:
+            keeper.kept_passes += 1
+        keeper.keep(kept_state(p, version, read_at))
     return wake, alerts
 
 

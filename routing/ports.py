@@ -48,9 +48,12 @@ class RoutingRepo(Protocol):
     routing decisions are serialised across server processes.
     """
 
-    async def lock(self) -> None:
+    async def lock(self) -> int:
         """Take the routing lock until the transaction ends (PostgreSQL: a row lock on
-        one row; SQLite serialises writers anyway). Call before reading what you decide on."""
+        one row; SQLite serialises writers anyway). Call before reading what you decide on.
+
+        Returns the routing version this transaction writes: one more than the last
+        committed routing transaction's, whichever process ran it."""
 
     async def list_queues(self) -> builtins.list[QueueRecord]:
         """All queues, by name."""
@@ -109,8 +112,11 @@ class RoutingRepo(Protocol):
     ) -> builtins.list[DecisionRecord]:
         """The conversation's decisions, oldest first (the newest ``limit``)."""
 
-    async def list_routable(self) -> builtins.list[Conversation]:
-        """Conversations that routing looks after: ``queued`` and ``assigned`` ones."""
+    async def list_routable(
+        self, ids: Sequence[ConversationId] | None = None
+    ) -> builtins.list[Conversation]:
+        """Conversations that routing looks after: ``queued`` and ``assigned`` ones (of
+        these ids only, when given)."""
 
     async def count_contact_conversations(self, contact_id: ContactId) -> int:
         """How many conversations the contact has had (a returning customer has > 1)."""

@@ -11,10 +11,10 @@ answer go back to the queue (not counted as a refusal).
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from inbox.domain.events import OperatorPresenceChanged
-from inbox.domain.operators import Presence
+from inbox.domain.operators import Operator, Presence
 from routing.context import Pass, RoutingContext
 from routing.moves import requeue_task
 from routing.ports import RoutingTx
@@ -31,16 +31,21 @@ async def run_presence(ctx: RoutingContext, tx: RoutingTx, p: Pass) -> None:
         for op in list(p.operators.values()):
             if op.presence is not Presence.ONLINE:
                 continue
-            seen = max(
-                (t for t in (op.last_seen_at, op.presence_changed_at) if t is not None),
-                default=op.created_at,
-            )
-            deadline = seen + timedelta(seconds=stale)
+            deadline = _stale_after(op, stale)
             if deadline > p.now:
                 p.wake_at(deadline)
                 continue
             locked = await tx.operators.get_for_update(op.id)
             if locked is None or locked.presence is not Presence.ONLINE:
+                if locked is not None:
+                    p.operators[op.id] = locked
+                continue
+            # The pass may start from a picture kept since an earlier pass (routing.kept),
+            # and heartbeats publish no event: the row decides.
+            fresh = _stale_after(locked, stale)
+            if fresh > p.now:
+                p.operators[op.id] = locked
+                p.wake_at(fresh)
                 continue
             away = dataclasses.replace(locked, presence=Presence.AWAY, presence_changed_at=p.now)
             await tx.operators.update(away)
@@ -65,3 +70,12 @@ async def run_presence(ctx: RoutingContext, tx: RoutingTx, p: Pass) -> None:
             "reason": "the operator is not online and the customer is waiting for an answer",
         }
         await requeue_task(ctx, tx, p, task, "requeue", why, refuse=False)
+
+
+def _stale_after(op: Operator, stale: float) -> datetime:
+    """When an online operator with no newer heartbeat turns away."""
+    seen = max(
+        (t for t in (op.last_seen_at, op.presence_changed_at) if t is not None),
+        default=op.created_at,
+    )
+    return seen + timedelta(seconds=stale)

@@ -43,6 +43,7 @@ from routing import admin, commands
 from routing.context import AlertNotifier, RoutingContext, RoutingSettings
 from routing.dashboard import dashboard, zone_named
 from routing.explain import explain
+from routing.kept import StateKeeper
 from routing.offers import list_offers_for
 from routing.passes import run_pass
 from routing.policy import DEFAULT_WEIGHTS, ChannelWeights
@@ -90,16 +91,23 @@ class RoutingService:
         self._wake: datetime | None = None
         self._last_pass_seconds = 0.0
         self._last_pass_end = 0.0
+        self._keeper = StateKeeper(self._ctx.settings.full_read_seconds)
 
     # ------------------------------------------------------------------ Router port
 
     async def on_event(self, event: Event) -> None:
+        # Every event that names a conversation or an operator marks it for the kept
+        # picture (routing.kept); only those that can change a decision wake the loop.
         match event:
-            case ConversationChanged(reason=reason) if reason not in ("read", "updated"):
-                self._kick.set()
-            case OperatorPresenceChanged():
+            case ConversationChanged(conversation=conversation, reason=reason):
+                self._keeper.mark_conversation(conversation.id)
+                if reason not in ("read", "updated"):
+                    self._kick.set()
+            case OperatorPresenceChanged(operator_id=operator_id):
+                self._keeper.mark_operator(operator_id)
                 self._kick.set()
             case MessageCreated(message=message, conversation=conversation):
+                self._keeper.mark_conversation(conversation.id)
                 if conversation.status.is_open and message.direction is not Direction.INTERNAL:
                     self._touched.add(conversation.id)
                     self._kick.set()
@@ -121,6 +129,16 @@ class RoutingService:
     def kick(self) -> None:
         """Run a pass soon."""
         self._kick.set()
+
+    def forget(self) -> None:
+        """Read everything again in the next pass (a change that published no event:
+        business hours, a script writing rows)."""
+        self._keeper.drop()
+
+    @property
+    def keeper(self) -> StateKeeper:
+        """The kept picture and its counters (benchmarks and tests read them)."""
+        return self._keeper
 
     @property
     def next_wake(self) -> datetime | None:
@@ -161,7 +179,7 @@ class RoutingService:
         commit."""
         touched, self._touched = self._touched, set()
         try:
-            self._wake, alerts = await run_pass(self._ctx, touched)
+            self._wake, alerts = await run_pass(self._ctx, touched, self._keeper)
         except BaseException:
             self._touched |= touched
             raise

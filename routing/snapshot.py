@@ -2,8 +2,10 @@
 and the queue state it saves at the end.
 
 :func:`take_snapshot` reads queues, operators, routable conversations, tasks and offers
-into a :class:`~routing.context.Pass`; :func:`queue_config`, :func:`operator_states` and
-:func:`task_state` turn that snapshot into the inputs of the pure policy
+into a :class:`~routing.context.Pass`; :func:`resume_snapshot` builds the same from the
+picture the last pass kept (:mod:`routing.kept`) and what changed since;
+:func:`queue_config`, :func:`operator_states` and :func:`task_state` turn that snapshot
+into the inputs of the pure policy
 (:func:`routing.policy.decide`). All of them read only what the pass carries, so a later
 step of the same pass sees every earlier decision.
 """
@@ -21,6 +23,7 @@ from inbox.domain.errors import InvalidInput
 from inbox.domain.ids import ConversationId, OperatorId, new_id
 from inbox.domain.operators import Presence
 from routing.context import Pass, RoutingContext
+from routing.kept import KeptState, Marks
 from routing.policy import OperatorState, QueueConfig, TaskState
 from routing.ports import RoutingTx
 from routing.queues import QueueSettings, parse_settings
@@ -28,9 +31,12 @@ from routing.records import OfferRecord, QueueId, QueueRecord, RoutingTask, Task
 
 __all__ = [
     "DEFAULT_QUEUE_NAME",
+    "kept_state",
+    "nothing_to_do",
     "operator_states",
     "queue_config",
     "queue_for",
+    "resume_snapshot",
     "save_queue_state",
     "take_snapshot",
     "task_state",
@@ -74,13 +80,6 @@ async def take_snapshot(ctx: RoutingContext, tx: RoutingTx, *, write: bool = Tru
     offers: dict[ConversationId, list[OfferRecord]] = defaultdict(list)
     for offer in await tx.routing.list_offers():
         offers[offer.conversation_id].append(offer)
-    loads: dict[OperatorId, float] = defaultdict(float)
-    for c in convs.values():
-        if c.status is ConversationStatus.ASSIGNED and c.assignee_id is not None:
-            loads[c.assignee_id] += ctx.weight(c.channel_kind)
-    for offer_list in offers.values():
-        for offer in offer_list:
-            loads[offer.operator_id] += offer.weight
     return Pass(
         now,
         queues,
@@ -90,10 +89,94 @@ async def take_snapshot(ctx: RoutingContext, tx: RoutingTx, *, write: bool = Tru
         tasks,
         offers,
         operators,
-        loads,
+        _loads(ctx, convs, offers),
         hours=ctx.hours,
         unpaid=ctx.unpaid,
     )
+
+
+async def resume_snapshot(
+    ctx: RoutingContext, tx: RoutingTx, kept: KeptState, marks: Marks
+) -> Pass:
+    """The kept picture (:mod:`routing.kept`) with the marked conversations and operators
+    read again: what :func:`take_snapshot` would read, for the cost of the changes."""
+    convs = dict(kept.convs)
+    if marks.conversations:
+        ids = sorted(marks.conversations)
+        fresh = {c.id: c for c in await tx.routing.list_routable(ids)}
+        for cid in ids:
+            conv = fresh.get(cid)
+            if conv is None:
+                convs.pop(cid, None)  # resolved, or handed to the bot
+            else:
+                convs[cid] = conv
+    operators = dict(kept.operators)
+    for oid in sorted(marks.operators):
+        op = await tx.operators.get(oid)
+        if op is None:
+            operators.pop(oid, None)
+        else:
+            operators[oid] = op
+    offers = kept.copy_offers()
+    return Pass(
+        ctx.now(),
+        dict(kept.queues),
+        dict(kept.records),
+        kept.default,
+        convs,
+        dict(kept.tasks),
+        offers,
+        operators,
+        _loads(ctx, convs, offers),
+        hours=ctx.hours,
+        unpaid=ctx.unpaid,
+    )
+
+
+def kept_state(p: Pass, version: int, read_at: float) -> KeptState:
+    """What a committed unit of work leaves for the next pass to start from."""
+    return KeptState(
+        version=version,
+        read_at=read_at,
+        queues=dict(p.queues),
+        records=dict(p.records),
+        default=p.default,
+        convs=dict(p.convs),
+        tasks=dict(p.tasks),
+        offers={cid: list(o) for cid, o in p.offers.items() if o},
+        operators=dict(p.operators),
+        wake=p.wake,
+        open_queues=frozenset(q for q in p.queues if p.is_open(q)),
+    )
+
+
+def nothing_to_do(ctx: RoutingContext, kept: KeptState) -> bool:
+    """Whether a pass with no marks and no new replies may end at once: no deadline of
+    the kept picture has come and the same queues are open (routing.kept)."""
+    now = ctx.now()
+    if kept.wake is not None and kept.wake <= now:
+        return False
+    hours = ctx.hours
+    if hours is None:
+        return True
+    return frozenset(q for q in kept.queues if hours.is_open(q, now)) == kept.open_queues
+
+
+def _loads(
+    ctx: RoutingContext,
+    convs: Mapping[ConversationId, Conversation],
+    offers: Mapping[ConversationId, list[OfferRecord]],
+) -> defaultdict[OperatorId, float]:
+    """Each operator's load: the weights of their assigned conversations and of the
+    offers that reserve their capacity."""
+    loads: defaultdict[OperatorId, float] = defaultdict(float)
+    for c in convs.values():
+        if c.status is ConversationStatus.ASSIGNED and c.assignee_id is not None:
+            loads[c.assignee_id] += ctx.weight(c.channel_kind)
+    for offer_list in offers.values():
+        for offer in offer_list:
+            loads[offer.operator_id] += offer.weight
+    return loads
 
 
 async def save_queue_state(tx: RoutingTx, p: Pass) -> None:

@@ -39,6 +39,10 @@ class Settings:
     presence_stale_seconds: float = 150.0
     #: The router's sweep: a pass at least this often, besides events and deadlines.
     routing_sweep_seconds: float = 5.0
+    #: The router keeps its state between passes and reads what events name; it reads
+    #: everything again at least this often (0: every pass reads everything;
+    #: docs/routing.md, "Kept state").
+    routing_full_read_seconds: float = 30.0
     #: The live dashboard's numbers are computed at most this often (docs/routing.md).
     dashboard_interval_seconds: float = 2.0
     #: An operator who signs in to the console goes online (the login answer says so and the

@@ -209,6 +209,7 @@ async def open_wiring(
             settings=RoutingSettings(
                 sweep_seconds=settings.routing_sweep_seconds,
                 presence_stale_seconds=settings.presence_stale_seconds or None,
+                full_read_seconds=settings.routing_full_read_seconds or None,
             ),
             notifier=notify_telegram,
             # Business hours are the bots' (server/bots.py): closed queues wait for opening.

@@ -11,6 +11,7 @@ no migration. Datetimes are :class:`~storage.types.UtcDateTime`.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -333,6 +334,9 @@ routing_lock = Table(
     # One row (id 1), locked FOR UPDATE by every routing transaction on PostgreSQL, so
     # routing decisions are serialised across server processes.
     Column("id", Integer, primary_key=True, autoincrement=False),
+    # Raised by every routing transaction (both databases): a router that kept the state
+    # its last pass left knows from it whether anyone else wrote routing rows since.
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )
 
 

@@ -79,7 +79,11 @@ async def add_operator(
             capacity=capacity,
         )
         await tx.operators.add(operator)
-        return Outcome(operator)
+        # A new member of every queue without a member list: routing counts it in (and
+        # supervisors' consoles see it, offline).
+        return Outcome(
+            operator, [OperatorPresenceChanged(operator.id, operator.presence, operator.created_at)]
+        )
 
     return await run(core, work)
 

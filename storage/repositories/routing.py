@@ -49,12 +49,21 @@ _o = routing_offers
 _d = routing_decisions
 _c = conversations
 
-#: The one row of ``routing_lock`` that every routing transaction locks (PostgreSQL).
+#: The one row of ``routing_lock`` that every routing transaction updates: on PostgreSQL
+#: the update holds its row lock until the transaction ends.
 _LOCK_ROW_ID = 1
-_LOCK = select(routing_lock.c.id).where(routing_lock.c.id == _LOCK_ROW_ID).with_for_update()
+_LOCK = (
+    update(routing_lock)
+    .where(routing_lock.c.id == _LOCK_ROW_ID)
+    .values(version=routing_lock.c.version + 1)
+    .returning(routing_lock.c.version)
+)
 # The migration inserts the row; this puts it back should it ever be missing (a table
 # emptied by hand or by a test).
-_LOCK_ROW = postgresql.insert(routing_lock).values(id=_LOCK_ROW_ID).on_conflict_do_nothing()
+_LOCK_ROW_POSTGRES = (
+    postgresql.insert(routing_lock).values(id=_LOCK_ROW_ID).on_conflict_do_nothing()
+)
+_LOCK_ROW_SQLITE = sqlite.insert(routing_lock).values(id=_LOCK_ROW_ID).on_conflict_do_nothing()
 
 _QUEUES = select(_q).order_by(_q.c.name.asc())
 _QUEUE = select(_q).where(_q.c.id == bindparam("id"))
@@ -119,6 +128,9 @@ _ROUTABLE = (
     .where(_c.c.status.in_([str(ConversationStatus.QUEUED), str(ConversationStatus.ASSIGNED)]))
     .order_by(_c.c.created_at.asc(), _c.c.id.asc())
 )
+_ROUTABLE_BY_ID = _ROUTABLE.where(_c.c.id.in_(bindparam("ids", expanding=True)))
+#: Ids per ``IN (...)`` list: well below SQLite's limit of bound parameters.
+_IDS_PER_QUERY = 500
 _CONTACT_CONVERSATIONS = (
     select(func.count()).select_from(_c).where(_c.c.contact_id == bindparam("contact_id"))
 )
@@ -127,15 +139,17 @@ _CONTACT_CONVERSATIONS = (
 class SqlRoutingRepo(SqlRepo):
     """Implements :class:`routing.ports.RoutingRepo`."""
 
-    async def lock(self) -> None:
-        """PostgreSQL: ``SELECT ... FOR UPDATE`` of the one ``routing_lock`` row, held until
-        the transaction ends. SQLite: nothing; the store's one writer holds SQLite's write
-        lock (``BEGIN IMMEDIATE``) for the whole transaction already."""
-        if not self._is_postgres:
-            return
-        if await self._first(_LOCK) is None:
-            await self._run(_LOCK_ROW)
-            await self._first(_LOCK)
+    async def lock(self) -> int:
+        """Raise the one ``routing_lock`` row's version and return it. PostgreSQL: the
+        update's row lock is held until the transaction ends. SQLite: the store's one
+        writer holds SQLite's write lock (``BEGIN IMMEDIATE``) for the whole transaction
+        already; the version is all this adds."""
+        self._writes.count += 1
+        version = (await self._conn.execute(_LOCK)).scalar()
+        if version is None:
+            await self._run(_LOCK_ROW_POSTGRES if self._is_postgres else _LOCK_ROW_SQLITE)
+            version = (await self._conn.execute(_LOCK)).scalar_one()
+        return int(version)
 
     # -- queues
 
@@ -248,8 +262,17 @@ class SqlRoutingRepo(SqlRepo):
 
     # -- conversations, as routing sees them
 
-    async def list_routable(self) -> list[Conversation]:
-        return [conversation_from_row(r) for r in await self._all(_ROUTABLE)]
+    async def list_routable(
+        self, ids: Sequence[ConversationId] | None = None
+    ) -> list[Conversation]:
+        if ids is None:
+            return [conversation_from_row(r) for r in await self._all(_ROUTABLE)]
+        found: list[Conversation] = []
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = list(ids[start : start + _IDS_PER_QUERY])
+            rows = await self._all(_ROUTABLE_BY_ID, {"ids": chunk})
+            found.extend(conversation_from_row(r) for r in rows)
+        return found
 
     async def count_contact_conversations(self, contact_id: ContactId) -> int:
         return int(await self._scalar(_CONTACT_CONVERSATIONS, {"contact_id": contact_id}))

@@ -60,26 +60,26 @@ async def test_migrate_creates_every_table_and_is_idempotent(empty_database_url:
     await migrate(empty_database_url)
     expected = {t.name for t in metadata.sorted_tables} | {"alembic_version"}
     assert await _table_names(empty_database_url) == expected
-    assert await _version(empty_database_url) == "0012"
+    assert await _version(empty_database_url) == "0013"
     if empty_database_url.startswith("sqlite"):
         assert set(SQLITE_SEARCH_TABLES) <= await _all_table_names(empty_database_url)
 
     await migrate(empty_database_url)
     await migrate(empty_database_url)
     assert await _table_names(empty_database_url) == expected
-    assert await _version(empty_database_url) == "0012"
+    assert await _version(empty_database_url) == "0013"
 
 
 async def test_concurrent_migrations_do_not_collide(empty_database_url: str) -> None:
     """Several server processes starting at once all migrate."""
     await asyncio.gather(*(migrate(empty_database_url) for _ in range(3)))
-    assert await _version(empty_database_url) == "0012"
+    assert await _version(empty_database_url) == "0013"
 
 
 async def test_migrate_sync_for_scripts(empty_database_url: str) -> None:
     # A script has no running loop; a thread stands in for it here.
     await asyncio.to_thread(migrate_sync, empty_database_url)
-    assert await _version(empty_database_url) == "0012"
+    assert await _version(empty_database_url) == "0013"
 
 
 async def test_migrated_schema_matches_tables_py(database_url: str) -> None:
