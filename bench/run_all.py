@@ -30,6 +30,7 @@ QUICK: Final[dict[str, list[str]]] = {
     "bench_routing_scale": ["--quick"],
     "bench_ingest": ["--messages", "300", "--concurrency", "32"],
     "bench_event_codec": ["--events", "2000"],
+    "bench_telegram_convert": ["--updates", "2000"],
     "bench_routing_decisions": ["--operators", "50", "--backlog", "100", "--arrivals", "200"],
     "bench_routing_service": [
         "--operators", "50", "--conversations", "200", "--messages", "200", "--concurrency", "16",

@@ -24,12 +24,19 @@ from telegram import Update
 
 from channels.telegram.client import TelegramClient, Timeouts
 from channels.telegram.converter import ALLOWED_UPDATES, convert_update, message_external_id
+from channels.telegram.fast import convert_plain_text
 from channels.telegram.options import TelegramOptions, webhook_url
 from channels.telegram.outbound import BotCall, fit_upload, plan_calls
 from channels.telegram.poller import poll_updates, wants_polling
-from channels.telegram.webhook import check_secret, read_update, webhook_reply
+from channels.telegram.webhook import check_secret, read_json, update_of, webhook_reply
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
-from inbox.domain.channel_io import MediaBlob, PollResult, WebhookBatch, WebhookRequest
+from inbox.domain.channel_io import (
+    MediaBlob,
+    PollResult,
+    WebhookBatch,
+    WebhookReply,
+    WebhookRequest,
+)
 from inbox.domain.channels import Channel
 from inbox.domain.content import MediaRef
 from inbox.domain.errors import InvalidInput, NotFound
@@ -83,7 +90,13 @@ class TelegramAdapter:
         the customer's spinner stops once the press is stored, without a second call.
         """
         check_secret(request.headers, channel.options.get("webhook_secret", ""))
-        update = read_update(request)
+        data = read_json(request)
+        # A customer's plain text, the common case, without python-telegram-bot's objects
+        # (channels/telegram/fast.py); everything else takes the full path.
+        plain = convert_plain_text(channel.id, data)
+        if plain is not None:
+            return WebhookBatch(messages=plain, reply=WebhookReply())
+        update = update_of(data)
         messages = self._convert(channel, update)
         return WebhookBatch(messages=messages, reply=webhook_reply(update))
 

@@ -22,7 +22,15 @@ from channels.telegram.errors import MalformedUpdate
 from channels.telegram.parts import UNREADABLE_MARK, content_kind
 from inbox.domain.channel_io import WebhookRejected, WebhookReply, WebhookRequest
 
-__all__ = ["SECRET_HEADER", "check_secret", "parse_update", "read_update", "webhook_reply"]
+__all__ = [
+    "SECRET_HEADER",
+    "check_secret",
+    "parse_update",
+    "read_json",
+    "read_update",
+    "update_of",
+    "webhook_reply",
+]
 
 #: Telegram sends the ``secret_token`` given to ``setWebhook`` in this header on every
 #: webhook request (Bot API docs, "setWebhook"); WebhookRequest headers are lower-case.
@@ -46,12 +54,22 @@ def read_update(request: WebhookRequest) -> Update:
         WebhookRejected: 405 when it is not a POST, 400 when the body is not JSON or not
             an ``Update``.
     """
+    return update_of(read_json(request))
+
+
+def read_json(request: WebhookRequest) -> Any:
+    """The decoded JSON body of a webhook call (405 when it is not a POST, 400 when the
+    body is not JSON)."""
     if request.method.upper() != "POST":
         raise WebhookRejected(405, "method_not_allowed", "Telegram webhooks are POSTs")
     try:
-        data = json.loads(request.body)
+        return json.loads(request.body)
     except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
         raise WebhookRejected(400, "bad_request", "the body is not JSON") from None
+
+
+def update_of(data: Any) -> Update:
+    """:func:`parse_update`, with a malformed update answered 400."""
     try:
         return parse_update(data)
     except MalformedUpdate as exc:
