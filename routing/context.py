@@ -59,6 +59,11 @@ class RoutingSettings:
     #: A pass starts from the picture the last one kept (``routing.kept``) for at most
     #: this long before reading everything again; ``None``: every pass reads everything.
     full_read_seconds: float | None = 30.0
+    #: At most this many new tasks filed, and this many assignments or offers per queue,
+    #: in one pass; the rest go to the next pass, which follows at once. A pass is one
+    #: transaction that other writes share (group commit) and wait behind, so its length
+    #: is what it costs them. ``None``: no bound.
+    pass_budget: int | None = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,10 @@ class Pass:
     #: Tasks whose episode ended in this pass.
     done: dict[ConversationId, RoutingTask] = field(default_factory=dict)
     wake: datetime | None = None
+    #: What is left of the pass's budget for filing new tasks (``None``: no bound), and
+    #: whether something was left for the next pass.
+    budget: int | None = None
+    more: bool = False
     #: The queues' business hours (``None``: always open).
     hours: OpeningHours | None = None
     #: Who has an order awaiting payment (``None``: nobody, without payments).
@@ -141,6 +150,16 @@ class Pass:
         if self.hours is not None and queue is not None and queue.sla_business_hours:
             return self.hours.add_open_seconds(queue_id, start, seconds)
         return start + timedelta(seconds=seconds)
+
+    def spend(self) -> bool:
+        """Take one unit of the filing budget; False (and ``more`` set) when none is left."""
+        if self.budget is None:
+            return True
+        if self.budget <= 0:
+            self.more = True
+            return False
+        self.budget -= 1
+        return True
 
     def wake_at(self, at: datetime | None) -> None:
         # A deadline at or before now was handled by this pass; never wake for it again.

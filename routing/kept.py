@@ -65,6 +65,8 @@ class KeptState:
     #: or the other changes, a pass with no marks would decide exactly as this one did.
     wake: datetime | None = None
     open_queues: frozenset[QueueId] = frozenset()
+    #: The pass left work for the next one (its budget ran out).
+    more: bool = False
 
     def copy_offers(self) -> defaultdict[ConversationId, list[OfferRecord]]:
         return defaultdict(list, {cid: list(o) for cid, o in self.offers.items() if o})

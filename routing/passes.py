@@ -62,9 +62,9 @@ __all__ = ["PassResult", "run_pass"]
 
 logger = logging.getLogger(__name__)
 
-#: What a committed pass leaves to do: the earliest deadline it saw (when to wake) and the
-#: supervisor alerts to send.
-PassResult = tuple[datetime | None, list[SupervisorAlert]]
+#: What a committed pass leaves to do: the earliest deadline it saw (when to wake), the
+#: supervisor alerts to send, and whether work was left for the next pass (its budget).
+PassResult = tuple[datetime | None, list[SupervisorAlert], bool]
 
 
 async def run_pass(
@@ -95,6 +95,7 @@ async def run_pass(
         else:
             read_at, whole = (keeper.now() if keeper is not None else 0.0), True
             p = await take_snapshot(ctx, tx)
+        p.budget = ctx.settings.pass_budget
         ended[:] = [(p, version, read_at, whole)]
         await reconcile(tx, p)
         await track_replies(tx, p, touched)
@@ -124,7 +125,8 @@ async def run_pass(
         else:
             keeper.kept_passes += 1
         keeper.keep(kept_state(p, version, read_at))
-    return wake, alerts
+    more = bool(ended) and ended[0][0].more
+    return wake, alerts, more
 
 
 async def _route(ctx: RoutingContext, tx: RoutingTx, p: Pass) -> None:
@@ -159,7 +161,12 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
         else:
             runs.append((extra, [ts]))
     moved = False
+    # Assignments and offers of this queue in this pass (RoutingSettings.pass_budget).
+    left = ctx.settings.pass_budget
     for extra, tasks in runs:
+        if left is not None and left <= 0:
+            p.more = True
+            break
         config = base
         if extra:
             required = dict(base.required_skills)
@@ -172,6 +179,12 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
         decisions = decide(config, tasks, list(states.values()), p.now, weights=ctx.weights)
         for d in decisions:
             task = p.tasks[d.task.conversation_id]
+            if isinstance(d, Assign | Offer) and left is not None:
+                # Later decisions only assumed the earlier ones: a prefix is consistent.
+                if left <= 0:
+                    p.more = True
+                    break
+                left -= 1
             match d:
                 case Assign():
                     ok = await assign_task(

@@ -73,6 +73,15 @@ class RoutingRepo(Protocol):
     async def put_task(self, task: RoutingTask) -> None:
         """Insert or overwrite the task of ``task.conversation_id``."""
 
+    async def put_tasks(self, tasks: Sequence[RoutingTask]) -> None:
+        """:meth:`put_task` for each, in as few round trips as the store can."""
+
+    async def get_tasks(self, ids: Sequence[ConversationId]) -> dict[ConversationId, RoutingTask]:
+        """The tasks of these conversations (any status), by conversation."""
+
+    async def set_queues(self, moves: Sequence[tuple[ConversationId, QueueId]]) -> None:
+        """Set each conversation's ``queue_id`` (what the visibility rule reads)."""
+
     async def list_tasks(
         self, statuses: Sequence[TaskStatus], *, queue_id: QueueId | None = None
     ) -> builtins.list[RoutingTask]:

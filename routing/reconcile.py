@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 
-from inbox.domain.conversations import ConversationStatus
+from inbox.domain.conversations import Conversation, ConversationStatus
 from routing.context import Pass
 from routing.offers import withdraw_offers
 from routing.ports import RoutingTx
 from routing.records import RoutingTask, TaskStatus
-from routing.tasks import finish_task, new_task, put_task
+from routing.tasks import finish_task, new_task, put_new_tasks, put_task
 
 __all__ = ["reconcile"]
 
 
 async def reconcile(tx: RoutingTx, p: Pass) -> None:
-    """Bring tasks in line with the conversations' statuses."""
+    """Bring tasks in line with the conversations' statuses. New waiting tasks are filed
+    oldest first within the pass's budget (:meth:`Pass.spend`); the rest wait for the
+    next pass (``p.more``)."""
+    unfiled: list[tuple[Conversation, RoutingTask | None]] = []
     for conv in list(p.convs.values()):
         task = p.tasks.get(conv.id)
         previous: RoutingTask | None = None
@@ -39,10 +42,7 @@ async def reconcile(tx: RoutingTx, p: Pass) -> None:
             previous, task = p.done.get(conv.id), None
         if conv.status is ConversationStatus.QUEUED:
             if task is None:
-                if previous is None:
-                    previous = await tx.routing.get_task(conv.id)
-                task = await new_task(tx, p, conv, previous)
-                await put_task(tx, p, task)
+                unfiled.append((conv, previous))
             elif task.status is TaskStatus.ASSIGNED:
                 # Back to the queue (returned by hand, or from an operator who left):
                 # the escalation starts again; the SLA clock does not.
@@ -76,6 +76,8 @@ async def reconcile(tx: RoutingTx, p: Pass) -> None:
                         response_alerted_at=None,
                     ),
                 )
+    if unfiled:
+        await _file(tx, p, unfiled)
     for cid, task in list(p.tasks.items()):
         if cid in p.convs:
             continue
@@ -84,3 +86,23 @@ async def reconcile(tx: RoutingTx, p: Pass) -> None:
             gone = await tx.conversations.get(cid)
             await withdraw_offers(tx, p, gone, "resolved", conversation_id=cid)
         await finish_task(tx, p, task)
+
+
+async def _file(
+    tx: RoutingTx, p: Pass, unfiled: list[tuple[Conversation, RoutingTask | None]]
+) -> None:
+    """New waiting tasks for queued conversations without one: the longest waiting first,
+    as many as the budget allows, their earlier episodes read and the tasks written in a
+    few statements for all of them."""
+    unfiled.sort(key=lambda item: (item[0].queued_at or item[0].created_at, item[0].id))
+    chosen = []
+    for item in unfiled:
+        if not p.spend():
+            break
+        chosen.append(item)
+    unknown = [conv.id for conv, previous in chosen if previous is None]
+    earlier = await tx.routing.get_tasks(unknown) if unknown else {}
+    tasks = [
+        await new_task(tx, p, conv, previous or earlier.get(conv.id)) for conv, previous in chosen
+    ]
+    await put_new_tasks(tx, p, tasks)

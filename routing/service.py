@@ -57,6 +57,8 @@ logger = logging.getLogger(__name__)
 #: Bounds of the pause between two passes under a stream of events (see ``_loop``).
 MIN_PASS_GAP_SECONDS = 0.005
 MAX_PASS_GAP_SECONDS = 0.5
+#: A pass at least this long is logged (a warning).
+SLOW_PASS_SECONDS = 0.25
 
 
 class RoutingService:
@@ -167,7 +169,11 @@ class RoutingService:
             try:
                 await self.run_pass()
                 self._last_pass_end = time.monotonic()
-                self._last_pass_seconds = max(MIN_PASS_GAP_SECONDS, self._last_pass_end - started)
+                took = self._last_pass_end - started
+                self._last_pass_seconds = max(MIN_PASS_GAP_SECONDS, took)
+                if took >= SLOW_PASS_SECONDS:
+                    # A long pass holds the routing lock and the rows it wrote that long.
+                    logger.warning("routing pass took %.2f s", took)
             except Exception:
                 logger.exception("routing pass failed")
                 await asyncio.sleep(min(1.0, self._ctx.settings.sweep_seconds))
@@ -179,10 +185,12 @@ class RoutingService:
         commit."""
         touched, self._touched = self._touched, set()
         try:
-            self._wake, alerts = await run_pass(self._ctx, touched, self._keeper)
+            self._wake, alerts, more = await run_pass(self._ctx, touched, self._keeper)
         except BaseException:
             self._touched |= touched
             raise
+        if more:
+            self._kick.set()  # the budget ran out: the next pass goes on (after the gap)
         await notify_supervisors(self._ctx, alerts)
 
     # ------------------------------------------------------------------ RoutingControl port

@@ -147,6 +147,7 @@ def kept_state(p: Pass, version: int, read_at: float) -> KeptState:
         operators=dict(p.operators),
         wake=p.wake,
         open_queues=frozenset(q for q in p.queues if p.is_open(q)),
+        more=p.more,
     )
 
 
@@ -154,7 +155,7 @@ def nothing_to_do(ctx: RoutingContext, kept: KeptState) -> bool:
     """Whether a pass with no marks and no new replies may end at once: no deadline of
     the kept picture has come and the same queues are open (routing.kept)."""
     now = ctx.now()
-    if kept.wake is not None and kept.wake <= now:
+    if kept.more or (kept.wake is not None and kept.wake <= now):
         return False
     hours = ctx.hours
     if hours is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from inbox.domain.events import ConversationChanged
 from inbox.domain.ids import new_id
 from routing.context import DEFAULT_HANDLE_SECONDS, Pass
 from routing.policy import CustomerFacts, priority_of
+from routing.policy.priority import HasTag, ReturningCustomer, UnpaidOrder
 from routing.ports import RoutingTx
 from routing.records import DecisionRecord, RoutingTask, TaskStatus
 from routing.snapshot import queue_for
@@ -27,6 +28,7 @@ __all__ = [
     "file_in_queue",
     "finish_task",
     "new_task",
+    "put_new_tasks",
     "put_task",
     "record_decision",
 ]
@@ -46,13 +48,21 @@ async def new_task(
     Not written yet."""
     queue_id = queue_for(p, conv)
     queue = p.queues[queue_id]
+    # Only what the queue's priority rules look at is read (a queue without rules: none).
+    kinds = {type(rule) for rule in queue.priority_rules}
     # Served before: an earlier episode of this conversation, or another conversation.
-    returning = (
+    returning = ReturningCustomer in kinds and (
         previous is not None or await tx.routing.count_contact_conversations(conv.contact_id) > 1
     )
-    contact = await tx.contacts.get(conv.contact_id)
-    tags = contact.tags if contact is not None else frozenset()
-    unpaid = p.unpaid is not None and await p.unpaid.has_unpaid(tx, conv.contact_id)
+    tags: frozenset[str] = frozenset()
+    if HasTag in kinds:
+        contact = await tx.contacts.get(conv.contact_id)
+        tags = contact.tags if contact is not None else frozenset()
+    unpaid = (
+        UnpaidOrder in kinds
+        and p.unpaid is not None
+        and await p.unpaid.has_unpaid(tx, conv.contact_id)
+    )
     facts = CustomerFacts(returning=returning, unpaid_order=unpaid, tags=tags)
     priority = priority_of(queue.priority_rules, facts)
     started = conv.queued_at or p.now
@@ -87,6 +97,26 @@ async def put_task(tx: RoutingTx, p: Pass, task: RoutingTask) -> RoutingTask:
     return task
 
 
+async def put_new_tasks(tx: RoutingTx, p: Pass, tasks: Sequence[RoutingTask]) -> None:
+    """:func:`put_task` for new waiting tasks, written together (a burst of arrivals is
+    filed in a few statements, not a few per customer)."""
+    if not tasks:
+        return
+    stamped = [dataclasses.replace(t, updated_at=p.now) for t in tasks]
+    await tx.routing.put_tasks(stamped)
+    moves = []
+    for task in stamped:
+        p.tasks[task.conversation_id] = task
+        conv = p.convs.get(task.conversation_id)
+        if conv is None:
+            await file_in_queue(tx, p, task)
+        elif conv.queue_id != task.queue_id:
+            moves.append((conv, task))
+    await tx.routing.set_queues([(conv.id, task.queue_id) for conv, task in moves])
+    for conv, task in moves:
+        _moved(p, conv, task)
+
+
 async def file_in_queue(tx: RoutingTx, p: Pass, task: RoutingTask) -> None:
     """Keep ``Conversation.queue_id`` (what the visibility rule reads) on the task's queue,
     and tell the consoles (``ConversationChanged``, reason ``queue``): a members-only queue
@@ -98,6 +128,11 @@ async def file_in_queue(tx: RoutingTx, p: Pass, task: RoutingTask) -> None:
     if conv is None or conv.queue_id == task.queue_id:
         return
     await tx.conversations.set_queue(conv.id, task.queue_id)
+    _moved(p, conv, task)
+
+
+def _moved(p: Pass, conv: Conversation, task: RoutingTask) -> None:
+    """The pass learns that ``conv`` now sits in the task's queue, and the consoles too."""
     moved = dataclasses.replace(conv, queue_id=task.queue_id)
     if conv.id in p.convs:
         p.convs[conv.id] = moved

@@ -43,6 +43,9 @@ class Settings:
     #: everything again at least this often (0: every pass reads everything;
     #: docs/routing.md, "Kept state").
     routing_full_read_seconds: float = 30.0
+    #: At most this many new customers filed, and this many assignments or offers per
+    #: queue, in one routing pass; the next pass goes on at once (0: no bound).
+    routing_pass_budget: int = 50
     #: The live dashboard's numbers are computed at most this often (docs/routing.md).
     dashboard_interval_seconds: float = 2.0
     #: An operator who signs in to the console goes online (the login answer says so and the

@@ -210,6 +210,7 @@ async def open_wiring(
                 sweep_seconds=settings.routing_sweep_seconds,
                 presence_stale_seconds=settings.presence_stale_seconds or None,
                 full_read_seconds=settings.routing_full_read_seconds or None,
+                pass_budget=settings.routing_pass_budget or None,
             ),
             notifier=notify_telegram,
             # Business hours are the bots' (server/bots.py): closed queues wait for opening.

@@ -125,7 +125,10 @@ class SyncConnection:
         return self._conn.dialect
 
     async def execute(
-        self, statement: Executable, parameters: Mapping[str, Any] | None = None, /
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        /,
     ) -> Result[Any]:
         # Not buffered: the repositories consume every result before their next statement,
         # and nothing else runs on this connection meanwhile.

@@ -9,7 +9,7 @@ reserved for its SET value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Result, Select
@@ -33,7 +33,10 @@ class SqlConnection(Protocol):
     def dialect(self) -> Dialect: ...
 
     async def execute(
-        self, statement: Executable, parameters: Mapping[str, Any] | None = None, /
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        /,
     ) -> Result[Any]: ...
 
 

@@ -61,7 +61,8 @@ async def test_an_idle_pass_costs_the_same_with_ten_or_two_hundred_waiting(
         for i in range(waiting):
             await h.customer_writes(shop, f"w{waiting}-{i}")  # nobody online: all wait
         await h.pass_()  # the first pass reads everything
-        await h.pass_(1)  # ... the marks of the arrivals are read
+        for _ in range(waiting // 50 + 1):  # ... files the arrivals, 50 a pass (the budget)
+            await h.pass_(1)
         with statements(store) as seen:
             await h.pass_(1)
         assert reads_of_everything(seen) == 0
@@ -196,6 +197,38 @@ async def test_a_failed_pass_drops_the_picture(h: Harness, monkeypatch: Any) -> 
 
 def kept_version(h: Harness) -> int | None:
     return h.router.keeper.version
+
+
+async def test_a_pass_files_at_most_its_budget_and_the_next_one_goes_on(
+    store: SqlStore,
+) -> None:
+    h = Harness(store, pass_budget=3)
+    shop = await h.channel("shop")
+    anna = await h.operator("anna", capacity=10)
+    first = [await h.customer_writes(shop, f"c{i}") for i in range(7)]
+    await h.pass_()
+    filed = [c for c in first if await h.task(c) is not None]
+    assert filed == first[:3]  # the oldest first
+    assert [await h.assignee(c) for c in filed] == [anna.id] * 3
+    await h.pass_()  # the picture says there is more: not an idle pass
+    await h.pass_()
+    assert [await h.assignee(c) for c in first] == [anna.id] * 7
+
+
+async def test_the_loop_goes_on_by_itself_while_the_budget_runs_out(store: SqlStore) -> None:
+    h = Harness(store, pass_budget=2)
+    shop = await h.channel("shop")
+    anna = await h.operator("anna", capacity=10)
+    first = [await h.customer_writes(shop, f"c{i}") for i in range(9)]
+    h.router.start()
+    try:
+        for _ in range(200):
+            if all([await h.assignee(c) == anna.id for c in first]):
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await h.router.stop()
+    assert [await h.assignee(c) for c in first] == [anna.id] * 9
 
 
 async def test_without_a_kept_picture_every_pass_reads_everything(store: SqlStore) -> None:
