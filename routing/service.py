@@ -94,6 +94,7 @@ class RoutingService:
         self._last_pass_seconds = 0.0
         self._last_pass_end = 0.0
         self._keeper = StateKeeper(self._ctx.settings.full_read_seconds)
+        self._behind = False
 
     # ------------------------------------------------------------------ Router port
 
@@ -136,6 +137,11 @@ class RoutingService:
         """Read everything again in the next pass (a change that published no event:
         business hours, a script writing rows)."""
         self._keeper.drop()
+
+    @property
+    def behind(self) -> bool:
+        """Whether the last pass left work for the next one (its budget ran out)."""
+        return self._behind
 
     @property
     def keeper(self) -> StateKeeper:
@@ -189,6 +195,7 @@ class RoutingService:
         except BaseException:
             self._touched |= touched
             raise
+        self._behind = more
         if more:
             self._kick.set()  # the budget ran out: the next pass goes on (after the gap)
         await notify_supervisors(self._ctx, alerts)
