@@ -184,10 +184,12 @@ class WebchatSocket:
         client_id = line.client_id
         inbound = inbound_message(channel.id, visitor.visitor_id, visitor.name, line)
         try:
-            # Not ``channel=channel``: the socket's copy is as old as the connection, and a
-            # channel disabled since must refuse a new conversation. Ingest reads the row
-            # only when the message opens a conversation or creates the visitor's identity.
-            result = await ingest_inbound(self._core, inbound)
+            # Not the socket's copy, which is as old as the connection: a channel disabled
+            # since must refuse a new conversation. The process's channel cache is what
+            # webhooks use too (a change here is seen at once, elsewhere within its ttl);
+            # ingest needs the row only when the message opens a conversation.
+            current = await cached_channel(self._core, channel.id)
+            result = await ingest_inbound(self._core, inbound, channel=current)
         except Overloaded as exc:
             visitor.send(slow_down(exc.retry_after, client_id))
             return
