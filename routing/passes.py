@@ -22,7 +22,9 @@ import logging
 from collections.abc import Set
 from datetime import datetime
 
+from inbox.domain.channels import ChannelKind
 from inbox.domain.ids import ConversationId
+from inbox.domain.operators import Presence
 from inbox.usecases import Outcome
 from routing.context import Pass, RoutingContext, SupervisorAlert
 from routing.kept import KeptState, StateKeeper
@@ -33,11 +35,13 @@ from routing.policy import (
     Offer,
     OperatorState,
     Overflow,
+    QueueConfig,
     TaskState,
     decide,
     next_step_at,
     service_order,
 )
+from routing.policy.model import CAPACITY_EPSILON, OverflowQueue, weight_of
 from routing.ports import RoutingTx
 from routing.positions import send_positions
 from routing.presence import run_presence
@@ -148,6 +152,12 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
         return False
     if not p.is_open(qid):
         return await _off_hours(tx, p, queue, waiting)
+    if _nobody_has_room(ctx, p, base, waiting):
+        # The policy could only answer "wait" for each of them: what the pass needs of it
+        # is when each one's next escalation step starts.
+        for t in waiting:
+            p.wake_at(next_step_at(base, task_state(p, t), p.now))
+        return False
     # Tasks transferred to extra skills need other operators than the rest, so the
     # policy runs once per run of consecutive tasks with the same skills, in the
     # queue's service order: a transferred task keeps its place (the states carry
@@ -201,6 +211,27 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
                 case _:
                     p.wake_at(next_step_at(config, d.task, p.now))
     return moved
+
+
+def _nobody_has_room(
+    ctx: RoutingContext, p: Pass, config: QueueConfig, waiting: list[RoutingTask]
+) -> bool:
+    """Whether no decision about ``waiting`` can be anything but "wait": the queue never
+    overflows, and no member who is online has room for even the lightest of them (the
+    policy's own eligibility only narrows that further: skills, refusals, steps). Then
+    the policy is not run: with 1,000 customers waiting for a full team it cost ~20 ms a
+    pass, for the same answer."""
+    if any(isinstance(step.target, OverflowQueue) for step in config.escalation):
+        return False
+    lightest = min(weight_of(ChannelKind(t.channel_kind), ctx.weights) for t in waiting)
+    for member in config.members:
+        op = p.operators.get(member)
+        if op is None or op.disabled or op.presence is not Presence.ONLINE:
+            continue
+        load = max(0.0, p.loads.get(op.id, 0.0))
+        if not load + lightest > float(op.capacity) + CAPACITY_EPSILON:
+            return False
+    return True
 
 
 def _set_turn(p: Pass, qid: QueueId, op: OperatorState) -> None:

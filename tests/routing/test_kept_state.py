@@ -17,6 +17,7 @@ from inbox.domain.conversations import ConversationStatus
 from inbox.domain.operators import Presence
 from inbox.usecases import resolve_conversation
 from routing import RoutingTx
+from routing.policy import decide
 from storage import SqlStore
 from tests.routing.test_service import Harness
 
@@ -240,3 +241,52 @@ async def test_without_a_kept_picture_every_pass_reads_everything(store: SqlStor
         await h.pass_(1)
     assert reads_of_everything(seen) == 1
     assert h.router.keeper.kept_passes == 0
+
+
+async def test_a_full_team_is_not_decided_on_but_steps_still_wake_the_router(
+    h: Harness, monkeypatch: Any
+) -> None:
+    """Nobody online has room: the pass does not run the policy for the waiting customers,
+    yet the next escalation step still sets when the router wakes, and a freed place is
+    taken as before."""
+    shop = await h.channel("shop")
+    anna = await h.operator("anna", capacity=1, skills={"lenses": 2})
+    await h.operator("boris", capacity=1)
+    await h.queue(
+        "Shop",
+        channels=[shop.id],
+        escalation=[
+            {"after": 0, "target": "skills", "skills": {"lenses": 2}},
+            {"after": 60, "target": "any"},
+        ],
+    )
+    busy = await h.customer_writes(shop, "first")
+    await h.pass_()
+    assert await h.assignee(busy) == anna.id
+    # boris (no lenses) is free but not eligible until the second step: the policy runs.
+    calls: list[int] = []
+    real = decide
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("routing.passes.decide", counted)
+    waiting = [await h.customer_writes(shop, f"w{i}") for i in range(3)]
+    await h.pass_()
+    assert calls
+    assert all([await h.assignee(c) is None for c in waiting])
+    wake = h.router.next_wake
+    assert wake is not None  # the second step of the longest waiting
+    # From the second step boris takes one; then nobody has room: no policy run.
+    await h.pass_(61)
+    assert [await h.assignee(c) for c in waiting].count(None) == 2
+    calls.clear()
+    another = await h.customer_writes(shop, "late")
+    await h.pass_(1)
+    assert calls == []
+    assert h.router.next_wake is not None  # "late" reaches its second step in 60 s
+    await resolve_conversation(h.core, anna, busy)
+    await h.pass_(1)
+    assert calls  # a place freed: the policy decides again
+    assert [await h.assignee(c) for c in [*waiting, another]].count(anna.id) == 1
