@@ -163,6 +163,7 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
     # queue's service order: a transferred task keeps its place (the states carry
     # every earlier decision of the pass, through ``p``).
     ordered = service_order(task_state(p, t) for t in waiting)
+    offers_seen = _offer_count(p)
     runs: list[tuple[tuple[tuple[str, int], ...], list[TaskState]]] = []
     for ts in ordered:
         extra = tuple(sorted(p.tasks[ts.conversation_id].extra_skills.items()))
@@ -184,8 +185,9 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
                 required[name] = max(level, required.get(name, 0))
             config = dataclasses.replace(base, required_skills=required)
         states = operator_states(p, p.records.get(qid))
-        # Offers made earlier in this pass are pending now.
-        tasks = [task_state(p, p.tasks[t.conversation_id]) for t in tasks]
+        if offers_seen != _offer_count(p):
+            # Offers made since the states were built are pending now.
+            tasks = [task_state(p, p.tasks[t.conversation_id]) for t in tasks]
         decisions = decide(config, tasks, list(states.values()), p.now, weights=ctx.weights)
         for d in decisions:
             task = p.tasks[d.task.conversation_id]
@@ -211,6 +213,11 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
                 case _:
                     p.wake_at(next_step_at(config, d.task, p.now))
     return moved
+
+
+def _offer_count(p: Pass) -> int:
+    """How many offers the pass holds (task states carry their pending offers)."""
+    return sum(len(o) for o in p.offers.values())
 
 
 def _nobody_has_room(
