@@ -7,7 +7,9 @@ a query string can carry a secret (WhatsApp's ``hub.verify_token``, a payment pa
 parameters). So:
 
 * ``quiet`` (the default): every request but the routine ones -- a webhook or payment
-  notification answered below 400, and ``/healthz`` -- gets a line; failures always do.
+  notification answered below 400 or refused with 503 under back-pressure (the provider
+  retries; ``server.webhooks`` logs how many were refused, at most every 10 s), and
+  ``/healthz`` -- gets a line; other failures always do.
 * ``all``: every request.
 * ``off``: none.
 
@@ -33,7 +35,11 @@ _ROUTINE_PATHS = frozenset({"/healthz"})
 
 
 def is_routine(path: str, status: int) -> bool:
-    """A successful provider callback or health check: left out of the ``quiet`` log."""
+    """A successful provider callback or health check, or a provider callback refused
+    with 503 (back-pressure: thousands a second under overload, each retried by its
+    provider): left out of the ``quiet`` log."""
+    if status == 503:
+        return path.startswith(_ROUTINE_PREFIXES)
     if status >= 400:
         return False
     return path in _ROUTINE_PATHS or path.startswith(_ROUTINE_PREFIXES)

@@ -8,7 +8,9 @@ case stores, and the adapter's reply is the acknowledgement.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -19,12 +21,40 @@ from inbox.ports import ChannelAdapter
 from inbox.usecases import Core, receive_webhook
 from server.errors import error_response, overloaded_response
 
-__all__ = ["WebhookEndpoint"]
+__all__ = ["RefusalLog", "WebhookEndpoint"]
 
 logger = logging.getLogger(__name__)
 
 #: Bodies are read in slices of this size, so an oversized one is refused early.
 _CHUNK = 64 * 1024
+
+
+class RefusalLog:
+    """Webhook calls refused under back-pressure, logged as a count at most every
+    ``every`` seconds: one line per refusal cost 14 % of the event loop at 5x overload,
+    the moment the server most needs it (docs/performance.md)."""
+
+    def __init__(self, every: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._every = every
+        self._clock = clock
+        self._counts: Counter[str] = Counter()
+        self._since = clock()
+
+    def note(self, kind: str) -> None:
+        self._counts[kind] += 1
+        now = self._clock()
+        if now - self._since < self._every:
+            return
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self._counts.items()))
+        logger.warning(
+            "refused %d webhook calls as overloaded in the last %.0f s (%s); the providers "
+            "retry them",
+            sum(self._counts.values()),
+            now - self._since,
+            kinds,
+        )
+        self._counts.clear()
+        self._since = now
 
 
 class WebhookEndpoint:
@@ -38,6 +68,7 @@ class WebhookEndpoint:
     def __init__(self, core: Core, adapters: Mapping[str, ChannelAdapter]) -> None:
         self._core = core
         self._adapters = adapters
+        self._refusals = RefusalLog()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         adapter = self._adapters.get(request.match_info["kind"])
@@ -75,6 +106,6 @@ class WebhookEndpoint:
             # Back-pressure: nothing of the refused message was stored and nothing was
             # acknowledged, so the provider resends (docs/reliability.md); a message of
             # the same batch stored before it is deduplicated on the resend.
-            logger.info("webhook for %s refused: overloaded", adapter.kind)
+            self._refusals.note(adapter.kind)
             return overloaded_response(exc)
         return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)

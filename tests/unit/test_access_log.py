@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from server.access_log import InboxAccessLogger, is_routine
 from server.config import ConfigError, load_settings
+from server.webhooks import RefusalLog
 
 
 async def _ok(request: web.Request) -> web.Response:
@@ -73,6 +74,10 @@ def test_routine_means_a_successful_callback_or_health_check() -> None:
     assert is_routine("/webhooks/payments/yookassa/p", 200)
     assert is_routine("/healthz", 200)
     assert not is_routine("/webhooks/whatsapp/x", 403)
+    # Back-pressure refusals of provider callbacks are counted by the endpoint instead.
+    assert is_routine("/webhooks/telegram/x", 503)
+    assert not is_routine("/api/v1/conversations", 503)
+    assert not is_routine("/webhooks/telegram/x", 500)
     assert not is_routine("/api/v1/conversations", 200)
 
 
@@ -82,3 +87,22 @@ def test_an_unknown_mode_is_a_configuration_error() -> None:
     assert load_settings({}, toml_path="/nonexistent.toml").access_log == "quiet"
     with pytest.raises(ValueError):
         InboxAccessLogger.configure("loud")
+
+
+def test_refusals_under_back_pressure_are_logged_as_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [100.0]
+    refusals = RefusalLog(every=10.0, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, "server.webhooks"):
+        for _ in range(500):
+            refusals.note("telegram")  # within the first 10 s: no line yet
+        assert caplog.records == []
+        now[0] = 111.0
+        refusals.note("vk")
+        [line] = caplog.records
+        assert line.levelno == logging.WARNING
+        assert "refused 501 webhook calls" in line.getMessage()
+        assert "telegram 500, vk 1" in line.getMessage()
+        refusals.note("vk")  # the count starts again
+        assert len(caplog.records) == 1
