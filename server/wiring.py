@@ -35,7 +35,7 @@ from operator_ws import Argon2PasswordHasher
 from payments.service import PaymentService
 from reports import FactRecorder, ReportService
 from routing import QueueRestrictionsOfRouting, RoutingService, RoutingSettings, parse_weights
-from server.bots import BotOpeningHours, as_bots_tx, queue_of
+from server.bots import BotOpeningHours, CachedQueueOf, as_bots_tx
 from server.channels import ADAPTER_FACTORIES, CATALOG, AdapterFactory
 from server.config import Settings
 from server.events import event_registry
@@ -181,7 +181,7 @@ async def open_wiring(
         )
         # The bots take new conversations through the core's intake policy; the service
         # and the core share the store, bus, clock and catalog.
-        bots = BotService(plain, store, queue_of, as_bots_tx)
+        bots = BotService(plain, store, CachedQueueOf(settings.channel_cache_seconds), as_bots_tx)
         # Members-only queues hide their waiting conversations (routing says which).
         core = dataclasses.replace(
             plain, intake=bots.intake, restrictions=QueueRestrictionsOfRouting(store)
