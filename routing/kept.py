@@ -87,7 +87,8 @@ class StateKeeper:
     """The kept picture of one router and the marks of what changed since.
 
     ``full_read_seconds``: the longest a picture is used before it is read whole again
-    (``None``: never kept, every pass reads everything, as before this existed).
+    (``None``: never kept, every pass reads everything, as before this existed), by
+    ``clock`` (seconds; the service gives it the core's clock).
     """
 
     def __init__(

@@ -93,7 +93,10 @@ class RoutingService:
         self._wake: datetime | None = None
         self._last_pass_seconds = 0.0
         self._last_pass_end = 0.0
-        self._keeper = StateKeeper(self._ctx.settings.full_read_seconds)
+        # The picture's age is measured on the core's clock (the tests' clock moves by hand).
+        self._keeper = StateKeeper(
+            self._ctx.settings.full_read_seconds, clock=lambda: self._ctx.now().timestamp()
+        )
         self._behind = False
 
     # ------------------------------------------------------------------ Router port
