@@ -104,10 +104,8 @@ async def throughput(
 ) -> dict[str, Any]:
     """Messages/s from the first send until the last frame reached the console (the real
     server), or until the last answer (the bare handler, ``prep`` None)."""
-    # The console's and the visitors' sockets hold connections of this pool for the whole
-    # run: the POSTs get ``clients`` of their own beside them. (A pool of ``clients``
-    # alone left 11 POST workers waiting for a connection past the 15 s answer timeout
-    # in every full run: the "no answer within 15 s" of the earlier figures.)
+    # The console's and visitors' sockets hold pool connections all run: the POSTs get
+    # ``clients`` of their own beside them (a pool of ``clients`` starved 11 of them).
     connector = aiohttp.TCPConnector(limit=mode.clients + mode.visitors + 1)
     async with aiohttp.ClientSession(connector=connector) as http:
         secret = prep.telegram_secret if prep else "bare"

@@ -52,7 +52,7 @@ class KeptState:
     the store may run a unit of work twice."""
 
     version: int
-    #: When (monotonic seconds) this picture was last read whole from the database.
+    #: When (the keeper's clock, seconds) this picture was last read whole.
     read_at: float
     queues: dict[QueueId, QueueSettings]
     records: dict[QueueId, QueueRecord]
@@ -130,11 +130,6 @@ class StateKeeper:
         self._operators.clear()
         return marks
 
-    def put_back(self, marks: Marks) -> None:
-        """A pass that took ``marks`` failed: the picture is dropped (it is read whole
-        next time, which covers the marks too)."""
-        self.drop()
-
     def usable(self, version: int) -> KeptState | None:
         """The kept picture, if a pass writing routing ``version`` may start from it."""
         state = self._state
@@ -158,7 +153,8 @@ class StateKeeper:
         self._state = state
 
     def drop(self) -> None:
-        """Forget the picture (the marks stay: they cost a re-read at most)."""
+        """Forget the picture, after a failed pass too: the next pass reads whole, which
+        covers the marks it had taken (the others stay: they cost a re-read at most)."""
         self._state = None
 
     @property

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from datetime import datetime
 
 from inbox.domain.channels import ChannelKind
-from inbox.domain.ids import ConversationId
+from inbox.domain.ids import ConversationId, OperatorId
 from inbox.domain.operators import Presence
 from inbox.usecases import Outcome
 from routing.context import Pass, RoutingContext, SupervisorAlert
@@ -41,7 +41,7 @@ from routing.policy import (
     next_step_at,
     service_order,
 )
-from routing.policy.model import CAPACITY_EPSILON, OverflowQueue, weight_of
+from routing.policy.model import OverflowQueue, weight_of
 from routing.ports import RoutingTx
 from routing.positions import send_positions
 from routing.presence import run_presence
@@ -115,8 +115,8 @@ async def run_pass(
     try:
         wake = await ctx.run(work)
     except BaseException:
-        if keeper is not None and marks is not None:
-            keeper.put_back(marks)
+        if keeper is not None:
+            keeper.drop()
         raise
     if keeper is not None and idle:
         kept, version = idle[0]
@@ -152,7 +152,7 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
         return False
     if not p.is_open(qid):
         return await _off_hours(tx, p, queue, waiting)
-    if _nobody_has_room(ctx, p, base, waiting):
+    if _nobody_has_room(ctx, base, operator_states(p, p.records.get(qid)), waiting):
         # The policy could only answer "wait" for each of them: what the pass needs of it
         # is when each one's next escalation step starts.
         for t in waiting:
@@ -162,8 +162,9 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
     # policy runs once per run of consecutive tasks with the same skills, in the
     # queue's service order: a transferred task keeps its place (the states carry
     # every earlier decision of the pass, through ``p``).
+    # The states stay right for every run: a run's decisions (offers, assignments,
+    # overflows) change only its own tasks' offers.
     ordered = service_order(task_state(p, t) for t in waiting)
-    offers_seen = _offer_count(p)
     runs: list[tuple[tuple[tuple[str, int], ...], list[TaskState]]] = []
     for ts in ordered:
         extra = tuple(sorted(p.tasks[ts.conversation_id].extra_skills.items()))
@@ -185,9 +186,6 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
                 required[name] = max(level, required.get(name, 0))
             config = dataclasses.replace(base, required_skills=required)
         states = operator_states(p, p.records.get(qid))
-        if offers_seen != _offer_count(p):
-            # Offers made since the states were built are pending now.
-            tasks = [task_state(p, p.tasks[t.conversation_id]) for t in tasks]
         decisions = decide(config, tasks, list(states.values()), p.now, weights=ctx.weights)
         for d in decisions:
             task = p.tasks[d.task.conversation_id]
@@ -215,13 +213,11 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
     return moved
 
 
-def _offer_count(p: Pass) -> int:
-    """How many offers the pass holds (task states carry their pending offers)."""
-    return sum(len(o) for o in p.offers.values())
-
-
 def _nobody_has_room(
-    ctx: RoutingContext, p: Pass, config: QueueConfig, waiting: list[RoutingTask]
+    ctx: RoutingContext,
+    config: QueueConfig,
+    states: Mapping[OperatorId, OperatorState],
+    waiting: list[RoutingTask],
 ) -> bool:
     """Whether no decision about ``waiting`` can be anything but "wait": the queue never
     overflows, and no member who is online has room for even the lightest of them (the
@@ -231,14 +227,12 @@ def _nobody_has_room(
     if any(isinstance(step.target, OverflowQueue) for step in config.escalation):
         return False
     lightest = min(weight_of(ChannelKind(t.channel_kind), ctx.weights) for t in waiting)
-    for member in config.members:
-        op = p.operators.get(member)
-        if op is None or op.disabled or op.presence is not Presence.ONLINE:
-            continue
-        load = max(0.0, p.loads.get(op.id, 0.0))
-        if not load + lightest > float(op.capacity) + CAPACITY_EPSILON:
-            return False
-    return True
+    return not any(
+        (st := states.get(member)) is not None
+        and st.presence is Presence.ONLINE
+        and st.has_room_for(lightest)
+        for member in config.members
+    )
 
 
 def _set_turn(p: Pass, qid: QueueId, op: OperatorState) -> None:

@@ -36,7 +36,7 @@ import logging
 import queue
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
@@ -58,6 +58,7 @@ from storage.batcher import (
     resolve,
 )
 from storage.engine import SQLITE_BEGIN_OPTION
+from storage.repositories.base import Parameters
 
 __all__ = ["SqliteReaders", "SqliteWriter", "SyncConnection", "drive"]
 
@@ -124,12 +125,7 @@ class SyncConnection:
     def dialect(self) -> Dialect:
         return self._conn.dialect
 
-    async def execute(
-        self,
-        statement: Executable,
-        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
-        /,
-    ) -> Result[Any]:
+    async def execute(self, statement: Executable, parameters: Parameters = None, /) -> Result[Any]:
         # Not buffered: the repositories consume every result before their next statement,
         # and nothing else runs on this connection meanwhile.
         return self._conn.execute(statement, parameters)

@@ -18,7 +18,11 @@ from sqlalchemy.sql import Executable
 
 from storage.rows import Row
 
-__all__ = ["SqlConnection", "SqlRepo", "WriteCounter"]
+__all__ = ["Parameters", "SqlConnection", "SqlRepo", "WriteCounter"]
+
+
+#: One statement's parameters, or a list of them (executemany).
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 class SqlConnection(Protocol):
@@ -33,10 +37,7 @@ class SqlConnection(Protocol):
     def dialect(self) -> Dialect: ...
 
     async def execute(
-        self,
-        statement: Executable,
-        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
-        /,
+        self, statement: Executable, parameters: Parameters = None, /
     ) -> Result[Any]: ...
 
 
