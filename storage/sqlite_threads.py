@@ -36,7 +36,7 @@ import logging
 import queue
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
@@ -58,7 +58,9 @@ from storage.batcher import (
     resolve,
 )
 from storage.engine import SQLITE_BEGIN_OPTION
-from storage.repositories.base import Parameters
+from storage.repositories.base import DirectConnection, Parameters
+from storage.rows import Row
+from storage.sqlite_prepared import PreparedStatements
 
 __all__ = ["SqliteReaders", "SqliteWriter", "SyncConnection", "drive"]
 
@@ -111,15 +113,84 @@ async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-class SyncConnection:
+class SyncConnection(DirectConnection):
     """A synchronous :class:`Connection` behind the async interface of the repositories
     (:class:`storage.repositories.base.SqlConnection`) and of the batch rules
-    (:class:`storage.batcher.WriteConnection`). No method ever suspends."""
+    (:class:`storage.batcher.WriteConnection`). No method ever suspends. The ``*_now``
+    methods run the repositories' constant statements on the sqlite3 connection itself
+    (:mod:`storage.sqlite_prepared`)."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_prepared")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, prepared: PreparedStatements | None = None) -> None:
         self._conn = conn
+        if prepared is None:
+            prepared = PreparedStatements()
+        # Nothing planned while anyone counts the cursor's statements (tests do).
+        self._prepared = None if PreparedStatements.listened(conn) else prepared
+
+    def run_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> None:
+        prepared = self._prepared
+        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
+        if (
+            plan is None
+            or prepared is None
+            or prepared.execute(self._conn, plan, parameters) is None
+        ):
+            self._conn.execute(statement, parameters)
+
+    def first_now(
+        self, statement: Executable, parameters: Mapping[str, Any] | None, /
+    ) -> Row | None:
+        prepared = self._prepared
+        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
+        if prepared is not None and plan is not None and plan.keys is not None:
+            cursor = prepared.execute(self._conn, plan, parameters)
+            if cursor is not None:
+                raw = cursor.fetchone()
+                cursor.close()
+                row = plan.row(raw) if raw is not None else None
+                if prepared.verify:
+                    self._same([row] if row else [], statement, parameters, first=True)
+                return row
+        return self._conn.execute(statement, parameters).mappings().first()
+
+    def all_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> list[Row]:
+        prepared = self._prepared
+        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
+        if prepared is not None and plan is not None and plan.keys is not None:
+            cursor = prepared.execute(self._conn, plan, parameters)
+            if cursor is not None:
+                rows: list[Row] = [plan.row(raw) for raw in cursor.fetchall()]
+                if prepared.verify:
+                    self._same(rows, statement, parameters, first=False)
+                return rows
+        return list(self._conn.execute(statement, parameters).mappings().all())
+
+    def _same(
+        self,
+        rows: Sequence[Row],
+        statement: Executable,
+        parameters: Mapping[str, Any] | None,
+        *,
+        first: bool,
+    ) -> None:
+        """``PreparedStatements.verify``: the rows are SQLAlchemy's, or AssertionError."""
+        result = self._conn.execute(statement, parameters).mappings()
+        theirs = [dict(r) for r in ([result.first()] if first else result.all()) if r is not None]
+        if [dict(r) for r in rows] != theirs:
+            raise AssertionError(f"a planned read differs from SQLAlchemy's: {statement}")
+
+    def scalar_one_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> Any:
+        prepared = self._prepared
+        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
+        if prepared is not None and plan is not None and plan.keys is not None:
+            cursor = prepared.execute(self._conn, plan, parameters)
+            if cursor is not None:
+                rows = cursor.fetchall()
+                if len(rows) == 1:  # else SQLAlchemy raises NoResultFound / MultipleResults
+                    return plan.row(rows[0])[plan.keys[0]]
+        return self._conn.execute(statement, parameters).scalar_one()
 
     @property
     def dialect(self) -> Dialect:
@@ -156,6 +227,8 @@ class _ThreadConnection:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
+        #: The thread's plans of constant statements; they outlive a reopened connection.
+        self.prepared = PreparedStatements()
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -182,7 +255,7 @@ class _ThreadConnection:
     async def async_transaction(self) -> AsyncIterator[WriteConnection]:
         """:meth:`transaction` that commits, as :data:`storage.batcher.Transactions`."""
         with self.transaction(commit=True) as conn:
-            yield SyncConnection(conn)
+            yield SyncConnection(conn, self.prepared)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -399,7 +472,9 @@ class SqliteReaders(_WorkerThreads):
     def _read(self, conn: _ThreadConnection, job: Job) -> Outcome:
         with conn.transaction(commit=False) as sync:
             try:
-                return Outcome(result=drive(job.work(self._tx_factory(SyncConnection(sync)))))
+                return Outcome(
+                    result=drive(job.work(self._tx_factory(SyncConnection(sync, conn.prepared))))
+                )
             except asyncio.CancelledError as exc:  # raised by the work: it failed
                 return Outcome(error=cancelled_work(exc))
             except Exception as exc:

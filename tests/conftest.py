@@ -39,8 +39,12 @@ import pytest
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 
-from storage import SqlStore, make_engine, migrate, open_store
+from storage import SqlStore, make_engine, migrate, open_store, sqlite_prepared
 from storage.tables import metadata
+
+# Every read that the SQLite threads run from a plan (storage/sqlite_prepared.py) is
+# compared with SQLAlchemy's own result in every test of the suite.
+sqlite_prepared.VERIFY = True
 
 POSTGRES_URL_ENV = "INBOX_TEST_POSTGRES_URL"
 

@@ -9,6 +9,7 @@ reserved for its SET value.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ from sqlalchemy.sql import Executable
 
 from storage.rows import Row
 
-__all__ = ["Parameters", "SqlConnection", "SqlRepo", "WriteCounter"]
+__all__ = ["DirectConnection", "Parameters", "SqlConnection", "SqlRepo", "WriteCounter"]
 
 
 #: One statement's parameters, or a list of them (executemany).
@@ -41,6 +42,31 @@ class SqlConnection(Protocol):
     ) -> Result[Any]: ...
 
 
+class DirectConnection(ABC):
+    """A :class:`SqlConnection` that also runs a statement and hands its rows back
+    synchronously, without SQLAlchemy's per-call result objects where it can (the SQLite
+    worker threads' connection: storage/sqlite_prepared.py). The repositories' helpers
+    below use it when their connection is one."""
+
+    @abstractmethod
+    def run_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> None:
+        """Run a statement whose result nobody reads."""
+
+    @abstractmethod
+    def first_now(
+        self, statement: Executable, parameters: Mapping[str, Any] | None, /
+    ) -> Row | None:
+        """The first row of a statement's result as a mapping, or None."""
+
+    @abstractmethod
+    def all_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> list[Row]:
+        """Every row of a statement's result as mappings."""
+
+    @abstractmethod
+    def scalar_one_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> Any:
+        """The one value of a statement's one row (raises as ``Result.scalar_one``)."""
+
+
 class WriteCounter:
     """How many writing statements a transaction's repositories have run. The group
     committer reads it to know whether a failed work left writes behind."""
@@ -60,6 +86,7 @@ class SqlRepo:
 
     def __init__(self, conn: SqlConnection, writes: WriteCounter | None = None) -> None:
         self._conn = conn
+        self._direct = conn if isinstance(conn, DirectConnection) else None
         self._writes = writes if writes is not None else WriteCounter()
 
     @property
@@ -74,16 +101,25 @@ class SqlRepo:
 
     async def _run(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> None:
         self._writes.count += 1  # counted before it runs: a failed write counts too
+        if self._direct is not None:
+            self._direct.run_now(stmt, params)
+            return
         await self._conn.execute(stmt, params)
 
     async def _first(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Row | None:
+        if self._direct is not None:
+            return self._direct.first_now(stmt, params)
         result = await self._conn.execute(stmt, params)
         return result.mappings().first()
 
     async def _all(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Row]:
+        if self._direct is not None:
+            return self._direct.all_now(stmt, params)
         result = await self._conn.execute(stmt, params)
         return list(result.mappings().all())
 
     async def _scalar(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
+        if self._direct is not None:
+            return self._direct.scalar_one_now(stmt, params)
         result = await self._conn.execute(stmt, params)
         return result.scalar_one()
