@@ -8,7 +8,7 @@ The steps, in order (each sees what the earlier ones changed, through the pass):
 2. expire offers and withdraw offers of operators no longer online (``routing.offers``);
 3. turn stale consoles away and requeue unanswered conversations (``routing.presence``);
 4. the response timer and the SLA (``routing.sla``);
-5. :func:`routing.policy.decide` per open queue, applied here: assignments, offers,
+5. :func:`routing.policy.decide_until_full` per open queue, applied here: assignments, offers,
    overflows, each with its explanation; a closed queue's tasks wait for its opening or
    overflow to its open ``off_hours_overflow`` queue;
 6. queue positions for waiting customers (``routing.positions``);
@@ -37,7 +37,7 @@ from routing.policy import (
     Overflow,
     QueueConfig,
     TaskState,
-    decide,
+    decide_until_full,
     next_step_at,
     service_order,
 )
@@ -186,7 +186,11 @@ async def _route_queue(ctx: RoutingContext, tx: RoutingTx, p: Pass, qid: QueueId
                 required[name] = max(level, required.get(name, 0))
             config = dataclasses.replace(base, required_skills=required)
         states = operator_states(p, p.records.get(qid))
-        decisions = decide(config, tasks, list(states.values()), p.now, weights=ctx.weights)
+        decisions, undecided = decide_until_full(
+            config, tasks, list(states.values()), p.now, weights=ctx.weights
+        )
+        for ts in undecided:  # they would only wait (see decide_until_full)
+            p.wake_at(next_step_at(config, ts, p.now))
         for d in decisions:
             task = p.tasks[d.task.conversation_id]
             if isinstance(d, Assign | Offer) and left is not None:

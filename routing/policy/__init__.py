@@ -51,6 +51,7 @@ from routing.policy.selection import (
     Wait,
     WaitReason,
     decide,
+    decide_until_full,
     eligible_operators,
     service_order,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "Wait",
     "WaitReason",
     "decide",
+    "decide_until_full",
     "describe_step",
     "eligible_operators",
     "from_json",

@@ -104,10 +104,8 @@ class PassState:
             return [m for m in self.live if m == task.last_operator_id]
         return self.live
 
-    def eligible(
-        self, task: TaskState, active: ActiveStep, weight: float
-    ) -> list[tuple[RankKey, OperatorState]]:
-        """The members eligible for ``task`` with their rank keys, in member order."""
+    def _apply_pending(self) -> None:
+        """Later tasks see the states after the pass's decisions so far."""
         if self._pending:
             states = dict(self.states)
             for st in self._pending:
@@ -115,6 +113,22 @@ class PassState:
             self.states = states
             self._pending = []
             self._rooms.clear()
+
+    def anyone_has_room(self, weight: float) -> bool:
+        """Whether any member online with the queue's skills has room for ``weight`` now
+        (every step's pool is drawn from them)."""
+        self._apply_pending()
+        states = self.states
+        return any(
+            not (st := states[m]).load + weight > st.capacity + CAPACITY_EPSILON  # has_room_for
+            for m in self.live
+        )
+
+    def eligible(
+        self, task: TaskState, active: ActiveStep, weight: float
+    ) -> list[tuple[RankKey, OperatorState]]:
+        """The members eligible for ``task`` with their rank keys, in member order."""
+        self._apply_pending()
         # Who in the step's pool has room for this weight is the same for every task
         # until a decision changes a load: kept, so a queue where nobody has room costs
         # one scan of its members, not one per waiting task.

@@ -17,7 +17,7 @@ from inbox.domain.conversations import ConversationStatus
 from inbox.domain.operators import Presence
 from inbox.usecases import resolve_conversation
 from routing import RoutingTx
-from routing.policy import decide
+from routing.policy import decide_until_full
 from storage import SqlStore
 from tests.routing.test_service import Harness
 
@@ -265,13 +265,13 @@ async def test_a_full_team_is_not_decided_on_but_steps_still_wake_the_router(
     assert await h.assignee(busy) == anna.id
     # boris (no lenses) is free but not eligible until the second step: the policy runs.
     calls: list[int] = []
-    real = decide
+    real = decide_until_full
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(len(args[1]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("routing.passes.decide", counted)
+    monkeypatch.setattr("routing.passes.decide_until_full", counted)
     waiting = [await h.customer_writes(shop, f"w{i}") for i in range(3)]
     await h.pass_()
     assert calls

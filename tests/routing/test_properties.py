@@ -46,6 +46,7 @@ from routing.policy import (
     Wait,
     WaitReason,
     decide,
+    decide_until_full,
     from_json,
     on_accept,
     on_decline,
@@ -497,3 +498,26 @@ def test_a_pass_does_not_depend_on_the_order_of_its_inputs(
     a = decide(world.queue, tasks, ops, world.now)
     b = decide(world.queue, tasks[::-1], ops[::-1], world.now)
     assert a == b
+
+
+@settings(max_examples=300, deadline=None)
+@given(world=worlds(), events=events_st)
+def test_deciding_until_full_is_a_prefix_of_deciding_all_and_the_rest_would_wait(
+    world: World, events: list[tuple[object, ...]]
+) -> None:
+    """What the routing pass asks (decide_until_full) answers what decide answers for a
+    prefix of the tasks in service order, and decide gives every task after it Wait.
+    The last events are not followed by a pass, so that there is work to decide."""
+    for n, event in enumerate(events):
+        play(world, event)
+        if n < len(events) - 3:
+            world.run_pass()
+    tasks = list(world.waiting.values())
+    ops = world.snapshot()
+    everything = decide(world.queue, tasks, ops, world.now)
+    prefix, rest = decide_until_full(world.queue, tasks, ops, world.now)
+    assert prefix == everything[: len(prefix)]
+    assert [d.task for d in everything[len(prefix) :]] == rest
+    assert all(isinstance(d, Wait) for d in everything[len(prefix) :])
+    if any(isinstance(s.target, OverflowQueue) for s in world.queue.escalation):
+        assert not rest
