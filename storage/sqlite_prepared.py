@@ -17,21 +17,24 @@ compiled statement; only the per-call wrapping is skipped. The SQL is SQLAlchemy
 this dialect, so the next execution finds it in sqlite3's own statement cache.
 
 What is not planned runs through SQLAlchemy as before: statements built per call,
-executemany, ``text()``, RETURNING, Python-side column defaults, expanding (``IN``)
-and literal-execute parameters, escaped parameter names. A statement that fails in
-sqlite3 is run again through SQLAlchemy, which raises the error the callers expect
-(``IntegrityError``, ``OperationalError`` ...) after the same handling as always: SQLite
-undoes a failed statement's own changes, so the second try starts from the same state.
-While anyone listens to the engine's ``before_cursor_execute`` or
-``after_cursor_execute`` (the tests that count statements), everything goes through
-SQLAlchemy, so every statement is seen.
+an executemany of anything but a list of dicts, ``text()``, RETURNING, Python-side
+column defaults, expanding (``IN``) and literal-execute parameters, escaped parameter
+names. A statement that fails in sqlite3 is run again through SQLAlchemy, which raises
+the error the callers expect (``IntegrityError``, ``OperationalError`` ...) after the
+same handling as always: SQLite undoes a failed statement's own changes, so the second
+try starts from the same state (in an executemany, the rows before the failing one stay
+written, as they do through SQLAlchemy, and the second try fails too; the caller's
+savepoint or transaction undoes them). While anyone listens to the engine's
+``before_cursor_execute`` or ``after_cursor_execute`` when a transaction begins (the
+tests that count statements), that transaction runs everything through SQLAlchemy, so
+every statement is seen.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,7 +134,7 @@ class PreparedStatements:
         self, conn: Connection, statement: Executable, params: Mapping[str, Any] | None
     ) -> _Plan | None:
         if params is not None and type(params) is not dict:
-            return None  # a list of them (executemany), or a mapping of another kind
+            return None  # a mapping of another kind
         key = (id(statement), tuple(params) if params else ())
         entry = self._plans.get(key)
         if entry is not None and entry[0] is statement:
@@ -164,6 +167,33 @@ class PreparedStatements:
         """Whether anyone listens to the connection's cursor executions: then nothing may
         be planned (the connection asks once per transaction)."""
         return bool(conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute)
+
+    def plan_many(
+        self, conn: Connection, statement: Executable, params: Sequence[Mapping[str, Any]]
+    ) -> _Plan | None:
+        """The plan for an executemany of rows with the same parameter names (as
+        SQLAlchemy compiles one for the names of the first row), or None."""
+        if not params or type(params) is not list or type(params[0]) is not dict:
+            return None
+        plan = self.plan(conn, statement, params[0])
+        return plan if plan is not None and plan.keys is None else None
+
+    @staticmethod
+    def execute_many(conn: Connection, plan: _Plan, params: Sequence[Mapping[str, Any]]) -> bool:
+        """Run a plan for every row; False when it could not (then nothing ran, or
+        sqlite3 refused the statement and undid it: run it through SQLAlchemy)."""
+        try:
+            rows = [plan.parameters(row) for row in params]
+        except Exception:
+            return False
+        raw = conn.connection.dbapi_connection
+        if raw is None:
+            return False
+        try:
+            raw.executemany(plan.sql, rows)
+        except sqlite3.Error:
+            return False
+        return True
 
     @staticmethod
     def execute(conn: Connection, plan: _Plan, params: Mapping[str, Any] | None) -> Any | None:

@@ -129,8 +129,20 @@ class SyncConnection(DirectConnection):
         # Nothing planned while anyone counts the cursor's statements (tests do).
         self._prepared = None if PreparedStatements.listened(conn) else prepared
 
-    def run_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> None:
+    def run_now(self, statement: Executable, parameters: Parameters, /) -> None:
         prepared = self._prepared
+        if isinstance(parameters, list):
+            many = prepared.plan_many(self._conn, statement, parameters) if prepared else None
+            if (
+                many is None
+                or prepared is None
+                or not prepared.execute_many(self._conn, many, parameters)
+            ):
+                self._conn.execute(statement, parameters)
+            return
+        if parameters is not None and not isinstance(parameters, Mapping):
+            self._conn.execute(statement, parameters)  # a sequence of another kind
+            return
         plan = prepared.plan(self._conn, statement, parameters) if prepared else None
         if (
             plan is None

@@ -49,8 +49,8 @@ class DirectConnection(ABC):
     below use it when their connection is one."""
 
     @abstractmethod
-    def run_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> None:
-        """Run a statement whose result nobody reads."""
+    def run_now(self, statement: Executable, parameters: Parameters, /) -> None:
+        """Run a statement whose result nobody reads (a list of parameters: for each)."""
 
     @abstractmethod
     def first_now(
@@ -101,6 +101,14 @@ class SqlRepo:
 
     async def _run(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> None:
         self._writes.count += 1  # counted before it runs: a failed write counts too
+        if self._direct is not None:
+            self._direct.run_now(stmt, params)
+            return
+        await self._conn.execute(stmt, params)
+
+    async def _run_many(self, stmt: Executable, params: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`_run` for each of ``params`` in one executemany (one round trip)."""
+        self._writes.count += 1
         if self._direct is not None:
             self._direct.run_now(stmt, params)
             return

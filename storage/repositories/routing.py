@@ -211,10 +211,6 @@ class SqlRoutingRepo(SqlRepo):
                 _SET_QUEUE, [{"b_id": cid, "queue_id": queue_id} for cid, queue_id in moves]
             )
 
-    async def _run_many(self, stmt: Any, params: list[dict[str, Any]]) -> None:
-        self._writes.count += 1
-        await self._conn.execute(stmt, params)
-
     async def list_tasks(
         self, statuses: Sequence[TaskStatus], *, queue_id: QueueId | None = None
     ) -> list[RoutingTask]:

@@ -82,7 +82,7 @@ def test_a_statement_is_planned_the_second_time_it_runs_and_reads_as_sqlalchemy_
     assert sync.scalar_one_now(_NAME_OF, {"id": "c1"}) == "Анна"
 
 
-def test_statements_built_per_call_and_lists_of_parameters_are_never_planned(
+def test_statements_built_per_call_are_never_planned(
     conn: Connection,
 ) -> None:
     prepared = PreparedStatements()
@@ -171,3 +171,24 @@ def test_a_verifying_plan_set_catches_a_read_that_differs(conn: Connection) -> N
     object.__setattr__(plan, "keys", tuple(reversed(plan.keys or ())))  # break the plan
     with pytest.raises(AssertionError, match="differs"):
         sync.first_now(_BY_ID, {"id": "c1"})
+
+
+def test_an_executemany_runs_from_the_plan_of_its_first_row(conn: Connection) -> None:
+    prepared = PreparedStatements()
+    sync = SyncConnection(conn, prepared)
+    sync.run_now(_INSERT, [_contact("a"), _contact("b")])  # first sight: SQLAlchemy
+    sync.run_now(_INSERT, [_contact("c"), _contact("d", "Юлия")])
+    assert prepared.plan_many(conn, _INSERT, [_contact("e")]) is not None
+    sync.run_now(_RENAME, [{"b_id": "a", "n": "A"}, {"b_id": "b", "n": "B"}])
+    sync.run_now(_RENAME, [{"b_id": "c", "n": "C"}])
+    names = dict(conn.execute(select(contacts.c.id, contacts.c.display_name)).all())
+    assert names == {"a": "A", "b": "B", "c": "C", "d": "Юлия"}
+    row = sync.first_now(_BY_ID, {"id": "d"})
+    assert row is not None
+    assert row["tags"] == ["vip", "опт"]
+    assert row["created_at"] == AT
+    with pytest.raises(IntegrityError):
+        sync.run_now(_INSERT, [_contact("e"), _contact("a")])
+    # A row without a required value fails as SQLAlchemy fails it.
+    with pytest.raises(Exception, match=r"bind parameter|value required"):
+        sync.run_now(_RENAME, [{"b_id": "a", "n": "X"}, {"b_id": "b"}])
