@@ -104,8 +104,13 @@ def parse_webhook(
         if field != "messages":
             skipped.append(f"field {field[:40]}")
             continue
-        metadata = mapping(value.get("metadata"))
-        addressed_to = str(metadata.get("phone_number_id") or "")
+        # Meta sends the receiving number's metadata with every "messages" change; a
+        # change without it is not one of theirs, and could not be told apart from
+        # another number's.
+        metadata = mapping(value.get("metadata"), "metadata")
+        addressed_to = metadata.get("phone_number_id")
+        if not isinstance(addressed_to, str) or not addressed_to:
+            raise WebhookShapeError("a messages change without metadata.phone_number_id")
         if phone_number_id and addressed_to and addressed_to != phone_number_id:
             skipped.append("another phone number")
             continue
@@ -227,7 +232,11 @@ def _unsupported_description(message: Mapping[str, Any]) -> str:
 
 
 def _text(message: Mapping[str, Any]) -> tuple[Part, ...]:
-    body = str(mapping(message.get("text")).get("body") or "")
+    body = mapping(message.get("text"), "text").get("body")
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise WebhookShapeError("text.body is not a string")
     return (Text(body),) if body.strip() else (Unsupported("text", "an empty message"),)
 
 
