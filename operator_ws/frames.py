@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from inbox.domain.untrusted import BadJson, parse_json
 
 __all__ = ["COMMANDS", "MAX_FRAME_BYTES", "Command", "FrameError", "parse_frame"]
 
@@ -76,8 +77,8 @@ def parse_frame(raw: str | bytes) -> Command:
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = parse_json(raw)
+    except BadJson as exc:
         raise FrameError("bad_frame", "the frame is not valid JSON") from exc
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "a frame must be a JSON object")

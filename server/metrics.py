@@ -13,7 +13,6 @@ proxy on the same host does not make the world loopback), and anyone with
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from prometheus_client.exposition import choose_encoder
 
 from inbox.domain.events import MessageCreated, MessageUpdated
 from inbox.domain.messages import DeliveryStatus, Direction
+from inbox.domain.untrusted import same_secret
 from inbox.usecases import Admission, Outcome
 from server.errors import error_response
 from storage import SqlStore
@@ -144,7 +144,7 @@ class Metrics:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if self._token and scheme.lower() == "bearer":
-            if hmac.compare_digest(token.strip().encode(), self._token.encode()):
+            if same_secret(token.strip(), self._token):
                 return None
             return error_response(401, "unauthorized", "wrong metrics token")
         if _direct_loopback(request):

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import secrets
 
+from inbox.domain.untrusted import same_secret
+
 __all__ = ["SIGNATURE_HEADER", "new_secret", "sign", "signature_header", "verify"]
 
 SIGNATURE_HEADER = "X-Inbox-Signature"
@@ -35,6 +37,4 @@ def verify(secret: str, header: str, body: bytes) -> bool:
     if len(stamps) != 1 or not stamps[0].strip().isdigit():
         return False
     expected = sign(secret, int(stamps[0]), body)
-    return any(
-        hmac.compare_digest(value.strip(), expected) for key, _, value in fields if key == "v1"
-    )
+    return any(same_secret(value.strip(), expected) for key, _, value in fields if key == "v1")

@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
+from inbox.domain.untrusted import same_secret
+
 __all__ = [
     "missing_message_id",
     "normalise_message_id",
@@ -88,7 +90,7 @@ def our_message_ids(secret: str, refs: Iterable[str]) -> list[str]:
         message_id, dot, token = local.partition(".")
         if not dot or len(token) != TOKEN_HEX or not message_id:
             continue
-        valid = hmac.compare_digest(token, reply_token(secret, message_id))
+        valid = same_secret(token, reply_token(secret, message_id))
         if valid and message_id not in found:
             found.append(message_id)
     return found

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any, Final
@@ -21,6 +20,7 @@ from telegram import Update
 from channels.telegram.errors import MalformedUpdate
 from channels.telegram.parts import UNREADABLE_MARK, content_kind
 from inbox.domain.channel_io import WebhookRejected, WebhookReply, WebhookRequest
+from inbox.domain.untrusted import BadJson, parse_json, same_secret
 
 __all__ = [
     "SECRET_HEADER",
@@ -43,7 +43,7 @@ def check_secret(headers: Mapping[str, str], expected: str) -> None:
     given = headers.get(SECRET_HEADER, "")
     if not expected:
         raise WebhookRejected(403, "forbidden", "this channel has no webhook secret set")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not same_secret(given, expected):
         raise WebhookRejected(403, "forbidden", "wrong or missing secret token header")
 
 
@@ -63,8 +63,8 @@ def read_json(request: WebhookRequest) -> Any:
     if request.method.upper() != "POST":
         raise WebhookRejected(405, "method_not_allowed", "Telegram webhooks are POSTs")
     try:
-        return json.loads(request.body)
-    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
+        return parse_json(request.body)
+    except BadJson:  # bad JSON, bad UTF-8, absurd nesting
         raise WebhookRejected(400, "bad_request", "the body is not JSON") from None
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 
 from channels.viber.errors import PayloadError
@@ -23,6 +22,7 @@ from channels.viber.inbound import convert_callback
 from inbox.domain.channel_io import WebhookBatch, WebhookRejected, WebhookReply, WebhookRequest
 from inbox.domain.channels import Channel
 from inbox.domain.ids import ChannelId
+from inbox.domain.untrusted import BadJson, parse_json, same_secret
 
 __all__ = [
     "ACK",
@@ -66,7 +66,7 @@ def sign(token: str, body: bytes) -> str:
 def signature_matches(token: str, body: bytes, signature: str) -> bool:
     """Constant-time comparison; hex case is ignored (Viber sends lower case)."""
     expected = sign(token, body)
-    return hmac.compare_digest(expected.encode("ascii"), signature.strip().lower().encode())
+    return same_secret(signature.strip().lower(), expected)
 
 
 def check_signature(headers: Mapping[str, str], body: bytes, token: str) -> None:
@@ -89,8 +89,8 @@ def read_callback(channel_id: ChannelId, request: WebhookRequest, token: str) ->
     if request.method != "POST":
         raise WebhookRejected(405, "method_not_allowed", "Viber callbacks are POSTed")
     try:
-        payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+        payload = parse_json(request.body)
+    except BadJson:
         raise WebhookRejected(400, "bad_request", "the body is not JSON") from None
     try:
         converted = convert_callback(channel_id, payload)

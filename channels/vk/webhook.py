@@ -10,14 +10,13 @@ bare confirmation string. Every other accepted event is answered with :data:`OK_
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Mapping
 
 from channels.vk.options import VkOptions, parse_options
 from channels.vk.wire import Callback, bad_shape, opt_int
 from inbox.domain.channel_io import WebhookRejected, WebhookReply, WebhookRequest
 from inbox.domain.errors import InvalidInput
+from inbox.domain.untrusted import BadJson, parse_json, same_secret
 
 __all__ = [
     "OK_REPLY",
@@ -48,8 +47,8 @@ def parse_callback(body: bytes) -> Callback:
     """Parse the raw body. Raises :class:`WebhookRejected` 400 when it is not JSON or not
     the envelope's shape."""
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        raw = parse_json(body)
+    except BadJson:
         raise bad_shape("the body is not JSON") from None
     if not isinstance(raw, dict):
         raise bad_shape("the body is not a JSON object")
@@ -97,4 +96,4 @@ def confirmation_reply(opts: VkOptions) -> WebhookReply:
 
 
 def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+    return same_secret(given, expected)

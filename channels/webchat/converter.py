@@ -12,7 +12,6 @@ Pure: no I/O, no logging.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from inbox.domain.messages import (
     OutboundMessage,
     SenderProfile,
 )
+from inbox.domain.untrusted import BadJson, parse_json
 from inbox.domain.views import customer_message_view
 from inbox.usecases import CustomerHistory
 
@@ -101,8 +101,8 @@ def decode_frame(raw: str) -> dict[str, Any]:
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
-        frame = json.loads(raw)
-    except ValueError:
+        frame = parse_json(raw)
+    except BadJson:
         raise FrameError("bad_frame", "the frame is not valid JSON") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("bad_frame", "a frame is a JSON object with a string 'type'")

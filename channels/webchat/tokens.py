@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import secrets
 
+from inbox.domain.untrusted import same_secret
+
 __all__ = ["issue_visitor_token", "verify_visitor_token"]
 
 
@@ -31,4 +33,4 @@ def verify_visitor_token(secret: str, channel_id: str, token: str) -> str | None
     if not dot or not visitor_id.startswith("v") or len(visitor_id) != 33:
         return None
     expected = _signature(secret, channel_id, visitor_id)
-    return visitor_id if hmac.compare_digest(expected, signature) else None
+    return visitor_id if same_secret(signature, expected) else None

@@ -12,7 +12,6 @@ a rate-limit or validation error is by definition a request Meta did not accept.
 
 from __future__ import annotations
 
-import json
 import logging
 import mimetypes
 from collections import OrderedDict
@@ -35,6 +34,7 @@ from inbox.domain.channels import Channel
 from inbox.domain.content import MediaRef
 from inbox.domain.errors import InvalidInput, NotFound
 from inbox.domain.messages import OutboundMessage
+from inbox.domain.untrusted import BadJson, parse_json
 from inbox.ports import AdapterDeps, SendReceipt
 
 __all__ = ["WhatsAppAdapter"]
@@ -99,8 +99,8 @@ class WhatsAppAdapter:
             raise WebhookRejected(405, "method_not_allowed", "use GET or POST")
         check_signature(request.headers, request.body, str(options.get("app_secret") or ""))
         try:
-            payload = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError):
+            payload = parse_json(request.body)
+        except BadJson:
             raise WebhookRejected(400, "bad_request", "the body is not JSON") from None
         try:
             parsed = parse_webhook(

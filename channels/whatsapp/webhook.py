@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Mapping
 
 from inbox.domain.channel_io import WebhookRejected, WebhookReply
+from inbox.domain.untrusted import same_secret
 
 __all__ = ["SIGNATURE_HEADER", "check_signature", "sign", "verification_reply"]
 
@@ -37,9 +38,7 @@ def check_signature(headers: Mapping[str, str], body: bytes, app_secret: str) ->
         raise WebhookRejected(403, "forbidden", "the channel has no app_secret to check with")
     algorithm, _, digest = provided.partition("=")
     expected = sign(body, app_secret).partition("=")[2]
-    if algorithm.lower() != "sha256" or not hmac.compare_digest(
-        digest.lower().encode("ascii", "replace"), expected.encode("ascii")
-    ):
+    if algorithm.lower() != "sha256" or not same_secret(digest.lower(), expected):
         raise WebhookRejected(403, "forbidden", "the X-Hub-Signature-256 signature is wrong")
 
 
@@ -48,9 +47,7 @@ def verification_reply(query: Mapping[str, str], verify_token: str) -> WebhookRe
     mode = query.get("hub.mode", "")
     token = query.get("hub.verify_token", "")
     challenge = query.get("hub.challenge", "")
-    token_ok = bool(verify_token) and hmac.compare_digest(
-        token.encode("utf-8"), verify_token.encode("utf-8")
-    )
+    token_ok = same_secret(token, verify_token)
     if mode != "subscribe" or not token_ok:
         raise WebhookRejected(403, "forbidden", "the verify token does not match")
     if not challenge or len(challenge) > _MAX_CHALLENGE:

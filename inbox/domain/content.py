@@ -6,6 +6,7 @@ express becomes an explicit :class:`Unsupported` part, never silently dropped te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -185,12 +186,18 @@ Part = (
 )
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def validate_text(text: str) -> str:
     """Return ``text`` if it is acceptable message text, else raise :class:`InvalidInput`."""
     if not text.strip():
         raise InvalidInput("text is empty")
     if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
         raise TooLarge(f"text is longer than {MAX_TEXT_BYTES} bytes")
+    if not text.isascii() and _LONE_SURROGATE.search(text):
+        # No UTF-8 store can keep it; the edges replace them (inbox.domain.untrusted).
+        raise InvalidInput("text holds a lone surrogate (not a Unicode character)")
     return text
 
 

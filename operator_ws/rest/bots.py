@@ -11,7 +11,6 @@ that does not validate is refused with 400 and changes nothing; operators get 40
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from bots.flow import flow_from_json
 from bots.hours import schedule_from_json, schedule_to_json, status
 from inbox.domain.errors import Forbidden, InvalidInput
 from inbox.domain.operators import Operator
+from inbox.domain.untrusted import BadJson, parse_json
 from inbox.usecases import Core
 from operator_ws.rest.common import Caller, authed
 
@@ -39,8 +39,8 @@ def _require_supervisor(operator: Operator) -> None:
 async def _document(request: web.Request) -> dict[str, Any] | None:
     """The body: a JSON object, or ``null`` (remove)."""
     try:
-        body = json.loads(await request.read())
-    except ValueError as exc:
+        body = parse_json(await request.read())
+    except BadJson as exc:
         raise InvalidInput("the body is not valid JSON") from exc
     if body is not None and not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object, or null to remove")

@@ -9,7 +9,6 @@ and become ``{"error": {"code", "message"}}`` in the app's error middleware
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from aiohttp import web
 from inbox.domain.api_tokens import SCOPES, TOKEN_PREFIX, ApiToken, TokenScope, machine_actor
 from inbox.domain.errors import Forbidden, InvalidInput, Unauthorized
 from inbox.domain.operators import Operator
+from inbox.domain.untrusted import BadJson, parse_json
 from inbox.ports import AuthSession
 from inbox.usecases import Core, authenticate
 from inbox.usecases.api_tokens import authenticate_api_token
@@ -94,8 +94,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     JSON or not an object."""
     raw = await request.read()
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
+        body = parse_json(raw)
+    except BadJson as exc:
         raise InvalidInput("the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Mapping
 
 from inbox.domain.channel_io import WebhookRejected
 from inbox.domain.errors import InvalidInput
+from inbox.domain.untrusted import parse_json, same_secret
 from payments.ports import Notice, NotificationRequest, PaymentRequest, ProviderPayment
 from payments.records import PaymentStatus, ProviderRecord
 
@@ -65,13 +65,13 @@ class SandboxGateway:
 
     def verify_notification(self, provider: ProviderRecord, request: NotificationRequest) -> Notice:
         try:
-            body = json.loads(request.body)
+            body = parse_json(request.body)
             payment_id, status = str(body["payment_id"]), PaymentStatus(body["status"])
             signature = str(body["signature"])
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected(400, "bad_request", "not a sandbox notification") from exc
         expected = sandbox_signature(provider.options.get("secret", ""), payment_id, status)
-        if not hmac.compare_digest(signature.encode(), expected.encode()):
+        if not same_secret(signature, expected):
             raise WebhookRejected(403, "forbidden", "the sandbox signature is wrong")
         return Notice(payment_id=payment_id, key=f"{payment_id}:{status}", status=status)
 

@@ -40,6 +40,7 @@ import aiohttp
 from inbox.domain.channel_errors import ChannelError, PermanentFailure, RetryLater
 from inbox.domain.channel_io import WebhookRejected
 from inbox.domain.errors import InvalidInput
+from inbox.domain.untrusted import BadJson, parse_json, same_secret
 from payments.ports import Notice, NotificationRequest, PaymentRequest, ProviderPayment
 from payments.records import OrderLine, PaymentStatus, ProviderRecord
 
@@ -278,10 +279,10 @@ def signature_matches(header: str, body: bytes, secret: str) -> bool:
     if timestamp is None:
         return False
     signed = str(timestamp).encode() + b"." + body
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest().encode()
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     found = False
     for name, value in _pairs(header):
-        if name == "v1" and hmac.compare_digest(value.encode(), expected):
+        if name == "v1" and same_secret(value, expected):
             found = True  # no early exit: every candidate costs the same
     return found
 
@@ -303,8 +304,8 @@ def parse_event(body: bytes) -> Notice:
       service ignores notices without a payment id.
     """
     try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        event = parse_json(body)
+    except BadJson as exc:
         raise WebhookRejected(400, "bad_request", "the body is not a Stripe event") from exc
     data = event.get("data") if isinstance(event, dict) else None
     obj = data.get("object") if isinstance(data, dict) else None

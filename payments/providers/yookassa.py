@@ -43,6 +43,7 @@ import aiohttp
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channel_io import WebhookRejected
 from inbox.domain.errors import InvalidInput
+from inbox.domain.untrusted import BadJson, parse_json
 from payments.money import to_string
 from payments.ports import Notice, NotificationRequest, PaymentRequest, ProviderPayment
 from payments.records import PaymentStatus, ProviderRecord
@@ -297,8 +298,8 @@ def parse_notification(body: bytes) -> Notice:
     """``{"type": "notification", "event": …, "object": {…}}`` → a :class:`Notice`; a
     refund's ``payment_id`` names the payment. ``WebhookRejected(400)`` otherwise."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = parse_json(body)
+    except BadJson as exc:
         raise WebhookRejected(400, "bad_request", "the body is not JSON") from exc
     if not isinstance(data, dict) or data.get("type") != "notification":
         raise WebhookRejected(400, "bad_request", "not a YooKassa notification")

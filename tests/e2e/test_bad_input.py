@@ -285,3 +285,43 @@ async def test_a_token_from_another_channel_is_refused(live: Live) -> None:
     token = (await customer.hello())["visitor_token"]
     error = await _webchat_error(live, [{"type": "hello", "visitor_token": token}])
     assert error["code"] == "bad_token"
+
+
+NESTED = "[" * 50_000 + "]" * 50_000
+
+
+async def test_absurdly_nested_json_gets_a_clear_error_everywhere(live: Live) -> None:
+    """``[[[[…]]]]`` used to raise RecursionError (not a ValueError): a 500 on the login
+    route before any check, and a socket closed without an error frame."""
+    async with live.http.post(
+        live.url("/api/v1/auth/login"),
+        data=NESTED,
+        headers={"Content-Type": "application/json"},
+    ) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "invalid_input"
+    error = await _webchat_error(live, [NESTED])
+    assert error["code"] == "bad_frame"
+    anna, _conversation_id = await _conversation_for(live, "anna")
+    await anna.ws.send(NESTED)
+    assert (await anna.expect("error"))["code"] == "bad_frame"
+    assert (await anna.command("ping"))["type"] == "pong"
+
+
+async def test_a_lone_surrogate_in_a_visitors_text_is_kept_as_a_replacement_character(
+    live: Live,
+) -> None:
+    """``"\\ud800"`` is valid JSON but no character; it used to fail the store for ever
+    while the widget resent it. Now the message is stored with U+FFFD in its place (the
+    pair after it stays one emoji)."""
+    customer = await live.customer()
+    await customer.hello()
+    await customer.ws.send(
+        '{"type": "message", "text": "a\\ud800b \\ud83d\\ude00", "client_id": "s1"}'
+    )
+    await customer.expect("ack")
+    await live.add_operator("sveta", role=Role.SUPERVISOR)
+    token = await live.token("sveta")
+    _, body = await live.api("GET", "/api/v1/conversations", token)
+    (conversation,) = body["conversations"]
+    assert await _message_texts(live, token, conversation["id"]) == ["a\ufffdb 😀"]

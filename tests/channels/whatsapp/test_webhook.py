@@ -169,3 +169,15 @@ async def test_a_channel_without_verify_token_verifies_nothing(adapter: WhatsApp
 async def test_other_methods_are_refused(adapter: WhatsAppAdapter) -> None:
     error = await rejected(adapter, WebhookRequest("PUT", {}, {}, b""))
     assert error.status == 405
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe not utf-8", b'{"object": "x"'], ids=str
+)
+async def test_a_rightly_signed_hostile_body_is_a_400(
+    adapter: WhatsAppAdapter, body: bytes
+) -> None:
+    """Signed with the app secret, so it passes the signature check; then refused as bad
+    JSON (absurd nesting used to raise RecursionError: a 500)."""
+    error = await rejected(adapter, signed_post(body))
+    assert error.status == 400
