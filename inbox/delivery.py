@@ -17,8 +17,8 @@ from datetime import timedelta
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channels import Channel
 from inbox.domain.events import Event, OutboxReady
-from inbox.domain.ids import new_id
 from inbox.domain.messages import AuthorKind, DeliveryStatus, Direction, OutboundMessage
+from inbox.owners import LeaseOwners, RandomOwners, Reclaiming
 from inbox.ports import ChannelSender, OutboxItem, Tx
 from inbox.usecases.channels import cached_channel
 from inbox.usecases.delivery import record_delivery
@@ -47,6 +47,8 @@ class DeliveryWorker:
         batch: int = 32,
         lease_seconds: float = 120.0,
         max_attempts: int = 12,
+        owners: LeaseOwners | None = None,
+        reclaim_seconds: float = 10.0,
     ) -> None:
         self._core = core
         self._senders = senders
@@ -54,7 +56,9 @@ class DeliveryWorker:
         self._batch = batch
         self._lease = timedelta(seconds=lease_seconds)
         self._max_attempts = max_attempts
-        self._owner = "delivery-" + new_id()[:12]
+        owners = owners if owners is not None else RandomOwners()
+        self._owner = owners.new("delivery")
+        self._reclaiming = Reclaiming(owners, self._owner, reclaim_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -94,9 +98,28 @@ class DeliveryWorker:
                     await self._wake.wait()
             self._wake.clear()
 
+    async def reclaim(self) -> int:
+        """Drop the leases of owners that are gone (a process that died with replies in
+        flight, ``LeaseOwners.gone``), so those replies go out now instead of after their
+        lease's term. Returns how many jobs were freed."""
+        now = self._core.clock.now()
+
+        async def work(tx: Tx) -> Outcome[tuple[int, int]]:
+            gone = self._reclaiming.gone(await tx.outbox.lease_owners(now))
+            freed = await tx.outbox.release_owners(gone) if gone else 0
+            return Outcome((freed, len(gone)))
+
+        freed, dead = await run(self._core, work)
+        if freed:
+            logger.warning("took over %d replies leased by %d ended processes", freed, dead)
+        return freed
+
     async def run_once(self) -> int:
         """Claim due jobs and deliver them concurrently (one per conversation). Returns how
-        many jobs were claimed."""
+        many jobs were claimed. Every ``reclaim_seconds`` (and on the first round) the
+        leases of ended processes are dropped first (:meth:`reclaim`)."""
+        if self._reclaiming.due():
+            await self.reclaim()
         now = self._core.clock.now()
 
         async def claim(tx: Tx) -> Outcome[list[OutboxItem]]:

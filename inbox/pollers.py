@@ -20,7 +20,8 @@ from inbox.delivery import backoff_seconds
 from inbox.domain.channel_errors import PermanentFailure, RetryLater
 from inbox.domain.channels import Channel
 from inbox.domain.errors import Overloaded
-from inbox.domain.ids import ChannelId, new_id
+from inbox.domain.ids import ChannelId
+from inbox.owners import LeaseOwners, RandomOwners
 from inbox.ports import ChannelAdapter, Lease, PollingAdapter, Tx
 from inbox.usecases.channels import list_channels
 from inbox.usecases.deps import Core, Outcome, run
@@ -43,13 +44,16 @@ class PollerService:
         check_seconds: float = 10.0,
         wait_seconds: int = 25,
         lease_seconds: float = 60.0,
+        owners: LeaseOwners | None = None,
     ) -> None:
         self._core = core
         self._adapters = adapters
         self._check = check_seconds
         self._wait = wait_seconds
         self._lease = timedelta(seconds=lease_seconds)
-        self._owner = "poller-" + new_id()[:12]
+        # A channel's lease held by an ended process is taken over at once.
+        self._owners: LeaseOwners = owners if owners is not None else RandomOwners()
+        self._owner = self._owners.new("poller")
         self._tasks: dict[ChannelId, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
         self._held: set[str] = set()
@@ -153,7 +157,11 @@ class PollerService:
         now = self._core.clock.now()
 
         async def work(tx: Tx) -> Outcome[Lease | None]:
-            return Outcome(await tx.leases.acquire(name, self._owner, now, now + self._lease))
+            return Outcome(
+                await tx.leases.acquire(
+                    name, self._owner, now, now + self._lease, holder_gone=self._owners.gone
+                )
+            )
 
         lease = await run(self._core, work)
         if lease is not None:

@@ -34,6 +34,7 @@ from operator_ws import DashboardFeed, HubSettings, OperatorHub
 from server.config import Settings
 from server.errors import json_errors
 from server.metrics import Metrics, metrics_middleware
+from server.process_owners import LocalProcessOwners
 from server.routes import routes
 from server.services import SERVICES, Services
 from server.wiring import AdapterFactory, Wiring, open_wiring
@@ -104,11 +105,14 @@ def _serving_parts(wiring: Wiring) -> Services:
     visitors = VisitorRegistry()
     senders: dict[str, ChannelSender] = {str(WEBCHAT): WebchatSender(visitors, clock=core.clock)}
     senders.update(wiring.adapters)
-    worker = DeliveryWorker(core, senders)
-    pollers = PollerService(core, wiring.adapters)
+    # Leases named after this process: after a crash the next process takes its replies,
+    # deliveries and pollers over at once instead of after their terms (docs/reliability.md).
+    owners = LocalProcessOwners()
+    worker = DeliveryWorker(core, senders, owners=owners)
+    pollers = PollerService(core, wiring.adapters, owners=owners)
     metrics = Metrics(settings.metrics_token)
     wiring.store.add_commit_observer(metrics.observe_commit)
-    webhook_worker = wiring.webhooks.worker(metrics.observe_webhook_attempt)
+    webhook_worker = wiring.webhooks.worker(metrics.observe_webhook_attempt, owners=owners)
     for subscriber in (hub, visitors, worker, wiring.router, wiring.bots, webhook_worker):
         wiring.bus.subscribe(subscriber.on_event)
     router = wiring.router

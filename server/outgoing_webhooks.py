@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bots.events import CsatReceived, csat_view
 from inbox.domain.events import Event
 from inbox.domain.views import conversation_view
+from inbox.owners import LeaseOwners
 from inbox.usecases import Core
 from payments.events import OrderChanged
 from payments.records import OrderStatus
@@ -70,7 +71,9 @@ class OutgoingWebhooks:
     recorder: WebhookRecorder
     admin: WebhookAdmin
 
-    def worker(self, observer: AttemptObserver | None = None) -> WebhookWorker:
+    def worker(
+        self, observer: AttemptObserver | None = None, *, owners: LeaseOwners | None = None
+    ) -> WebhookWorker:
         s = self.settings
         return WebhookWorker(
             self.core,
@@ -87,6 +90,7 @@ class OutgoingWebhooks:
             ),
             poll_seconds=s.webhook_poll_seconds,
             observer=observer,
+            owners=owners,
         )
 
 

@@ -64,6 +64,12 @@ class WebhooksRepo(Protocol):
     async def pending_count(self) -> int:
         """Pending deliveries of every webhook (the metrics' backlog)."""
 
+    async def lease_owners(self, now: datetime) -> builtins.list[str]:
+        """The owners of delivery leases that have not run out at ``now``."""
+
+    async def release_owners(self, owners: Sequence[str]) -> int:
+        """Drop every delivery lease these (gone) owners hold; returns how many."""
+
 
 class WebhooksTx(Tx, Protocol):
     @property

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from inbox.domain.events import Event
-from inbox.domain.ids import new_id
+from inbox.owners import LeaseOwners, RandomOwners, Reclaiming
 from inbox.usecases import Core, Outcome
 from webhooks.events import WebhookDisabled, WebhooksChanged
 from webhooks.ports import Poster, PostResult, WebhooksStore, WebhooksTx
@@ -84,6 +84,8 @@ class WebhookWorker:
         lease_seconds: float = 120.0,
         rng: random.Random | None = None,
         observer: AttemptObserver | None = None,
+        owners: LeaseOwners | None = None,
+        reclaim_seconds: float = 10.0,
     ) -> None:
         self._core = core
         self._store = store
@@ -97,7 +99,9 @@ class WebhookWorker:
         self._lease = timedelta(seconds=lease_seconds)
         self._rng = rng or random.Random()
         self._observer = observer
-        self._owner = "webhooks-" + new_id()[:12]
+        owners = owners if owners is not None else RandomOwners()
+        self._owner = owners.new("webhooks")
+        self._reclaiming = Reclaiming(owners, self._owner, reclaim_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -147,8 +151,18 @@ class WebhookWorker:
             self._wake.clear()
 
     async def run_once(self) -> int:
-        """Claim due deliveries and post them concurrently; returns how many were claimed."""
+        """Claim due deliveries and post them concurrently; returns how many were claimed.
+        On the first round and every ``reclaim_seconds`` the leases of ended processes are
+        dropped first, so their deliveries go out now (inbox.owners)."""
         now = self._core.clock.now()
+        if self._reclaiming.due():
+
+            async def reclaim(tx: WebhooksTx) -> int:
+                gone = self._reclaiming.gone(await tx.webhooks.lease_owners(now))
+                return await tx.webhooks.release_owners(gone) if gone else 0
+
+            if freed := await self._store.transact(reclaim):
+                logger.warning("took over %d webhook deliveries of ended processes", freed)
 
         async def claim(tx: WebhooksTx) -> list[DueDelivery]:
             return await tx.webhooks.claim_due(

@@ -336,6 +336,13 @@ class OutboxRepo(Protocol):
 
     async def pending_count(self) -> int: ...
 
+    async def lease_owners(self, now: datetime) -> list[str]:
+        """The owners of leases that have not run out at ``now``."""
+
+    async def release_owners(self, owners: Sequence[str]) -> int:
+        """Drop every lease these owners hold (they are gone): their jobs are due again at
+        once, with their attempts and availability as they were. Returns how many."""
+
 
 @dataclass(frozen=True, slots=True)
 class AuthSession:
@@ -366,10 +373,18 @@ class Lease:
 
 
 class LeaseRepo(Protocol):
-    async def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> Lease | None:
-        """Take or renew the lease: succeeds when nobody holds it, it expired, or ``owner``
-        holds it already; returns it (with its cursor), else ``None``. Safe across
-        processes (a row lock on PostgreSQL)."""
+    async def acquire(
+        self,
+        name: str,
+        owner: str,
+        now: datetime,
+        until: datetime,
+        *,
+        holder_gone: Callable[[str], bool] | None = None,
+    ) -> Lease | None:
+        """Take or renew the lease: succeeds when nobody holds it, it expired, ``owner``
+        holds it already, or ``holder_gone`` says its holder is gone; returns it (with its
+        cursor), else ``None``. Safe across processes (a row lock on PostgreSQL)."""
 
     async def release(self, name: str, owner: str) -> None:
         """Give the lease up (only if ``owner`` holds it); the cursor is kept."""

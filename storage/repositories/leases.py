@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, select, update
@@ -27,14 +28,24 @@ class SqlLeaseRepo(SqlRepo):
     """Implements :class:`inbox.ports.LeaseRepo`. The row is locked while it is decided on
     (PostgreSQL ``FOR UPDATE``; SQLite has one writer), so two processes never both win."""
 
-    async def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> Lease | None:
+    async def acquire(
+        self,
+        name: str,
+        owner: str,
+        now: datetime,
+        until: datetime,
+        *,
+        holder_gone: Callable[[str], bool] | None = None,
+    ) -> Lease | None:
         row = await self._first(self._locked(_GET, _GET_FOR_UPDATE), {"name": name})
         if row is None:
             await self._run(
                 _INSERT, {"name": name, "owner": owner, "expires_at": until, "cursor": None}
             )
             return Lease(name, owner, until, None)
-        if row["owner"] != owner and row["expires_at"] > now:
+        holder = str(row["owner"] or "")
+        held = holder != owner and row["expires_at"] > now
+        if held and not (holder_gone is not None and holder and holder_gone(holder)):
             return None
         await self._run(_UPDATE, {"b_name": name, "owner": owner, "expires_at": until})
         return Lease(name, owner, until, row["cursor"])

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from inbox.domain.ids import OutboxId
 from inbox.ports import OutboxItem
@@ -17,6 +30,16 @@ __all__ = ["SqlOutboxRepo"]
 _INSERT = insert(outbox)
 _DELETE = delete(outbox).where(outbox.c.id == bindparam("id"))
 _UPDATE = update(outbox).where(outbox.c.id == bindparam("b_id"))
+_LEASE_OWNERS = (
+    select(outbox.c.lease_owner)
+    .where(outbox.c.lease_owner.is_not(None), outbox.c.lease_until > bindparam("now"))
+    .distinct()
+)
+_RELEASE_OWNERS = (
+    update(outbox)
+    .where(outbox.c.lease_owner.in_(bindparam("owners", expanding=True)))
+    .values(lease_owner=None, lease_until=None)
+)
 
 
 class SqlOutboxRepo(SqlRepo):
@@ -94,3 +117,13 @@ class SqlOutboxRepo(SqlRepo):
 
     async def pending_count(self) -> int:
         return int(await self._scalar(select(func.count()).select_from(outbox)))
+
+    async def lease_owners(self, now: datetime) -> list[str]:
+        return [str(r["lease_owner"]) for r in await self._all(_LEASE_OWNERS, {"now": now})]
+
+    async def release_owners(self, owners: Sequence[str]) -> int:
+        if not owners:
+            return 0
+        self._writes.count += 1
+        result = await self._conn.execute(_RELEASE_OWNERS, {"owners": list(owners)})
+        return int(cast(CursorResult[Any], result).rowcount)

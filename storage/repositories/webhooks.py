@@ -95,6 +95,16 @@ def _delivery(row: Row) -> Delivery:
         delivered_at=row["delivered_at"],
     )
 
+_LEASE_OWNERS = (
+    select(_d.c.lease_owner)
+    .where(_d.c.lease_owner.is_not(None), _d.c.lease_until > bindparam("now"))
+    .distinct()
+)
+_RELEASE_OWNERS = (
+    update(_d)
+    .where(_d.c.lease_owner.in_(bindparam("owners", expanding=True)))
+    .values(lease_owner=None, lease_until=None)
+)
 
 class SqlWebhooksRepo(SqlRepo):
     """Implements :class:`webhooks.ports.WebhooksRepo`."""
@@ -212,3 +222,13 @@ class SqlWebhooksRepo(SqlRepo):
 
     async def pending_count(self) -> int:
         return int(await self._scalar(_PENDING))
+
+    async def lease_owners(self, now: datetime) -> list[str]:
+        return [str(r["lease_owner"]) for r in await self._all(_LEASE_OWNERS, {"now": now})]
+
+    async def release_owners(self, owners: Sequence[str]) -> int:
+        if not owners:
+            return 0
+        self._writes.count += 1
+        result = await self._conn.execute(_RELEASE_OWNERS, {"owners": list(owners)})
+        return int(cast(CursorResult[Any], result).rowcount)

@@ -159,3 +159,24 @@ async def test_jobs_queued_in_one_transaction_go_out_in_message_order(store: Sql
     assert [j.message_id for j in await _claim(store, at(5), "w1")] == [first.id]
     await store.transact(lambda tx: tx.outbox.complete(job_first.id))
     assert [j.message_id for j in await _claim(store, at(5), "w1")] == [second.id]
+
+
+async def test_the_leases_of_gone_owners_are_released_and_claimed_at_once(
+    store: SqlStore,
+) -> None:
+    """A process that died with replies in flight: its leases are listed, dropped, and
+    the jobs are due again at once, before their term (inbox.owners)."""
+    jobs = await _jobs(store)
+    assert await _claim(store, at(10), "dead", limit=1, lease_s=120) == [jobs.a1]
+    assert await _claim(store, at(10), "alive", limit=1, lease_s=120) == [jobs.b1]
+    owners = await store.read(lambda tx: tx.outbox.lease_owners(at(11)))
+    assert sorted(owners) == ["alive", "dead"]
+    assert await store.read(lambda tx: tx.outbox.lease_owners(at(131))) == []  # ran out
+    freed = await store.transact(lambda tx: tx.outbox.release_owners(["dead"]))
+    assert freed == 1
+    assert await store.transact(lambda tx: tx.outbox.release_owners([])) == 0
+    assert await _claim(store, at(12), "next") == [jobs.a1]  # b1 is still alive's
+    assert sorted(await store.read(lambda tx: tx.outbox.lease_owners(at(13)))) == [
+        "alive",
+        "next",
+    ]

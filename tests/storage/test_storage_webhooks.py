@@ -126,3 +126,40 @@ async def test_two_stores_never_claim_one_delivery(database_url: str, store: Sql
         lambda tx: tx.webhooks.claim_due(later, limit=100, lease_until=later, owner="d")
     )
     assert len(again) == 60
+
+
+async def test_deliveries_leased_by_a_gone_owner_are_released(store: SqlStore) -> None:
+    webhook = _webhook("message.created")
+    deliveries = [
+        Delivery(
+            id=DeliveryId(new_id()),
+            webhook_id=webhook.id,
+            event_id=f"evt_{n}",
+            event="message.created",
+            body="{}",
+            created_at=T0,
+            next_attempt_at=T0,
+        )
+        for n in range(3)
+    ]
+
+    async def seed(tx: SqlTx) -> None:
+        await tx.webhooks.add_webhook(webhook)
+        await tx.webhooks.add_deliveries(deliveries)
+
+    await store.transact(seed)
+    now = T0 + timedelta(seconds=1)
+    lease = now + timedelta(minutes=2)
+    for owner, limit in (("dead", 2), ("alive", 1)):
+
+        async def claim(tx: SqlTx, o: str = owner, n: int = limit) -> None:
+            await tx.webhooks.claim_due(now, limit=n, lease_until=lease, owner=o)
+
+        await store.transact(claim)
+    owners = await store.read(lambda tx: tx.webhooks.lease_owners(now))
+    assert sorted(owners) == ["alive", "dead"]
+    assert await store.transact(lambda tx: tx.webhooks.release_owners(["dead"])) == 2
+    again = await store.transact(
+        lambda tx: tx.webhooks.claim_due(now, limit=10, lease_until=lease, owner="next")
+    )
+    assert len(again) == 2
