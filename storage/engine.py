@@ -123,8 +123,10 @@ def _configure_sqlite(engine: Engine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             _switch_to_wal(cursor)
-            # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt.
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL: the WAL is synced at every COMMIT, so what was acknowledged survives
+            # a power cut (NORMAL could lose the last commits). Group commit makes it one
+            # sync per batch: no measurable cost on the ingest benchmark (docs/storage.md).
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()

@@ -15,7 +15,7 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from storage import make_engine, migrate, migrate_sync, tables
-from storage.engine import normalise_url
+from storage.engine import make_sqlite_sync_engine, normalise_url
 from storage.migrator import alembic_config
 from storage.search import SQLITE_SEARCH_TABLES
 from storage.tables import metadata
@@ -120,10 +120,17 @@ async def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
     assert path.parent.is_dir()
     assert pragmas == {
         "journal_mode": "wal",
-        "synchronous": 1,  # NORMAL
+        "synchronous": 2,  # FULL: acknowledged means on disk
         "foreign_keys": 1,
         "busy_timeout": 5000,
     }
+    # The worker threads' pysqlite connections, which do the writing, too.
+    sync = make_sqlite_sync_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        with sync.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
+    finally:
+        sync.dispose()
 
 
 async def test_sqlite_savepoints_roll_back_inside_the_transaction(tmp_path: Path) -> None:
