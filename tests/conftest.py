@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from storage import SqlStore, make_engine, migrate, open_store, sqlite_prepared
 from storage.tables import metadata
+from tests.ci import in_ci
 
 # Every read that the SQLite threads run from a plan (storage/sqlite_prepared.py) is
 # compared with SQLAlchemy's own result in every test of the suite.
@@ -61,7 +62,7 @@ def _postgres_base_url() -> str:
     missing = (
         f"{POSTGRES_URL_ENV} is not set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
     )
-    if os.environ.get("CI", "").strip().lower() == "true":
+    if in_ci():
         pytest.fail(f"CI=true requires the PostgreSQL tests, but {missing}", pytrace=False)
     pytest.skip(f"{missing}: PostgreSQL variant skipped")
 

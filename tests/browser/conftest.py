@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.browser.helpers import StartServer, serve
+from tests.ci import in_ci
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):
         reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
+        if in_ci():
             pytest.fail(reason)
         pytest.skip(reason)
     return CHROMIUM

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from server.events import event_registry
 from storage import migrate
 from storage.redis_bus import RedisEventBus
+from tests.ci import in_ci
 from tests.conftest import _execute, _new_schema_name, _postgres_base_url, _with_schema
 
 REDIS_URL_ENV = "INBOX_TEST_REDIS_URL"
@@ -32,7 +33,7 @@ def redis_url() -> str:
     if url:
         return url
     missing = f"{REDIS_URL_ENV} is not set (e.g. redis://127.0.0.1:6379/0)"
-    if os.environ.get("CI", "").strip().lower() == "true":
+    if in_ci():
         pytest.fail(f"CI=true requires the Redis tests, but {missing}", pytrace=False)
     pytest.skip(f"{missing}: Redis test skipped")
 

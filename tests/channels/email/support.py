@@ -41,6 +41,7 @@ from inbox.domain.channels import Channel, ChannelKind
 from inbox.domain.content import MediaRef
 from inbox.domain.errors import NotFound
 from inbox.domain.ids import ChannelId, new_id
+from tests.ci import in_ci
 
 __all__ = [
     "CORPUS",
@@ -264,7 +265,7 @@ class Dovecot:
 def dovecot_or_skip() -> None:
     if shutil.which("dovecot") is None:
         reason = "dovecot is not installed (apt-get install dovecot-imapd)"
-        if os.environ.get("CI", "").strip().lower() == "true":
+        if in_ci():
             pytest.fail(f"CI=true requires the IMAP tests, but {reason}", pytrace=False)
         pytest.skip(reason)
 
