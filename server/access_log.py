@@ -9,7 +9,7 @@ parameters). So:
 * ``quiet`` (the default): every request but the routine ones -- a webhook or payment
   notification answered below 400 or refused with 503 under back-pressure (the provider
   retries; ``server.webhooks`` logs how many were refused, at most every 10 s), and
-  ``/healthz`` -- gets a line; other failures always do.
+  ``/healthz`` and ``/readyz`` -- gets a line; other failures always do.
 * ``all``: every request.
 * ``off``: none.
 
@@ -31,7 +31,7 @@ ACCESS_LOG_MODES = ("quiet", "all", "off")
 
 #: Paths whose successful calls are routine in the ``quiet`` mode.
 _ROUTINE_PREFIXES = ("/webhooks/",)
-_ROUTINE_PATHS = frozenset({"/healthz"})
+_ROUTINE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def is_routine(path: str, status: int) -> bool:

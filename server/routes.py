@@ -22,6 +22,7 @@ from server.channel_admin import ChannelAdmin
 from server.inbound_api import RequestRoutes
 from server.pages import DemoPage, StaticPage, healthz, static_asset
 from server.payments import PaymentPages, PaymentWebhook
+from server.readiness import Readiness
 from server.services import Services
 from server.webhooks import WebhookEndpoint
 from storage.repositories.tx import SqlTx
@@ -71,6 +72,7 @@ def routes(services: Services, hasher: PasswordHasher) -> list[web.AbstractRoute
             ),
         ),
         web.get("/healthz", healthz),
+        web.get("/readyz", Readiness(services.store, core.bus).handle),
         web.get(
             "/ws/operator",
             OperatorSocket(core, services.hub, services.router, services.dashboard).handle,

@@ -183,6 +183,11 @@ class RedisEventBus:
         """True while the listener is subscribed."""
         return self._listening.is_set()
 
+    async def ping(self) -> None:
+        """One PING on the publishing connection (``publish_timeout`` bounds it); raises
+        when Redis cannot be reached (``/readyz``)."""
+        await self._publisher.ping()
+
     async def wait_listening(self) -> None:
         """Return once the listener is subscribed; bound it with ``asyncio.timeout``."""
         await self._listening.wait()

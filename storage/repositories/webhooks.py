@@ -95,6 +95,7 @@ def _delivery(row: Row) -> Delivery:
         delivered_at=row["delivered_at"],
     )
 
+
 _LEASE_OWNERS = (
     select(_d.c.lease_owner)
     .where(_d.c.lease_owner.is_not(None), _d.c.lease_until > bindparam("now"))
@@ -105,6 +106,7 @@ _RELEASE_OWNERS = (
     .where(_d.c.lease_owner.in_(bindparam("owners", expanding=True)))
     .values(lease_owner=None, lease_until=None)
 )
+
 
 class SqlWebhooksRepo(SqlRepo):
     """Implements :class:`webhooks.ports.WebhooksRepo`."""
