@@ -8,6 +8,7 @@ note appended to the caller's list, never an exception. Bodies are decoded with
 
 from __future__ import annotations
 
+import email.header
 import email.utils
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from inbox.domain.content import Unsupported
 __all__ = [
     "Attachment",
     "body_text",
+    "decode_header_text",
     "first_address",
     "header",
     "payload_parts",
@@ -39,28 +41,71 @@ class Attachment:
 
 
 def header(msg: Message, name: str) -> str:
-    """A header's decoded value ('' when absent or unreadable); RFC 2047 words decoded."""
-    try:
-        value = msg.get(name)
-    except Exception:  # a header the policy cannot parse
-        value = msg.get_all(name, failobj=[""])[0] if hasattr(msg, "get_all") else ""
-    if value is None:
+    """A header's decoded value ('' when absent or unreadable), whitespace collapsed.
+
+    Decoded from the raw header, not from the policy's value: bytes sent raw (8-bit, no
+    RFC 2047) and encoded words whose charset is missing, unknown or wrong would come
+    out of the policy as U+FFFD or as mojibake; here each piece goes through
+    :func:`~channels.email.text.decode_bytes`, like the bodies."""
+    raw = _raw_header(msg, name)
+    if raw is None:
         return ""
-    return " ".join(str(value).split())
+    return " ".join(decode_header_text(raw).split())
+
+
+def decode_header_text(raw: str) -> str:
+    """A raw header value (as ``email`` keeps it: 8-bit bytes as surrogate escapes) as
+    text: raw bytes decoded as a body would be, then every RFC 2047 encoded word by its
+    bytes and label through ``decode_bytes``. Never raises."""
+    text = raw
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
+    if "=?" not in text:
+        return text
+    try:
+        chunks = email.header.decode_header(text)
+    except Exception:  # a malformed encoded word: the text as it is
+        return text
+    out: list[str] = []
+    for data, charset in chunks:
+        if isinstance(data, str):
+            out.append(data)
+        else:
+            label = None if charset in (None, "unknown-8bit") else charset
+            out.append(decode_bytes(data, label))
+    return "".join(out)
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    wanted = name.lower()
+    try:
+        for key, value in msg.raw_items():
+            if key.lower() == wanted:
+                return str(value)
+    except Exception:  # noqa: S110 - a message the policy cannot even list: no value
+        pass
+    return None
 
 
 def first_address(msg: EmailMessage, name: str) -> tuple[str, str]:
-    """(display name, address) of the first mailbox in a header; ('', '') if none."""
+    """(display name, address) of the first mailbox in a header; ('', '') if none. The
+    display name comes from the header as :func:`header` decodes it; the address from
+    the policy's parse when it has one."""
+    text = header(msg, name)
+    parsed = email.utils.getaddresses([text]) if text else []
+    display, addr = parsed[0] if parsed else ("", "")
     try:
         value = msg.get(name)
         addresses = getattr(value, "addresses", ())
         if addresses:
             first = addresses[0]
-            return str(first.display_name or ""), str(first.addr_spec or "").strip("<>")
-    except Exception:  # noqa: S110 - a malformed address header: fall back to parseaddr
+            policy_addr = str(first.addr_spec or "").strip("<>")
+            if policy_addr and "@" in policy_addr:
+                addr = policy_addr
+            if not display:
+                display = str(first.display_name or "")
+    except Exception:  # noqa: S110 - a malformed address header: the parse above stands
         pass
-    raw = header(msg, name)
-    display, addr = email.utils.parseaddr(raw)
     return display, addr
 
 

@@ -40,6 +40,9 @@ NEW_TEXT = {
     "cp1251_plain.eml": "Добрый вечер! Нужен счёт.",
     "mislabelled_charset.eml": "Здравствуйте, есть ли товар в наличии?",
     "unknown_charset_koi8r.eml": "Привет, когда будет доставка?",
+    "thebat_raw_8bit_headers.eml": "Добрый день! Сколько стоит доставка в Тверь?",
+    "outlook_express_wrong_labels.eml": "Здравствуйте! Оплатила заказ номер 77 вчера вечером.",
+    "form_gateway_unknown_charset.eml": "Перезвоните мне, пожалуйста, после обеда.",
     "html_only.eml": "Hello & welcome,\nI need two lenses <42>.\n\nThanks",
     "rfc2231_filename.eml": "See the contract attached.",
     "inline_image.eml": "The lens is broken, see:",
@@ -187,6 +190,62 @@ def test_reply_tokens() -> None:
 )
 def test_subject_normalisation(subject: str, thread: str) -> None:
     assert normalise_subject(subject) == thread
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "sender"),
+    [
+        # The Bat!: raw 8-bit windows-1251 in Subject and From, no charset on the body.
+        ("thebat_raw_8bit_headers.eml", "Вопрос о доставке", "Пётр Сидоров"),
+        # Outlook Express: encoded words and body labelled KOI8-R, bytes windows-1251.
+        ("outlook_express_wrong_labels.eml", "Заказ оплачен, когда отправите?", "Мария"),
+        # A form gateway: encoded words in a charset nobody knows, KOI8-R bytes.
+        ("form_gateway_unknown_charset.eml", "Обратный звонок", "Олег"),
+    ],
+)
+def test_headers_in_missing_unknown_or_wrong_charsets_are_readable(
+    name: str, subject: str, sender: str
+) -> None:
+    mail = parse_mail(corpus(name), own_address=SHOP)
+    assert mail.subject == subject
+    assert mail.sender.display_name == sender
+    assert "\ufffd" not in mail.subject + mail.sender.display_name + mail.text
+
+
+RUSSIAN_SAMPLES = [
+    "Здравствуйте! Подскажите, пожалуйста, когда будет доставлен мой заказ? Спасибо.",
+    "Где мой заказ номер 42",
+    "ЗАКАЗ 15 ОПЛАЧЕН",
+    "Re: Ваш заказ",
+    "Иванов Пётр",
+    "Счёт",
+]
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8_r"])
+@pytest.mark.parametrize("label", [None, "same", "koi8-r", "windows-1251", "x-unknown", "us-ascii"])
+@pytest.mark.parametrize("text", RUSSIAN_SAMPLES)
+def test_russian_in_either_legacy_encoding_decodes_whatever_the_label(
+    encoding: str, label: str | None, text: str
+) -> None:
+    """The two encodings unlabelled Russian mail comes in, with the right label, a wrong
+    one (the other), an unknown one, a false ASCII one or none."""
+    declared = encoding if label == "same" else label
+    assert decode_bytes(text.encode(encoding), declared) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Доброго дня! Коли буде відправлено моє замовлення? Дякую.", "cp1251"),
+        ("Grüße aus München, schöne Tage", "latin-1"),
+        ("Заказ", "cp866"),
+        ("Καλημέρα", "iso8859_7"),
+        ("Ça va très bien", "cp1252"),
+    ],
+)
+def test_a_right_label_wins_for_other_texts(text: str, encoding: str) -> None:
+    assert decode_bytes(text.encode(encoding), encoding) == text
 
 
 def test_decode_bytes_fallbacks() -> None:
