@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
+from channels.whatsapp.spec import CUSTOMER_SERVICE_WINDOW
 from storage import make_engine, migrate, migrate_sync, tables
 from storage.engine import make_sqlite_sync_engine, normalise_url
 from storage.migrator import alembic_config
@@ -238,7 +239,8 @@ async def test_0003_backfills_the_whatsapp_reply_window(empty_database_url: str)
             rows = dict((await conn.execute(select(c.id, c.reply_window_ends_at))).all())
     finally:
         await engine.dispose()
-    assert rows == {"wa": last + timedelta(hours=24), "wa-none": None, "tg": None}
+    # The migration's frozen copy of the window agrees with the channel's spec.
+    assert rows == {"wa": last + CUSTOMER_SERVICE_WINDOW.length, "wa-none": None, "tg": None}
 
 
 async def test_0009_gives_conversations_the_queue_of_their_routing_task(

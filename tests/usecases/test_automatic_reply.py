@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from channels.whatsapp.spec import CUSTOMER_SERVICE_WINDOW
 from inbox.bus import InProcessEventBus
 from inbox.delivery import DeliveryWorker
 from inbox.domain.channels import Channel, ChannelKind
@@ -270,3 +271,36 @@ async def test_bad_input_stores_nothing(h: Harness) -> None:
     with pytest.raises(NotFound):
         await send_automatic_reply(h.core, ConversationId("nope"), MENU, author=AuthorKind.BOT)
     assert await h.pending() == 0
+
+
+@pytest.mark.parametrize(("offset", "open_"), [(-1.0, True), (0.0, False), (1.0, False)])
+async def test_the_whatsapp_window_inside_at_and_past_its_end(
+    h: Harness, offset: float, open_: bool
+) -> None:
+    """One second before the window's end free text goes; at the end and after it does
+    not -- measured from the one constant that sets the window (the spec's), so moving it
+    to 1 h or 48 h moves this test with it, and its message names the same hours."""
+    window = CUSTOMER_SERVICE_WINDOW
+    hours = window.length.total_seconds() / 3600
+    assert f"{hours:g} hours" in window.closed_message
+    wa = Channel(ChannelId(new_id()), ChannelKind("whatsapp"), "WA", h.clock.now(), {})
+
+    async def add(tx: Tx) -> Outcome[None]:
+        await tx.channels.add(wa)
+        return Outcome(None)
+
+    await run(h.core, add)
+    conv = await h.conversation(wa.id)
+    h.clock.advance(window.length.total_seconds() + offset)
+    if open_:
+        sent = await send_automatic_reply(h.core, conv.id, MENU, author=AuthorKind.BOT)
+        assert not sent.duplicate
+    else:
+        with pytest.raises(WindowClosed, match=f"{hours:g} hours"):
+            await send_automatic_reply(h.core, conv.id, MENU, author=AuthorKind.BOT)
+
+
+def test_whatsapps_window_is_metas_24_hours() -> None:
+    """Meta's customer service window (channel-contracts.md §3.3): the one constant the
+    boundary test above and the migration's backfill test measure from."""
+    assert CUSTOMER_SERVICE_WINDOW.length == timedelta(hours=24)

