@@ -4,8 +4,8 @@
 One module per resource registers its subcommands and their handlers: ``serve`` (serve,
 demo, migrate), ``operators``, ``channels``, ``queues``, ``bots`` (``hours``, ``bot``),
 ``payments`` (``payment``, ``order``), ``tokens`` (``token``), ``reports``
-(``report``); the flag grammars are in ``grammar``, the demo data in ``demo``. Every
-command wires the core through
+(``report``), ``backup`` (``backup``, ``restore``); the flag grammars are in
+``grammar``, the demo data in ``demo``. Every command wires the core through
 ``server.wiring``, as the server does.
 
 Exit codes: 0 success, 1 the operation failed (for example a taken login), 2 bad usage
@@ -20,7 +20,17 @@ import sys
 from collections.abc import Sequence
 
 from inbox.domain.errors import DomainError, InvalidInput
-from server.cli import bots, channels, operators, payments, queues, reports, serve, tokens
+from server.cli import (
+    backup,
+    bots,
+    channels,
+    operators,
+    payments,
+    queues,
+    reports,
+    serve,
+    tokens,
+)
 from server.cli.common import Handler
 from server.cli.grammar import UsageError
 from server.config import ConfigError, load_settings
@@ -40,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     payments.register(sub)
     tokens.register(sub)
     reports.register(sub)
+    backup.register(sub)
     return p
 
 
