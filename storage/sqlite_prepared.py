@@ -44,7 +44,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.selectable import Select
 
-__all__ = ["PreparedStatements"]
+from storage.repositories.base import DirectConnection, Parameters
+from storage.rows import Row
+
+__all__ = ["DirectSqlite", "PreparedStatements"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -257,3 +260,74 @@ def _make_plan(conn: Connection, statement: Executable, names: tuple[str, ...]) 
         keys=keys,
         result_processors=result_processors,
     )
+
+
+class DirectSqlite(DirectConnection):
+    """The repositories' ``*_now`` helpers over one SQLAlchemy :class:`Connection` of a
+    SQLite worker thread: a planned statement runs on sqlite3 itself, anything else (or a
+    plan sqlite3 refuses) through SQLAlchemy. Nothing is planned on a connection whose
+    cursor someone listens to when it is wrapped (the tests that count statements)."""
+
+    __slots__ = ("_conn", "_prepared")
+
+    def __init__(self, conn: Connection, prepared: PreparedStatements | None = None) -> None:
+        self._conn = conn
+        listened = PreparedStatements.listened(conn)
+        self._prepared = None if listened else prepared or PreparedStatements()
+
+    def run_now(self, statement: Executable, parameters: Parameters, /) -> None:
+        prepared, conn = self._prepared, self._conn
+        if prepared is not None:
+            if isinstance(parameters, list):
+                many = prepared.plan_many(conn, statement, parameters)
+                if many is not None and prepared.execute_many(conn, many, parameters):
+                    return
+            elif parameters is None or isinstance(parameters, dict):
+                plan = prepared.plan(conn, statement, parameters)
+                if plan is not None and prepared.execute(conn, plan, parameters) is not None:
+                    return
+        conn.execute(statement, parameters)
+
+    def first_now(
+        self, statement: Executable, parameters: Mapping[str, Any] | None, /
+    ) -> Row | None:
+        rows = self._planned(statement, parameters, first=True)
+        if rows is None:
+            return self._conn.execute(statement, parameters).mappings().first()
+        return rows[0] if rows else None
+
+    def all_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> list[Row]:
+        rows = self._planned(statement, parameters, first=False)
+        if rows is None:
+            return list(self._conn.execute(statement, parameters).mappings().all())
+        return rows
+
+    def scalar_one_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> Any:
+        rows = self._planned(statement, parameters, first=False)
+        if rows is None or len(rows) != 1:  # SQLAlchemy raises NoResultFound / MultipleResults
+            return self._conn.execute(statement, parameters).scalar_one()
+        return next(iter(rows[0].values()))
+
+    def _planned(
+        self, statement: Executable, parameters: Mapping[str, Any] | None, *, first: bool
+    ) -> list[Row] | None:
+        """The rows of a planned read (only the first with ``first``); ``None`` when it
+        is not planned or sqlite3 refused it (the caller asks SQLAlchemy)."""
+        prepared = self._prepared
+        if prepared is None:
+            return None
+        plan = prepared.plan(self._conn, statement, parameters)
+        if plan is None or plan.keys is None:
+            return None
+        cursor = prepared.execute(self._conn, plan, parameters)
+        if cursor is None:
+            return None
+        raw = [cursor.fetchone()] if first else cursor.fetchall()
+        cursor.close()
+        rows: list[Row] = [plan.row(r) for r in raw if r is not None]
+        if prepared.verify:
+            result = self._conn.execute(statement, parameters).mappings()
+            theirs = [result.first()] if first else result.all()
+            if [dict(r) for r in rows] != [dict(r) for r in theirs if r is not None]:
+                raise AssertionError(f"a planned read differs from SQLAlchemy's: {statement}")
+        return rows

@@ -36,7 +36,7 @@ import logging
 import queue
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
@@ -58,9 +58,8 @@ from storage.batcher import (
     resolve,
 )
 from storage.engine import SQLITE_BEGIN_OPTION
-from storage.repositories.base import DirectConnection, Parameters
-from storage.rows import Row
-from storage.sqlite_prepared import PreparedStatements
+from storage.repositories.base import Parameters
+from storage.sqlite_prepared import DirectSqlite, PreparedStatements
 
 __all__ = ["SqliteReaders", "SqliteWriter", "SyncConnection", "drive"]
 
@@ -113,96 +112,14 @@ async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-class SyncConnection(DirectConnection):
+class SyncConnection(DirectSqlite):
     """A synchronous :class:`Connection` behind the async interface of the repositories
     (:class:`storage.repositories.base.SqlConnection`) and of the batch rules
     (:class:`storage.batcher.WriteConnection`). No method ever suspends. The ``*_now``
-    methods run the repositories' constant statements on the sqlite3 connection itself
-    (:mod:`storage.sqlite_prepared`)."""
+    methods (:class:`storage.sqlite_prepared.DirectSqlite`) run the repositories'
+    constant statements on the sqlite3 connection itself."""
 
-    __slots__ = ("_conn", "_prepared")
-
-    def __init__(self, conn: Connection, prepared: PreparedStatements | None = None) -> None:
-        self._conn = conn
-        if prepared is None:
-            prepared = PreparedStatements()
-        # Nothing planned while anyone counts the cursor's statements (tests do).
-        self._prepared = None if PreparedStatements.listened(conn) else prepared
-
-    def run_now(self, statement: Executable, parameters: Parameters, /) -> None:
-        prepared = self._prepared
-        if isinstance(parameters, list):
-            many = prepared.plan_many(self._conn, statement, parameters) if prepared else None
-            if (
-                many is None
-                or prepared is None
-                or not prepared.execute_many(self._conn, many, parameters)
-            ):
-                self._conn.execute(statement, parameters)
-            return
-        if parameters is not None and not isinstance(parameters, Mapping):
-            self._conn.execute(statement, parameters)  # a sequence of another kind
-            return
-        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
-        if (
-            plan is None
-            or prepared is None
-            or prepared.execute(self._conn, plan, parameters) is None
-        ):
-            self._conn.execute(statement, parameters)
-
-    def first_now(
-        self, statement: Executable, parameters: Mapping[str, Any] | None, /
-    ) -> Row | None:
-        prepared = self._prepared
-        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
-        if prepared is not None and plan is not None and plan.keys is not None:
-            cursor = prepared.execute(self._conn, plan, parameters)
-            if cursor is not None:
-                raw = cursor.fetchone()
-                cursor.close()
-                row = plan.row(raw) if raw is not None else None
-                if prepared.verify:
-                    self._same([row] if row else [], statement, parameters, first=True)
-                return row
-        return self._conn.execute(statement, parameters).mappings().first()
-
-    def all_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> list[Row]:
-        prepared = self._prepared
-        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
-        if prepared is not None and plan is not None and plan.keys is not None:
-            cursor = prepared.execute(self._conn, plan, parameters)
-            if cursor is not None:
-                rows: list[Row] = [plan.row(raw) for raw in cursor.fetchall()]
-                if prepared.verify:
-                    self._same(rows, statement, parameters, first=False)
-                return rows
-        return list(self._conn.execute(statement, parameters).mappings().all())
-
-    def _same(
-        self,
-        rows: Sequence[Row],
-        statement: Executable,
-        parameters: Mapping[str, Any] | None,
-        *,
-        first: bool,
-    ) -> None:
-        """``PreparedStatements.verify``: the rows are SQLAlchemy's, or AssertionError."""
-        result = self._conn.execute(statement, parameters).mappings()
-        theirs = [dict(r) for r in ([result.first()] if first else result.all()) if r is not None]
-        if [dict(r) for r in rows] != theirs:
-            raise AssertionError(f"a planned read differs from SQLAlchemy's: {statement}")
-
-    def scalar_one_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> Any:
-        prepared = self._prepared
-        plan = prepared.plan(self._conn, statement, parameters) if prepared else None
-        if prepared is not None and plan is not None and plan.keys is not None:
-            cursor = prepared.execute(self._conn, plan, parameters)
-            if cursor is not None:
-                rows = cursor.fetchall()
-                if len(rows) == 1:  # else SQLAlchemy raises NoResultFound / MultipleResults
-                    return plan.row(rows[0])[plan.keys[0]]
-        return self._conn.execute(statement, parameters).scalar_one()
+    __slots__ = ()
 
     @property
     def dialect(self) -> Dialect:

@@ -50,7 +50,8 @@ def parse_json(raw: bytes | bytearray | memoryview | str) -> Any:
     # Counting brackets is cheap; only a value with many of them is walked for its depth.
     if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):
         raise BadJson(f"JSON nested deeper than {MAX_DEPTH} levels")
-    if "\\ud" in text or "\\uD" in text or _SURROGATE.search(text):
+    # Bytes decoded strictly hold no surrogate: only escapes (or a str given) can.
+    if "\\ud" in text or "\\uD" in text or (raw is text and _SURROGATE.search(text)):
         value = _clean_value(value)
     return value
 

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Result, Select
+from sqlalchemy import CursorResult, Result, Select, Table, bindparam, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
 from storage.rows import Row
 
-__all__ = ["DirectConnection", "Parameters", "SqlConnection", "SqlRepo", "WriteCounter"]
+__all__ = [
+    "DirectConnection",
+    "LeaseColumns",
+    "Parameters",
+    "SqlConnection",
+    "SqlRepo",
+    "WriteCounter",
+]
 
 
 #: One statement's parameters, or a list of them (executemany).
@@ -65,6 +73,21 @@ class DirectConnection(ABC):
     @abstractmethod
     def scalar_one_now(self, statement: Executable, parameters: Mapping[str, Any] | None, /) -> Any:
         """The one value of a statement's one row (raises as ``Result.scalar_one``)."""
+
+
+class LeaseColumns:
+    """The statements over a job table's ``lease_owner`` / ``lease_until`` columns that
+    take over from owners that are gone (inbox.owners): who holds a lease that has not
+    run out, and dropping every lease of some owners."""
+
+    def __init__(self, table: Table) -> None:
+        owner, until = table.c.lease_owner, table.c.lease_until
+        self.holders = select(owner).where(owner.is_not(None), until > bindparam("now")).distinct()
+        self.release = (
+            update(table)
+            .where(owner.in_(bindparam("owners", expanding=True)))
+            .values(lease_owner=None, lease_until=None)
+        )
 
 
 class WriteCounter:
@@ -113,6 +136,16 @@ class SqlRepo:
             self._direct.run_now(stmt, params)
             return
         await self._conn.execute(stmt, params)
+
+    async def _lease_holders(self, leases: LeaseColumns, now: datetime) -> list[str]:
+        return [str(r["lease_owner"]) for r in await self._all(leases.holders, {"now": now})]
+
+    async def _release_leases(self, leases: LeaseColumns, owners: Sequence[str]) -> int:
+        if not owners:
+            return 0
+        self._writes.count += 1
+        result = await self._conn.execute(leases.release, {"owners": list(owners)})
+        return int(cast(CursorResult[Any], result).rowcount)
 
     async def _first(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Row | None:
         if self._direct is not None:

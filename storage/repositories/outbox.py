@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy import (
-    CursorResult,
     and_,
     bindparam,
     delete,
@@ -21,7 +19,7 @@ from sqlalchemy import (
 
 from inbox.domain.ids import OutboxId
 from inbox.ports import OutboxItem
-from storage.repositories.base import SqlRepo
+from storage.repositories.base import LeaseColumns, SqlRepo
 from storage.rows import outbox_from_row, outbox_values
 from storage.tables import outbox
 
@@ -30,16 +28,7 @@ __all__ = ["SqlOutboxRepo"]
 _INSERT = insert(outbox)
 _DELETE = delete(outbox).where(outbox.c.id == bindparam("id"))
 _UPDATE = update(outbox).where(outbox.c.id == bindparam("b_id"))
-_LEASE_OWNERS = (
-    select(outbox.c.lease_owner)
-    .where(outbox.c.lease_owner.is_not(None), outbox.c.lease_until > bindparam("now"))
-    .distinct()
-)
-_RELEASE_OWNERS = (
-    update(outbox)
-    .where(outbox.c.lease_owner.in_(bindparam("owners", expanding=True)))
-    .values(lease_owner=None, lease_until=None)
-)
+_LEASES = LeaseColumns(outbox)
 
 
 class SqlOutboxRepo(SqlRepo):
@@ -119,11 +108,7 @@ class SqlOutboxRepo(SqlRepo):
         return int(await self._scalar(select(func.count()).select_from(outbox)))
 
     async def lease_owners(self, now: datetime) -> list[str]:
-        return [str(r["lease_owner"]) for r in await self._all(_LEASE_OWNERS, {"now": now})]
+        return await self._lease_holders(_LEASES, now)
 
     async def release_owners(self, owners: Sequence[str]) -> int:
-        if not owners:
-            return 0
-        self._writes.count += 1
-        result = await self._conn.execute(_RELEASE_OWNERS, {"owners": list(owners)})
-        return int(cast(CursorResult[Any], result).rowcount)
+        return await self._release_leases(_LEASES, owners)

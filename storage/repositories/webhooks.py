@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, bindparam, delete, func, insert, or_, select, update
 
-from storage.repositories.base import SqlRepo
+from storage.repositories.base import LeaseColumns, SqlRepo
 from storage.rows import Row
 from storage.tables_webhooks import webhook_attempts, webhook_deliveries, webhooks
 from webhooks.records import (
@@ -96,16 +96,7 @@ def _delivery(row: Row) -> Delivery:
     )
 
 
-_LEASE_OWNERS = (
-    select(_d.c.lease_owner)
-    .where(_d.c.lease_owner.is_not(None), _d.c.lease_until > bindparam("now"))
-    .distinct()
-)
-_RELEASE_OWNERS = (
-    update(_d)
-    .where(_d.c.lease_owner.in_(bindparam("owners", expanding=True)))
-    .values(lease_owner=None, lease_until=None)
-)
+_LEASES = LeaseColumns(_d)
 
 
 class SqlWebhooksRepo(SqlRepo):
@@ -226,11 +217,7 @@ class SqlWebhooksRepo(SqlRepo):
         return int(await self._scalar(_PENDING))
 
     async def lease_owners(self, now: datetime) -> list[str]:
-        return [str(r["lease_owner"]) for r in await self._all(_LEASE_OWNERS, {"now": now})]
+        return await self._lease_holders(_LEASES, now)
 
     async def release_owners(self, owners: Sequence[str]) -> int:
-        if not owners:
-            return 0
-        self._writes.count += 1
-        result = await self._conn.execute(_RELEASE_OWNERS, {"owners": list(owners)})
-        return int(cast(CursorResult[Any], result).rowcount)
+        return await self._release_leases(_LEASES, owners)
