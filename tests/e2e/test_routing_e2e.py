@@ -23,7 +23,7 @@ from tests.e2e.conftest import PASSWORD, Customer, Live, OperatorClient
 
 #: Offers expire after this long; short, but long enough for a test to answer in time.
 ACCEPT_TIMEOUT = 0.8
-LONG = 5.0
+LONG = 15.0
 
 
 @pytest.fixture
