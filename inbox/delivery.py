@@ -49,6 +49,7 @@ class DeliveryWorker:
         max_attempts: int = 12,
         owners: LeaseOwners | None = None,
         reclaim_seconds: float = 10.0,
+        drain_seconds: float = 10.0,
     ) -> None:
         self._core = core
         self._senders = senders
@@ -59,6 +60,8 @@ class DeliveryWorker:
         owners = owners if owners is not None else RandomOwners()
         self._owner = owners.new("delivery")
         self._reclaiming = Reclaiming(owners, self._owner, reclaim_seconds)
+        self._drain = drain_seconds
+        self._stopping = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -71,14 +74,28 @@ class DeliveryWorker:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="delivery-worker")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, *, drain_seconds: float | None = None) -> None:
+        """Drain, then stop: claim nothing more, let the sends in flight finish and be
+        recorded (up to ``drain_seconds``, default the constructor's), then cancel what is
+        left. A send cancelled here keeps its lease, which the next process takes over at
+        once and sends again (docs/reliability.md, "Where a reply can go out twice")."""
+        task = self._task
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        drain = self._drain if drain_seconds is None else drain_seconds
+        if drain > 0:
+            await asyncio.wait({task}, timeout=drain)
+        if not task.done():
+            logger.warning("replies still being sent after %.1fs of draining; abandoned", drain)
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._task = None
 
     async def _loop(self) -> None:
         while True:
@@ -89,6 +106,8 @@ class DeliveryWorker:
             except Exception:
                 logger.exception("delivery round failed; retrying after %.1fs", self._poll)
                 claimed = 0
+            if self._stopped():
+                return
             if claimed:
                 continue  # there may be more right behind
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
@@ -97,6 +116,12 @@ class DeliveryWorker:
                 async with asyncio.timeout(self._poll):
                     await self._wake.wait()
             self._wake.clear()
+            if self._stopped():
+                return
+
+    def _stopped(self) -> bool:
+        # A method, not the attribute: stop() sets it while the loop awaits.
+        return self._stopping
 
     async def reclaim(self) -> int:
         """Drop the leases of owners that are gone (a process that died with replies in
